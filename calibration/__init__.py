@@ -1,0 +1,1 @@
+"""Experiments on the model: sweeps, calibration, sensitivity analysis."""

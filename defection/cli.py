@@ -1,0 +1,222 @@
+"""The ``defection`` command line (also ``python -m defection``).
+
+Exit status: 0 on success, 2 for bad input (each problem on its own line, naming the file, the
+field and the rule), 1 when a run fails.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from defection import __version__
+
+app = typer.Typer(
+    name="defection",
+    help="Agent-based model of regime stability and military defection.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out_console = Console()
+err_console = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"defection {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    """Agent-based model of regime stability and military defection."""
+
+
+def _fail_input(problems: list[str]) -> None:
+    for line in problems:
+        err_console.print(f"error: {line}", markup=False, highlight=False)
+    raise typer.Exit(2)
+
+
+def parse_sets(items: list[str]) -> dict[str, Any]:
+    """Parse ``name=value`` strings; values are TOML literals (``0.5``, ``true``) or bare text."""
+    out: dict[str, Any] = {}
+    problems = []
+    for item in items:
+        name, sep, raw = item.partition("=")
+        name, raw = name.strip(), raw.strip()
+        if not sep or not name or not raw:
+            problems.append(f"--set {item!r}: expected name=value (for example soldiers.pay=0.5)")
+            continue
+        try:
+            out[name] = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[name] = raw
+    if problems:
+        _fail_input(problems)
+    return out
+
+
+def _load(scenario: str, sets: list[str] | None = None):
+    from defection.model.scenario import ScenarioError, load
+
+    overrides = parse_sets(sets or [])
+    try:
+        return load(scenario, overrides)
+    except ScenarioError as exc:
+        _fail_input(exc.problems)
+
+
+@app.command()
+def run(
+    scenario: Annotated[str, typer.Argument(help="Bundled scenario name or path to a TOML file.")],
+    seed: Annotated[int, typer.Option(help="Seed of the run's random generator.")] = 1,
+    steps: Annotated[
+        int | None, typer.Option(help="Days to simulate (overrides run.horizon).", min=1)
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a parameter: name=value (repeatable)."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder [default: results/runs/<scenario>/seed-<N>].")
+    ] = None,
+    until_horizon: Annotated[
+        bool, typer.Option("--until-horizon", help="Keep running after the outcome.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Run a scenario and write summary.json, timeseries.parquet, groups.parquet, cascade.png."""
+    sets = list(set_ or [])
+    if steps is not None:
+        sets.append(f"run.horizon={steps}")
+    sc = _load(scenario, sets)
+    from defection.model.scenario import ScenarioError
+    from defection.runner import simulate, write_outputs
+
+    out = out or Path("results") / "runs" / sc.name / f"seed-{seed}"
+    horizon = sc.params["run.horizon"]
+    try:
+        with Progress(
+            TextColumn(f"[bold]{sc.name}[/] seed {seed}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("days"),
+            TimeRemainingColumn(),
+            console=err_console,
+            disable=quiet,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("run", total=horizon)
+            model = simulate(
+                sc, seed, until_horizon, on_day=lambda m: bar.update(task, completed=m.day)
+            )
+        summary = write_outputs(model, seed, out)
+    except ScenarioError as exc:
+        _fail_input(exc.problems)
+    except Exception as exc:  # noqa: BLE001 - a failed run is reported, not a traceback
+        err_console.print(f"error: run failed: {type(exc).__name__}: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    _print_summary(summary, out)
+
+
+def _print_summary(s: dict[str, Any], out: Path) -> None:
+    ppa = s["people_per_agent"]
+    t = Table(title=f"{s['title']} (seed {s['seed']})", show_header=False, title_justify="left")
+    t.add_column(style="bold")
+    t.add_column()
+    day = f" on day {s['outcome_day']}" if s["outcome_day"] is not None else ""
+    t.add_row("outcome", f"{s['outcome']}{day} ({s['outcome_rule']})")
+    for state, share in s["soldiers"].items():
+        t.add_row(
+            f"soldiers {state}", f"{share:7.2%}  {s['soldiers_people'][state]:>12,.0f} people"
+        )
+    t.add_row("elites defected", f"{s['elites']['defected']:7.2%}")
+    t.add_row(
+        "peak active protesters",
+        f"{s['peak_active_protesters']:7.2%}  {s['peak_active_protesters_people']:>12,.0f} people",
+    )
+    n_reg = len(s["regions"])
+    t.add_row("regions with a defection", f"{s['regions_with_defection']} of {n_reg}")
+    t.add_row("people per agent", f"{ppa:g}")
+    out_console.print(t)
+    if n_reg > 1:
+        r = Table(title="regions", title_justify="left")
+        for col in ("region", "garrison", "left", "had defection"):
+            r.add_column(col)
+        for reg in s["regions"]:
+            r.add_row(
+                reg["name"],
+                f"{reg['garrison_people']:,.0f}",
+                f"{reg['defected_share']:.1%}",
+                "yes" if reg["had_defection"] else "",
+            )
+        out_console.print(r)
+    out_console.print(f"wrote {out}/summary.json, timeseries.parquet, groups.parquet, cascade.png")
+
+
+@app.command()
+def validate(
+    scenario: Annotated[str, typer.Argument(help="Bundled scenario name or path to a TOML file.")],
+) -> None:
+    """Check a scenario file against the schema; print its problems (exit 2) or 'ok'."""
+    sc = _load(scenario)
+    src = sc.path if sc.path else scenario
+    print(f"ok: {src} ({sc.name}: {len(sc.regions)} regions, {len(sc.events)} events)")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of scenario files (for editor completion)."""
+    from defection.model.scenario import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+
+
+@app.command()
+def scenarios() -> None:
+    """List the bundled scenarios."""
+    from defection.model.scenario import bundled_names, load
+
+    t = Table("name", "title", "regions", "events")
+    for name in bundled_names():
+        sc = load(name)
+        t.add_row(name, sc.title, str(len(sc.regions)), str(len(sc.events)))
+    out_console.print(t)
+
+
+@app.command()
+def params(
+    markdown: Annotated[bool, typer.Option(help="Print the Markdown table (README).")] = False,
+    levers: Annotated[bool, typer.Option(help="Only policy levers.")] = False,
+) -> None:
+    """List every parameter with its default, range, unit and source."""
+    from defection.model.params import PARAMS, markdown_table
+
+    if markdown:
+        print(markdown_table(levers_only=levers))
+        return
+    t = Table("name", "default", "range", "unit", "lever")
+    for p in PARAMS:
+        if levers and not p.lever:
+            continue
+        rng = "/".join(p.choices) if p.choices else ("" if p.lo is None else f"{p.lo:g}..{p.hi:g}")
+        t.add_row(p.name, str(p.default), rng, p.unit, "yes" if p.lever else "")
+    out_console.print(t)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,190 @@
+"""Run a scenario headless and write its results (used by ``defection run``, sweeps and tests)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from defection import __version__
+from defection.model.regime import RegimeModel
+from defection.model.rules import (
+    DEFECTED,
+    DESERTED,
+    ELITE_STATES,
+    RANKS,
+    SOLDIER_STATES,
+)
+from defection.model.scenario import Scenario
+
+#: Columns of timeseries.parquet that are shares (each also has a ``<name>_people`` column).
+SHARE_COLUMNS = (
+    "active_protesters",
+    "jailed_protesters",
+    "soldiers_loyal",
+    "soldiers_shirking",
+    "soldiers_deserted",
+    "soldiers_defected",
+    "soldiers_detained",
+)
+
+
+def simulate(
+    scenario: Scenario,
+    seed: int,
+    until_horizon: bool = False,
+    on_day: Callable[[RegimeModel], None] | None = None,
+    proxies: bool = False,
+) -> RegimeModel:
+    """Build and run a model to its outcome (or horizon); ``on_day`` is called after each day."""
+    model = RegimeModel(scenario, rng=seed, until_horizon=until_horizon, proxies=proxies)
+    while model.running:
+        model.step()
+        if on_day is not None:
+            on_day(model)
+    return model
+
+
+def git_commit() -> str | None:
+    """Commit of the source checkout the package runs from, if it is a git checkout."""
+    src = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(src), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def defection_rates(model: RegimeModel) -> list[dict[str, Any]]:
+    """Share of soldiers who left (deserted or defected), by identity group and rank."""
+    s = model.soldiers
+    left = (s.state == DEFECTED) | (s.state == DESERTED)
+    rows = []
+    for g, gname in enumerate(model.group_names):
+        for r, rname in enumerate(RANKS):
+            sel = (s.group == g) & (s.rank == r)
+            n = int(sel.sum())
+            if n:
+                rows.append(
+                    {
+                        "group": gname,
+                        "rank": rname,
+                        "agents": n,
+                        "left_share": float(left[sel].mean()),
+                        "defected_share": float((s.state[sel] == DEFECTED).mean()),
+                    }
+                )
+    return rows
+
+
+def summarize(model: RegimeModel, seed: int) -> dict[str, Any]:
+    """The run's summary (the content of summary.json; fields documented in docs/OUTPUTS.md)."""
+    ppa = model.p["run.people_per_agent"]
+    st = model.stats
+    ts = model.datacollector.get_model_vars_dataframe()
+    s = model.soldiers
+    counts = np.bincount(s.state, minlength=5)
+    S0 = max(model.initial_force, 1)
+    E = model.elites.state.size
+    ecounts = np.bincount(model.elites.state, minlength=3)
+    had = model.region_had_defection()
+    share = model.region_defected_share()
+    return {
+        "scenario": model.scenario_def.name,
+        "title": model.scenario_def.title,
+        "scenario_hash": model.scenario_def.hash,
+        "seed": seed,
+        "version": __version__,
+        "commit": git_commit(),
+        "parameters": model.scenario_def.params,
+        "outcome": model.outcome,
+        "outcome_day": model.outcome_day,
+        "outcome_rule": model.outcome_rule,
+        "days": model.day,
+        "people_per_agent": ppa,
+        "agents": {
+            "protesters": model.n_protesters,
+            "soldiers": model.n_soldiers,
+            "elites": E,
+        },
+        "soldiers": {name: float(counts[i] / S0) for i, name in enumerate(SOLDIER_STATES)},
+        "soldiers_people": {name: float(counts[i] * ppa) for i, name in enumerate(SOLDIER_STATES)},
+        "elites": {
+            name: float(ecounts[i] / E) if E else 0.0 for i, name in enumerate(ELITE_STATES)
+        },
+        "peak_active_protesters": float(ts["active_protesters"].max()),
+        "peak_active_protesters_people": float(
+            ts["active_protesters"].max() * model.n_protesters * ppa
+        ),
+        "final_belief_survival": st["belief_survival"],
+        "regions": [
+            {
+                "name": name,
+                "garrison_people": float(model.garrison[i] * ppa),
+                "defected_share": float(share[i]),
+                "had_defection": bool(had[i]),
+            }
+            for i, name in enumerate(model.region_names)
+        ],
+        "regions_with_defection": int(had.sum()),
+        "defection_rates": defection_rates(model),
+        "events": [{"day": d, "text": t} for d, t in model.log],
+    }
+
+
+def timeseries(model: RegimeModel) -> pd.DataFrame:
+    """One row per day: shares, and the same counts in people."""
+    df = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    ppa = model.p["run.people_per_agent"]
+    for col in SHARE_COLUMNS:
+        base = model.n_protesters if col.endswith("protesters") else model.initial_force
+        df[f"{col}_people"] = df[col] * base * ppa
+    df["day"] = df["day"].astype(int)
+    return df
+
+
+def group_table(model: RegimeModel) -> pd.DataFrame:
+    """Per day, region, identity group and rank: soldiers in each state, in people."""
+    R, G = len(model.region_names), model.n_groups
+    arr = np.stack(model.group_counts).reshape(-1, R, G, 3, 5)
+    days, rr, gg, kk = np.meshgrid(
+        np.arange(arr.shape[0]), np.arange(R), np.arange(G), np.arange(3), indexing="ij"
+    )
+    ppa = model.p["run.people_per_agent"]
+    flat = arr.reshape(-1, 5) * ppa
+    df = pd.DataFrame(
+        {
+            "day": days.ravel(),
+            "region": pd.Categorical.from_codes(rr.ravel(), model.region_names),
+            "group": pd.Categorical.from_codes(gg.ravel(), model.group_names),
+            "rank": pd.Categorical.from_codes(kk.ravel(), RANKS),
+            **{name: flat[:, i] for i, name in enumerate(SOLDIER_STATES)},
+        }
+    )
+    return df[df[list(SOLDIER_STATES)].sum(axis=1) > 0].reset_index(drop=True)
+
+
+def write_outputs(model: RegimeModel, seed: int, out: Path) -> dict[str, Any]:
+    """Write summary.json, timeseries.parquet, groups.parquet and cascade.png into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    summary = summarize(model, seed)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    ts = timeseries(model)
+    ts.to_parquet(out / "timeseries.parquet", index=False)
+    groups = group_table(model)
+    groups.to_parquet(out / "groups.parquet", index=False)
+    from defection.plots import cascade_figure  # matplotlib only when writing files
+
+    cascade_figure(model, ts, groups).savefig(out / "cascade.png", dpi=110)
+    return summary

@@ -1,0 +1,223 @@
+"""The parameter registry: every parameter of the model, defined once.
+
+Each :class:`Param` carries its default, type, range, unit, meaning, source and whether it is a
+policy lever. The scenario schema, ``defection run --set``, the README table, the sweep axes and
+the UI sliders are all generated from :data:`PARAMS`; nothing else defines a parameter.
+
+Addressing:
+    A parameter is addressed by ``section.name`` (``soldiers.pay``). Parameters marked
+    ``per_region`` may be overridden for one region with ``regions.<region>.<name>``
+    (``regions.latvia.legitimacy`` overrides ``protest.legitimacy`` in Latvia only); the
+    region-level key is the parameter's last part. Identity groups are addressed the same way,
+    ``groups.<group>.<field>`` (see :data:`GROUP_FIELDS`).
+
+Sources:
+    ``source`` says where a default comes from. ``"Epstein 2002"`` and the like cite the published
+    model; ``"assumption: ..."`` marks an uncalibrated choice with its reason. Scenario files record
+    the sources of their own values in a ``[sources]`` table keyed by the same addresses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+ParamType = Literal["float", "int", "bool", "choice"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One model parameter.
+
+    Attributes:
+        name: Dotted address, ``section.name``.
+        default: Default value.
+        type: ``float``, ``int``, ``bool`` or ``choice``.
+        lo: Lower bound (inclusive), numbers only.
+        hi: Upper bound (inclusive), numbers only.
+        unit: Unit of measurement ("share", "days", "cells", "utility", ...).
+        meaning: One sentence saying what it does.
+        source: Citation for the default, or ``"assumption: <reason>"``.
+        lever: True for a policy lever (regime's or opposition's) shown as a UI slider.
+        per_region: True if a region may override it (``regions.<r>.<leaf>``).
+        choices: Allowed values for ``choice`` parameters.
+    """
+
+    name: str
+    default: Any
+    type: ParamType
+    lo: float | None
+    hi: float | None
+    unit: str
+    meaning: str
+    source: str
+    lever: bool = False
+    per_region: bool = False
+    choices: tuple[str, ...] = ()
+
+    @property
+    def section(self) -> str:
+        """The TOML table the parameter lives in."""
+        return self.name.split(".", 1)[0]
+
+    @property
+    def leaf(self) -> str:
+        """The key inside its table (and inside a region table, if ``per_region``)."""
+        return self.name.split(".", 1)[1]
+
+
+E02 = "Epstein 2002, PNAS 99(S3):7243, doi:10.1073/pnas.092080199"
+MESA = "Mesa 3.5.1 example epstein_civil_violence"
+G78 = "Granovetter 1978, AJS 83(6):1420"
+A = "assumption: "
+
+
+def _p(name, default, type_, lo, hi, unit, meaning, source, **kw) -> Param:
+    return Param(name, default, type_, lo, hi, unit, meaning, source, **kw)
+
+
+# fmt: off
+PARAMS: tuple[Param, ...] = (
+    # --- run -------------------------------------------------------------------------------------
+    _p("run.horizon", 365, "int", 1, 100_000, "days", "Days simulated unless an outcome stops the run first.", A + "one year of crisis"),  # noqa: E501
+    _p("run.people_per_agent", 1.0, "float", 1, 1e7, "people", "How many people one agent stands for; counts are reported in people.", A + "1 = one agent per person"),  # noqa: E501
+    # --- grid ------------------------------------------------------------------------------------
+    _p("grid.width", 40, "int", 5, 5000, "cells", "Width of each region's torus grid.", E02),
+    _p("grid.height", 40, "int", 5, 5000, "cells", "Height of each region's torus grid.", E02),
+    _p("grid.movement", True, "bool", None, None, "switch", "Agents move to a random empty cell in vision each day.", E02),  # noqa: E501
+    _p("grid.substeps", 4, "int", 1, 64, "sub-steps", "Random batches per day in which protesters decide, soldiers arrest and agents move, each batch seeing the last (approximates Mesa's random sequential order).", A + "4 docks with Mesa's example (tests/test_docking.py)"),  # noqa: E501
+    _p("grid.move_rounds", 3, "int", 1, 10, "rounds", "Proposal rounds of the vectorized move (more rounds: closer to Mesa's always-move rule).", A + "3 rounds move about 60% of agents at Epstein's density"),  # noqa: E501
+    # --- protest (Epstein Model I) ----------------------------------------------------------------
+    _p("protest.citizen_density", 0.7, "float", 0, 1, "agents/cell", "Protester (citizen) density on the grid.", E02, per_region=True),  # noqa: E501
+    _p("protest.legitimacy", 0.82, "float", 0, 1, "share", "Regime legitimacy L in grievance G = H(1-L).", E02, per_region=True),  # noqa: E501
+    _p("protest.hardship", 1.0, "float", 0, 1, "share", "Upper bound of hardship H ~ U(0, hardship).", E02 + " (H ~ U(0,1))", per_region=True),  # noqa: E501
+    _p("protest.threshold", 0.1, "float", 0, 1, "utility", "Activation threshold T: active iff G - R*P > T.", E02),  # noqa: E501
+    _p("protest.arrest_k", 2.3, "float", 0, 20, "1", "Constant k in P = 1 - exp(-k * round(C/A)).", E02),  # noqa: E501
+    _p("protest.rounding", True, "bool", None, None, "switch", "Round C/A to an integer (half to even) before the exponential, as Mesa's example does.", MESA + " (needed to reproduce Epstein's bursts)"),  # noqa: E501
+    _p("protest.max_jail", 30, "int", 0, 10_000, "days", "Jail terms are drawn uniformly from 0..max_jail days.", E02),  # noqa: E501
+    _p("protest.vision", 7, "int", 1, 30, "cells", "Protesters' von Neumann vision radius.", E02),
+    _p("protest.backfire", 0.0, "float", 0, 5, "1/arrest-share", "Legitimacy lost per day per share of a region's protesters arrested, times (1 + 4 * lethality).", "Sutton, Butcher & Svensson 2014, JPR 51(5); " + A + "linear form"),  # noqa: E501
+    # --- opposition ------------------------------------------------------------------------------
+    _p("opposition.violent_share", 0.1, "float", 0, 1, "share", "Share of protesters using violent tactics (lowers soldiers' moral cost of repressing them).", "Chenoweth & Stephan 2011", lever=True),  # noqa: E501
+    _p("opposition.amnesty", 0.0, "float", 0, 3, "utility", "Amnesty and reward the opposition promises defectors, received if the regime falls.", "Chieu Hoi programme (RAND 1968 study of 125 defectors); " + A + "utility scale", lever=True),  # noqa: E501
+    _p("opposition.defector_value", 0.5, "float", 0, 3, "utility", "Value to a soldier of being on the winning side if the regime falls.", A + "half a month's pay-equivalent"),  # noqa: E501
+    # --- soldiers --------------------------------------------------------------------------------
+    _p("soldiers.garrison_density", 0.04, "float", 0, 1, "agents/cell", "Soldier density on a region's grid (its garrison).", E02 + " (cop density)", per_region=True),  # noqa: E501
+    _p("soldiers.can_defect", True, "bool", None, None, "switch", "Soldiers decide each day; off, they are Epstein's cops (always loyal).", E02),  # noqa: E501
+    _p("soldiers.vision", 7, "int", 1, 30, "cells", "Soldiers' von Neumann vision radius (arrests and the crowd they face).", E02),  # noqa: E501
+    _p("soldiers.officer_share", 0.1, "float", 0, 1, "share", "Share of soldiers who are officers (company and battalion commanders are officers).", A + "typical armies 8-15%"),  # noqa: E501
+    _p("soldiers.nco_share", 0.2, "float", 0, 1, "share", "Share of soldiers who are NCOs (squad leaders).", A + "one NCO per squad of about five"),  # noqa: E501
+    _p("soldiers.pay", 1.0, "float", 0, 3, "x subsistence", "Pay relative to subsistence.", "Albrecht & Ohl 2016; 'For Money or Liberty?' (Syria)", lever=True),  # noqa: E501
+    _p("soldiers.officer_bonus", 0.5, "float", 0, 3, "x subsistence", "Extra pay and perks for officers and NCOs (NCOs get half).", "Makara 2013", lever=True),  # noqa: E501
+    _p("soldiers.arrears", 0.0, "float", 0, 1, "share", "Share of pay not paid (arrears); pay-cut events set it.", "Taylor 2003 (Soviet arrears); 'For Money or Liberty?'", lever=True),  # noqa: E501
+    _p("soldiers.w_pay", 1.0, "float", 0, 5, "utility/pay", "Weight of pay received in the value of staying.", A + "utility scale"),  # noqa: E501
+    _p("soldiers.business_stake", 0.0, "float", 0, 3, "utility", "Officers' stake in military-owned businesses, lost if the regime falls (value: stake x belief).", "Defection-proofing and military-owned businesses (reference article [109])", lever=True),  # noqa: E501
+    _p("soldiers.loyalty", 0.5, "float", -3, 3, "utility", "Mean intrinsic loyalty.", A + "utility scale"),  # noqa: E501
+    _p("soldiers.loyalty_sd", 0.5, "float", 0, 3, "utility", "Spread of intrinsic loyalty (normal).", A + "utility scale"),  # noqa: E501
+    _p("soldiers.core_loyalty", 1.0, "float", 0, 5, "utility", "Extra loyalty of soldiers from the regime's core identity group.", "McLauchlin 2010, Comparative Politics 42(3)"),  # noqa: E501
+    _p("soldiers.indoctrination", 0.0, "float", 0, 3, "utility", "Loyalty added by political indoctrination.", A + "utility scale", lever=True),  # noqa: E501
+    _p("soldiers.moral_cost", 1.0, "float", 0, 10, "utility", "Moral cost of repressing a crowd filling one's vision (scaled by crowd density, nonviolence and shared identity).", "Nepstad 2011; Chenoweth & Stephan 2011"),  # noqa: E501
+    _p("soldiers.crowd_scale", 0.2, "float", 0.001, 1, "share of vision", "Active density in vision at which the moral cost is half its maximum.", A + "saturating crowd effect"),  # noqa: E501
+    _p("soldiers.shared_identity", 1.0, "float", 0, 5, "x", "Moral cost multiplier (1 + this) when the crowd shares the soldier's identity group.", "McLauchlin 2010; Makara 2013"),  # noqa: E501
+    _p("soldiers.home_region", 0.5, "float", 0, 5, "x", "Moral cost multiplier (1 + this) when stationed in the home region.", "Lee 2015; " + A + "strength"),  # noqa: E501
+    _p("soldiers.rotation", 0.0, "float", 0, 1, "share", "Share of battalions stationed away from their home region.", "Quinlivan 1999 (rotation as coup-proofing)", lever=True),  # noqa: E501
+    _p("soldiers.surveillance", 0.3, "float", 0, 1, "probability", "Daily chance a defection or desertion attempt is detected (before safety in numbers).", A + "informant networks", lever=True),  # noqa: E501
+    _p("soldiers.punishment", 1.0, "float", 0, 5, "utility", "Cost of being caught defecting or deserting.", A + "utility scale", lever=True),  # noqa: E501
+    _p("soldiers.family_reprisal", 0.5, "float", 0, 5, "utility", "Extra cost from reprisals against family, scaled by each soldier's exposure U(0,1).", "Reference article (families of defectors detained)", lever=True),  # noqa: E501
+    _p("soldiers.safety_in_numbers", 0.8, "float", 0, 1, "share", "How far detection falls as neighbours defect at once: q = s (1 - this * peer share).", "Granovetter 1978; Kuran 1991"),  # noqa: E501
+    _p("soldiers.peer_weight", 1.0, "float", 0, 10, "utility/share", "Weight of the share of network neighbours who have left.", G78),  # noqa: E501
+    _p("soldiers.threshold", 1.0, "float", -5, 10, "utility", "Mean personal threshold theta for leaving.", G78 + "; " + A + "scale"),  # noqa: E501
+    _p("soldiers.threshold_sd", 0.5, "float", 0, 5, "utility", "Spread of thresholds (normal).", G78),  # noqa: E501
+    _p("soldiers.threshold_dist", "normal", "choice", None, None, "", "normal: theta ~ N(mean, sd); ladder: theta_i = i/(n-1) (Granovetter's 0..n-1 in shares).", G78, choices=("normal", "ladder")),  # noqa: E501
+    _p("soldiers.exit_barrier", 1.0, "float", 0, 5, "utility", "Cost of deserting (distance, papers, roadblocks).", "Albrecht & Ohl 2016", lever=True),  # noqa: E501
+    _p("soldiers.guard_share", 0.0, "float", 0, 0.6, "share", "Share of the force in separate guard units (counterbalancing), stationed in the capital.", "Quinlivan 1999; De Bruin 2018", lever=True),  # noqa: E501
+    _p("soldiers.guard_loyalty", 1.5, "float", 0, 5, "utility", "Extra loyalty of guard units (selected, better paid).", "Quinlivan 1999"),  # noqa: E501
+    _p("soldiers.guard_resentment", 1.0, "float", 0, 5, "utility", "Loyalty lost by regular soldiers per unit of guard share.", "Dworschak 2020; Lutscher 2016"),  # noqa: E501
+    _p("soldiers.ethnic_stacking", 0.0, "float", 0, 1, "share", "Chance an officer or guard is drawn from the core group instead of his region's mix.", "McLauchlin 2010; Makara 2013", lever=True),  # noqa: E501
+    _p("soldiers.purge_rate", 0.0, "float", 0, 0.2, "1/day", "Daily chance a wavering officer (gain from leaving > 0) is purged (detained).", "Quinlivan 1999", lever=True),  # noqa: E501
+    _p("soldiers.squad_size", 8, "int", 2, 50, "soldiers", "Soldiers per squad (a clique in the network).", A + "infantry squad"),  # noqa: E501
+    _p("soldiers.squads_per_company", 4, "int", 1, 20, "squads", "Squads per company.", A + "infantry company"),  # noqa: E501
+    _p("soldiers.companies_per_battalion", 4, "int", 1, 20, "companies", "Companies per battalion.", A + "infantry battalion"),  # noqa: E501
+    _p("soldiers.cross_ties", 1.0, "float", 0, 20, "ties/soldier", "Mean random ties to soldiers in other units of the same region.", A + "friendships across units"),  # noqa: E501
+    _p("soldiers.follow_commander", 0.3, "float", 0, 1, "probability", "Daily chance a soldier follows his company commander who defected.", "Reference article (USSR: subordinate units defected)"),  # noqa: E501
+    # --- belief that the regime survives ----------------------------------------------------------
+    _p("belief.intercept", 2.0, "float", -10, 10, "logit", "Logit of belief in survival with no signals.", "Kuran 1991; " + A + "b0 = 2 gives 0.88"),  # noqa: E501
+    _p("belief.w_protest", 8.0, "float", 0, 50, "logit/share", "Weight of the active share of protesters.", "Kuran 1991"),  # noqa: E501
+    _p("belief.w_defect", 20.0, "float", 0, 100, "logit/share", "Weight of the share of soldiers who left (deserted or defected).", "Kuran 1991"),  # noqa: E501
+    _p("belief.w_elite", 6.0, "float", 0, 50, "logit/share", "Weight of the share of elites who defected.", "Kuran 1991"),  # noqa: E501
+    _p("belief.w_messaging", 1.0, "float", 0, 10, "logit", "Weight of regime messaging.", A + "propaganda effect"),  # noqa: E501
+    _p("belief.w_neighbours", 3.0, "float", 0, 20, "logit/share", "Weight of the share of one's own network neighbours who left.", "Makowsky & Rubin 2013, PLoS ONE 8(11)"),  # noqa: E501
+    _p("belief.memory", 0.8, "float", 0, 0.999, "share", "Weight of yesterday's public signal in today's (smoothing).", A + "a few days of memory"),  # noqa: E501
+    # --- regime ----------------------------------------------------------------------------------
+    _p("regime.repression", 0.5, "float", 0, 1, "share", "Repression order: share of loyal soldiers on crowd duty each day.", A + "crackdown events set it to 1", lever=True),  # noqa: E501
+    _p("regime.lethality", 0.0, "float", 0, 1, "share", "How lethal repression is; raises backfire and soldiers' moral cost.", "Sutton et al. 2014", lever=True),  # noqa: E501
+    _p("regime.messaging", 0.5, "float", 0, 1, "share", "Intensity of the regime's messaging that it will survive.", A + "propaganda", lever=True),  # noqa: E501
+    _p("regime.information_control", 0.0, "float", 0, 1, "share", "Scales public signals of protest and defection down by (1 - this).", "Kuran 1991 (preference falsification)", lever=True),  # noqa: E501
+    # --- elites ----------------------------------------------------------------------------------
+    _p("elites.count", 20, "int", 0, 10_000, "agents", "Number of elite agents (not scaled by people_per_agent).", A + "inner circle"),  # noqa: E501
+    _p("elites.rents", 1.0, "float", 0, 5, "utility", "Rents an elite keeps while the regime survives.", "Svolik 2012", lever=True),  # noqa: E501
+    _p("elites.purge_risk", 0.2, "float", 0, 1, "probability", "Chance a wavering elite is purged if the regime survives.", "Svolik 2012", lever=True),  # noqa: E501
+    _p("elites.loyalty", 0.5, "float", -3, 3, "utility", "Mean intrinsic loyalty of elites.", A + "utility scale"),  # noqa: E501
+    _p("elites.loyalty_sd", 0.5, "float", 0, 3, "utility", "Spread of elite loyalty.", A + "utility scale"),  # noqa: E501
+    _p("elites.outside_option", 1.5, "float", 0, 5, "utility", "What a defecting elite gets if the regime falls.", A + "utility scale"),  # noqa: E501
+    _p("elites.peer_weight", 2.0, "float", 0, 10, "utility/share", "Weight of the share of elites already defected.", G78),  # noqa: E501
+    _p("elites.clients", 3, "int", 0, 100, "commanders", "Client company commanders per elite.", "Reference article; " + A + "patronage"),  # noqa: E501
+    _p("elites.client_follow", 0.5, "float", 0, 1, "probability", "Chance a client commander defects with his patron.", A + "patronage ties"),  # noqa: E501
+    # --- outcome ---------------------------------------------------------------------------------
+    _p("outcome.k_days", 7, "int", 1, 365, "days", "Consecutive days a condition must hold to end the run.", A + "a week"),  # noqa: E501
+    _p("outcome.protester_weight", 0.1, "float", 0, 10, "soldier-equivalents", "Strength of one active protester against one loyal soldier.", A + "Chenoweth & Stephan 2011 mobilisation"),  # noqa: E501
+    _p("outcome.defector_weight", 1.0, "float", 0, 10, "soldier-equivalents", "Strength of one armed defector.", A + "like for like"),  # noqa: E501
+    _p("outcome.guard_weight", 1.5, "float", 0, 10, "soldier-equivalents", "Strength of one loyal guard soldier (better armed).", "Quinlivan 1999"),  # noqa: E501
+    _p("outcome.elite_majority", 0.5, "float", 0, 1, "share", "Elite defected share above which the regime collapses.", A + "most elites"),  # noqa: E501
+    _p("outcome.split_defected", 0.02, "float", 0, 1, "share", "Armed defectors (share of initial force) needed for a split.", A + "an armed opposition of note"),  # noqa: E501
+    _p("outcome.split_loyal", 0.5, "float", 0, 1, "share", "Loyal core (share of initial force) that must hold for a split.", "Reference article (Syria's core cohesive)"),  # noqa: E501
+    _p("outcome.region_defection", 0.02, "float", 0, 1, "share", "A region 'had a defection' when this share of its garrison left, or a company went over.", "Issue #2 definition"),  # noqa: E501
+)
+# fmt: on
+
+BY_NAME: dict[str, Param] = {p.name: p for p in PARAMS}
+SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(p.section for p in PARAMS))
+REGION_FIELDS: dict[str, Param] = {p.leaf: p for p in PARAMS if p.per_region}
+assert len(REGION_FIELDS) == sum(p.per_region for p in PARAMS), "per-region leaves must be unique"
+LEVERS: tuple[Param, ...] = tuple(p for p in PARAMS if p.lever)
+
+#: Fields of an identity group (``[[groups]]`` table), with (default, lo, hi, meaning).
+GROUP_FIELDS: dict[str, tuple[float, float, float, str]] = {
+    "share": (1.0, 0.0, 1.0, "Share of the national population (normalised over groups)."),
+    "legitimacy_shift": (0.0, -1.0, 1.0, "Added to regime legitimacy among this group."),
+}
+
+
+def defaults() -> dict[str, Any]:
+    """Return every parameter's default, keyed by dotted name."""
+    return {p.name: p.default for p in PARAMS}
+
+
+def markdown_table(levers_only: bool = False) -> str:
+    """Render the registry as a Markdown table (the README's parameter table).
+
+    Args:
+        levers_only: Only list policy levers.
+
+    Returns:
+        The table as Markdown text.
+    """
+    rows = [
+        "| name | default | range | unit | lever | meaning | source |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for p in PARAMS:
+        if levers_only and not p.lever:
+            continue
+        if p.type == "choice":
+            rng = " / ".join(p.choices)
+        elif p.type == "bool":
+            rng = "true / false"
+        else:
+            rng = f"{p.lo:g} to {p.hi:g}"
+        name = f"`{p.name}`" + (" (per region)" if p.per_region else "")
+        rows.append(
+            f"| {name} | {p.default} | {rng} | {p.unit} | {'yes' if p.lever else ''} "
+            f"| {p.meaning} | {p.source} |"
+        )
+    return "\n".join(rows)

@@ -1,0 +1,332 @@
+"""Decision rules: small pure functions over numpy arrays.
+
+Each rule takes arrays (or scalars that broadcast) and returns arrays; none reaches into the model
+and none draws random numbers: draws come in as arguments. Equations and sources are in each
+docstring; departures from a source say why.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+# Soldier states (codes used in every array and output).
+LOYAL, SHIRKING, DESERTED, DEFECTED, DETAINED = 0, 1, 2, 3, 4
+SOLDIER_STATES = ("loyal", "shirking", "deserted", "defected", "detained")
+# Protester states.
+QUIET, ACTIVE, JAILED = 0, 1, 2
+PROTESTER_STATES = ("quiet", "active", "jailed")
+# Elite states.
+ELITE_LOYAL, ELITE_DEFECTED, ELITE_PURGED = 0, 1, 2
+ELITE_STATES = ("loyal", "defected", "purged")
+# Ranks.
+CONSCRIPT, NCO, OFFICER = 0, 1, 2
+RANKS = ("conscript", "nco", "officer")
+
+
+# ------------------------------------------------------------------------------------------------
+# Protesters: Epstein (2002) Model I
+# ------------------------------------------------------------------------------------------------
+
+
+def grievance(hardship: ArrayLike, legitimacy: ArrayLike) -> NDArray[np.float64]:
+    """Grievance ``G = H (1 - L)``.
+
+    Epstein (2002), Model I, doi:10.1073/pnas.092080199.
+    """
+    return np.asarray(hardship, dtype=float) * (1.0 - np.asarray(legitimacy, dtype=float))
+
+
+def arrest_probability(
+    cops: ArrayLike, actives: ArrayLike, k: float, rounding: bool = True
+) -> NDArray[np.float64]:
+    """Estimated arrest probability ``P = 1 - exp(-k * round(C / A))``.
+
+    ``C`` counts repressing soldiers in vision, ``A`` active protesters in vision counting the
+    agent herself (so ``A >= 1``). Epstein (2002) writes ``floor``; Mesa's example rounds (half to
+    even, Python's ``round``) and notes that without an integer step the paper's bursts cannot be
+    reproduced. ``rounding=False`` uses the plain ratio (the negative control of the docking test).
+    """
+    ratio = np.asarray(cops, dtype=float) / np.asarray(actives, dtype=float)
+    if rounding:
+        ratio = np.round(ratio)  # numpy rounds half to even, as Python's round does
+    return 1.0 - np.exp(-k * ratio)
+
+
+def activation(
+    grievance: ArrayLike, risk_aversion: ArrayLike, arrest_probability: ArrayLike, threshold: float
+) -> NDArray[np.bool_]:
+    """A protester is active iff ``G - R P > T``. Epstein (2002), Model I."""
+    return (
+        np.asarray(grievance) - np.asarray(risk_aversion) * np.asarray(arrest_probability)
+        > threshold
+    )
+
+
+def backfire_loss(
+    arrested_share: ArrayLike, backfire: float, lethality: float
+) -> NDArray[np.float64]:
+    """Legitimacy lost to repression in a day: ``backfire * arrested_share * (1 + 4 lethality)``.
+
+    Repression backfires past a point (Sutton, Butcher & Svensson 2014, JPR 51(5):559); the
+    linear form and the factor for lethal force are assumptions.
+    """
+    return backfire * np.asarray(arrested_share, dtype=float) * (1.0 + 4.0 * lethality)
+
+
+# ------------------------------------------------------------------------------------------------
+# Belief that the regime survives
+# ------------------------------------------------------------------------------------------------
+
+
+def logistic(x: ArrayLike) -> NDArray[np.float64]:
+    """Numerically safe logistic ``1 / (1 + exp(-x))``."""
+    x = np.clip(np.asarray(x, dtype=float), -50.0, 50.0)
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def public_signal(
+    active_share: float,
+    left_share: float,
+    elite_defected_share: float,
+    w_protest: float,
+    w_defect: float,
+    w_elite: float,
+    information_control: float,
+) -> float:
+    """Public signal of regime weakness ``(1 - I)(w_p A + w_d D + w_e E)``.
+
+    ``A`` is the active protester share, ``D`` the share of soldiers who left (deserted or
+    defected), ``E`` the share of elites who defected; information control ``I`` scales what the
+    public sees. Kuran (1991), World Politics 44(1): revolutions surprise because private
+    preferences show only through such public signals.
+    """
+    raw = w_protest * active_share + w_defect * left_share + w_elite * elite_defected_share
+    return (1.0 - information_control) * raw
+
+
+def belief_survival(
+    intercept: float,
+    messaging: float,
+    w_messaging: float,
+    signal: float,
+    neighbour_left_share: ArrayLike,
+    w_neighbours: float,
+) -> NDArray[np.float64]:
+    """Belief that the regime survives, ``b = logistic(b0 + w_m M - S - w_n n)``.
+
+    ``S`` is the (smoothed) public signal, ``M`` the regime's messaging and ``n`` the share of the
+    agent's own network neighbours who left. Private information from neighbours is mixed with
+    public signals as in Makowsky & Rubin (2013), PLoS ONE 8(11):e80380.
+    """
+    n = np.asarray(neighbour_left_share, dtype=float)
+    return logistic(intercept + w_messaging * messaging - signal - w_neighbours * n)
+
+
+# ------------------------------------------------------------------------------------------------
+# Soldiers
+# ------------------------------------------------------------------------------------------------
+
+
+def moral_cost(
+    base: float,
+    crowd_density: ArrayLike,
+    crowd_scale: float,
+    nonviolent_share: ArrayLike,
+    shared_identity: ArrayLike,
+    shared_weight: float,
+    at_home: ArrayLike,
+    home_weight: float,
+    lethality: float,
+) -> NDArray[np.float64]:
+    """Moral cost of repressing the crowd in front of a soldier.
+
+    ``m = base * c / (c + c0) * v * (1 + w_s s) * (1 + w_h h) * (1 + lethality)``, where ``c`` is
+    the active density in vision (saturating at ``c0``), ``v`` the crowd's nonviolent share, ``s``
+    the share of the crowd sharing the soldier's identity group and ``h`` whether he is stationed
+    at home. Larger, nonviolent crowds of one's own people are costlier to repress (Chenoweth &
+    Stephan 2011; Nepstad 2011; McLauchlin 2010).
+    """
+    c = np.asarray(crowd_density, dtype=float)
+    return (
+        base
+        * c
+        / (c + crowd_scale)
+        * np.asarray(nonviolent_share, dtype=float)
+        * (1.0 + shared_weight * np.asarray(shared_identity, dtype=float))
+        * (1.0 + home_weight * np.asarray(at_home, dtype=float))
+        * (1.0 + lethality)
+    )
+
+
+def detection_probability(
+    surveillance: float, safety_in_numbers: float, neighbour_left_share: ArrayLike
+) -> NDArray[np.float64]:
+    """Chance an attempt to leave is detected, ``q = s (1 - safety * n)``.
+
+    Detection falls as more peers leave at once (safety in numbers; Granovetter 1978; Kuran 1991).
+    """
+    n = np.asarray(neighbour_left_share, dtype=float)
+    return np.clip(surveillance * (1.0 - safety_in_numbers * n), 0.0, 1.0)
+
+
+def stay_value(
+    pay_received: ArrayLike,
+    w_pay: float,
+    bonus: ArrayLike,
+    stake: ArrayLike,
+    belief: ArrayLike,
+    loyalty: ArrayLike,
+    moral_cost: ArrayLike,
+    on_duty: ArrayLike,
+) -> NDArray[np.float64]:
+    """Value of staying: ``w_pay (pay + bonus) + stake * b + loyalty - m * duty``.
+
+    A stake (military-owned business) pays only if the regime survives, so it is weighted by the
+    belief ``b``. The design card's expected-payoff comparison (model.md section 3); pay and stakes
+    as defection-proofing follow Albrecht & Ohl (2016) and Makara (2013).
+    """
+    return (
+        w_pay * (np.asarray(pay_received, dtype=float) + np.asarray(bonus, dtype=float))
+        + np.asarray(stake, dtype=float) * np.asarray(belief, dtype=float)
+        + np.asarray(loyalty, dtype=float)
+        - np.asarray(moral_cost, dtype=float) * np.asarray(on_duty, dtype=float)
+    )
+
+
+def defect_gain(
+    stay: ArrayLike,
+    belief: ArrayLike,
+    reward: ArrayLike,
+    detection: ArrayLike,
+    punishment: ArrayLike,
+    peer_share: ArrayLike,
+    peer_weight: float,
+) -> NDArray[np.float64]:
+    """Gain from defecting over staying.
+
+    ``(1 - b) R - b q K + w_peer n - stay``: the reward ``R`` (amnesty plus the value of being on
+    the winning side) comes if the regime falls; the punishment ``K`` (including family reprisals)
+    if it survives and the attempt is detected; ``w_peer n`` is Granovetter's peer term over the
+    share ``n`` of network neighbours who left.
+    """
+    b = np.asarray(belief, dtype=float)
+    return (
+        (1.0 - b) * np.asarray(reward, dtype=float)
+        - b * np.asarray(detection, dtype=float) * np.asarray(punishment, dtype=float)
+        + peer_weight * np.asarray(peer_share, dtype=float)
+        - np.asarray(stay, dtype=float)
+    )
+
+
+def desert_gain(
+    stay: ArrayLike,
+    belief: ArrayLike,
+    detection: ArrayLike,
+    punishment: ArrayLike,
+    exit_barrier: float,
+    peer_share: ArrayLike,
+    peer_weight: float,
+) -> NDArray[np.float64]:
+    """Gain from deserting (private exit) over staying.
+
+    ``-barrier - b q K / 2 + w_peer n - stay``: no reward from the regime's fall, but half the
+    punishment of armed defection and no fighting. Exit versus voice (Albrecht & Ohl 2016);
+    the half is an assumption.
+    """
+    b = np.asarray(belief, dtype=float)
+    return (
+        -exit_barrier
+        - 0.5 * b * np.asarray(detection, dtype=float) * np.asarray(punishment, dtype=float)
+        + peer_weight * np.asarray(peer_share, dtype=float)
+        - np.asarray(stay, dtype=float)
+    )
+
+
+def soldier_choice(defect: ArrayLike, desert: ArrayLike, threshold: ArrayLike) -> NDArray[np.int8]:
+    """Choose to leave iff the best gain reaches the threshold: ``max(g_def, g_des) >= theta``.
+
+    Returns ``DEFECTED``, ``DESERTED`` or ``LOYAL`` (stay) per soldier; ties go to defection.
+    The inclusive ``>=`` makes Granovetter's threshold 0 agent riot alone (Granovetter 1978).
+    """
+    d = np.asarray(defect, dtype=float)
+    e = np.asarray(desert, dtype=float)
+    best = np.maximum(d, e)
+    out = np.full(best.shape, LOYAL, dtype=np.int8)
+    leave = best >= np.asarray(threshold, dtype=float)
+    out[leave & (d >= e)] = DEFECTED
+    out[leave & (d < e)] = DESERTED
+    return out
+
+
+def shirks(
+    moral_cost: ArrayLike, loyalty: ArrayLike, fear: ArrayLike, on_duty: ArrayLike
+) -> NDArray[np.bool_]:
+    """A soldier ordered to repress shirks iff ``m > loyalty + fear`` (stays, refuses to fire).
+
+    Shirking as quiet non-compliance short of exit (Albrecht & Ohl 2016; Lee 2015).
+    """
+    return np.asarray(on_duty, dtype=bool) & (
+        np.asarray(moral_cost, dtype=float)
+        > np.asarray(loyalty, dtype=float) + np.asarray(fear, dtype=float)
+    )
+
+
+def peer_share(adjacency, left: ArrayLike, degree: ArrayLike) -> NDArray[np.float64]:
+    """Share of each node's network neighbours who left: ``n = A x / deg`` (0 for isolates).
+
+    Granovetter (1978) counts rioters among everyone; on a network the count is over neighbours
+    (Watts 2002). ``adjacency`` is a scipy sparse matrix.
+    """
+    deg = np.asarray(degree, dtype=float)
+    counts = adjacency @ np.asarray(left, dtype=float)
+    return np.divide(counts, deg, out=np.zeros_like(deg), where=deg > 0)
+
+
+# ------------------------------------------------------------------------------------------------
+# Elites
+# ------------------------------------------------------------------------------------------------
+
+
+def elite_defect_gain(
+    belief: float,
+    rents: float,
+    purge_risk: float,
+    loyalty: ArrayLike,
+    outside_option: float,
+    amnesty: float,
+    defected_share: float,
+    peer_weight: float,
+) -> NDArray[np.float64]:
+    """Gain of an elite from defecting over staying.
+
+    ``(1 - b)(O + a) + w_e E - [b rents (1 - purge) + loyalty]``.
+
+    Elites weigh rents kept if the regime survives, discounted by the risk of being purged by the
+    ruler anyway (Svolik 2012, The Politics of Authoritarian Rule), against what defection brings
+    if it falls. The peer term counts elites already defected.
+    """
+    stay = belief * rents * (1.0 - purge_risk) + np.asarray(loyalty, dtype=float)
+    return (1.0 - belief) * (outside_option + amnesty) + peer_weight * defected_share - stay
+
+
+# ------------------------------------------------------------------------------------------------
+# Outcomes
+# ------------------------------------------------------------------------------------------------
+
+
+def loyal_force(loyal: float, loyal_guard: float, guard_weight: float) -> float:
+    """Force able to repress: loyal regular soldiers plus weighted loyal guards (people)."""
+    return loyal + guard_weight * loyal_guard
+
+
+def opposition_strength(
+    active: float, defected: float, protester_weight: float, defector_weight: float
+) -> float:
+    """Opposition strength: weighted active protesters plus armed defectors (people)."""
+    return protester_weight * active + defector_weight * defected
+
+
+def coup_succeeds(coup_force: float, loyal_centre_force: float) -> bool:
+    """A coup succeeds iff its force exceeds the loyal force around the centre."""
+    return coup_force > loyal_centre_force

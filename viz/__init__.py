@@ -1,0 +1,1 @@
+"""Browser UI (Solara) over the model."""
