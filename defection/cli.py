@@ -47,7 +47,8 @@ def main(
 
 def _fail_input(problems: list[str]) -> None:
     for line in problems:
-        err_console.print(f"error: {line}", markup=False, highlight=False)
+        # soft_wrap: one problem per line, never wrapped at the console width
+        err_console.print(f"error: {line}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -128,7 +129,9 @@ def run(
     except ScenarioError as exc:
         _fail_input(exc.problems)
     except Exception as exc:  # noqa: BLE001 - a failed run is reported, not a traceback
-        err_console.print(f"error: run failed: {type(exc).__name__}: {exc}", markup=False)
+        err_console.print(
+            f"error: run failed: {type(exc).__name__}: {exc}", markup=False, soft_wrap=True
+        )
         raise typer.Exit(1) from None
     _print_summary(summary, out)
 

@@ -100,7 +100,8 @@ PARAMS: tuple[Param, ...] = (
     # --- opposition ------------------------------------------------------------------------------
     _p("opposition.violent_share", 0.1, "float", 0, 1, "share", "Share of protesters using violent tactics (lowers soldiers' moral cost of repressing them).", "Chenoweth & Stephan 2011", lever=True),  # noqa: E501
     _p("opposition.amnesty", 0.0, "float", 0, 3, "utility", "Amnesty and reward the opposition promises defectors, received if the regime falls.", "Chieu Hoi programme (RAND 1968 study of 125 defectors); " + A + "utility scale", lever=True),  # noqa: E501
-    _p("opposition.defector_value", 0.5, "float", 0, 3, "utility", "Value to a soldier of being on the winning side if the regime falls.", A + "half a month's pay-equivalent"),  # noqa: E501
+    _p("opposition.defector_value", 2.0, "float", 0, 5, "utility", "Value to a defector of being on the winning side if the regime falls (doubled for officers).", A + "twice a soldier's pay: a place in the new order"),
+    _p("opposition.fight_risk", 1.5, "float", 0, 5, "utility", "Cost to an armed defector of fighting a regime that survives (times belief).", A + "why rank-and-file exit rather than fight while the regime looks strong"),  # noqa: E501
     # --- soldiers --------------------------------------------------------------------------------
     _p("soldiers.garrison_density", 0.04, "float", 0, 1, "agents/cell", "Soldier density on a region's grid (its garrison).", E02 + " (cop density)", per_region=True),  # noqa: E501
     _p("soldiers.can_defect", True, "bool", None, None, "switch", "Soldiers decide each day; off, they are Epstein's cops (always loyal).", E02),  # noqa: E501
@@ -115,8 +116,9 @@ PARAMS: tuple[Param, ...] = (
     _p("soldiers.loyalty", 0.5, "float", -3, 3, "utility", "Mean intrinsic loyalty.", A + "utility scale"),  # noqa: E501
     _p("soldiers.loyalty_sd", 0.5, "float", 0, 3, "utility", "Spread of intrinsic loyalty (normal).", A + "utility scale"),  # noqa: E501
     _p("soldiers.core_loyalty", 1.0, "float", 0, 5, "utility", "Extra loyalty of soldiers from the regime's core identity group.", "McLauchlin 2010, Comparative Politics 42(3)"),  # noqa: E501
+    _p("soldiers.core_tied_fate", 0.8, "float", 0, 1, "share", "Share of the defection reward core-group soldiers cannot claim: their fate is tied to the regime's.", "McLauchlin 2010; Makara 2013"),  # noqa: E501
     _p("soldiers.indoctrination", 0.0, "float", 0, 3, "utility", "Loyalty added by political indoctrination.", A + "utility scale", lever=True),  # noqa: E501
-    _p("soldiers.moral_cost", 1.0, "float", 0, 10, "utility", "Moral cost of repressing a crowd filling one's vision (scaled by crowd density, nonviolence and shared identity).", "Nepstad 2011; Chenoweth & Stephan 2011"),  # noqa: E501
+    _p("soldiers.moral_cost", 0.6, "float", 0, 10, "utility", "Moral cost of repressing a crowd filling one's vision (scaled by crowd density, nonviolence and shared identity).", "Nepstad 2011; Chenoweth & Stephan 2011"),  # noqa: E501
     _p("soldiers.crowd_scale", 0.2, "float", 0.001, 1, "share of vision", "Active density in vision at which the moral cost is half its maximum.", A + "saturating crowd effect"),  # noqa: E501
     _p("soldiers.shared_identity", 1.0, "float", 0, 5, "x", "Moral cost multiplier (1 + this) when the crowd shares the soldier's identity group.", "McLauchlin 2010; Makara 2013"),  # noqa: E501
     _p("soldiers.home_region", 0.5, "float", 0, 5, "x", "Moral cost multiplier (1 + this) when stationed in the home region.", "Lee 2015; " + A + "strength"),  # noqa: E501
@@ -125,9 +127,9 @@ PARAMS: tuple[Param, ...] = (
     _p("soldiers.punishment", 1.0, "float", 0, 5, "utility", "Cost of being caught defecting or deserting.", A + "utility scale", lever=True),  # noqa: E501
     _p("soldiers.family_reprisal", 0.5, "float", 0, 5, "utility", "Extra cost from reprisals against family, scaled by each soldier's exposure U(0,1).", "Reference article (families of defectors detained)", lever=True),  # noqa: E501
     _p("soldiers.safety_in_numbers", 0.8, "float", 0, 1, "share", "How far detection falls as neighbours defect at once: q = s (1 - this * peer share).", "Granovetter 1978; Kuran 1991"),  # noqa: E501
-    _p("soldiers.peer_weight", 1.0, "float", 0, 10, "utility/share", "Weight of the share of network neighbours who have left.", G78),  # noqa: E501
-    _p("soldiers.threshold", 1.0, "float", -5, 10, "utility", "Mean personal threshold theta for leaving.", G78 + "; " + A + "scale"),  # noqa: E501
-    _p("soldiers.threshold_sd", 0.5, "float", 0, 5, "utility", "Spread of thresholds (normal).", G78),  # noqa: E501
+    _p("soldiers.peer_weight", 1.5, "float", 0, 10, "utility/share", "Weight of the share of network neighbours who have left.", G78),  # noqa: E501
+    _p("soldiers.threshold", 0.0, "float", -5, 10, "utility", "Mean personal threshold theta for leaving.", G78 + "; " + A + "scale"),  # noqa: E501
+    _p("soldiers.threshold_sd", 0.75, "float", 0, 5, "utility", "Spread of thresholds (normal).", G78),  # noqa: E501
     _p("soldiers.threshold_dist", "normal", "choice", None, None, "", "normal: theta ~ N(mean, sd); ladder: theta_i = i/(n-1) (Granovetter's 0..n-1 in shares).", G78, choices=("normal", "ladder")),  # noqa: E501
     _p("soldiers.exit_barrier", 1.0, "float", 0, 5, "utility", "Cost of deserting (distance, papers, roadblocks).", "Albrecht & Ohl 2016", lever=True),  # noqa: E501
     _p("soldiers.guard_share", 0.0, "float", 0, 0.6, "share", "Share of the force in separate guard units (counterbalancing), stationed in the capital.", "Quinlivan 1999; De Bruin 2018", lever=True),  # noqa: E501
@@ -142,14 +144,15 @@ PARAMS: tuple[Param, ...] = (
     _p("soldiers.follow_commander", 0.3, "float", 0, 1, "probability", "Daily chance a soldier follows his company commander who defected.", "Reference article (USSR: subordinate units defected)"),  # noqa: E501
     # --- belief that the regime survives ----------------------------------------------------------
     _p("belief.intercept", 2.0, "float", -10, 10, "logit", "Logit of belief in survival with no signals.", "Kuran 1991; " + A + "b0 = 2 gives 0.88"),  # noqa: E501
-    _p("belief.w_protest", 8.0, "float", 0, 50, "logit/share", "Weight of the active share of protesters.", "Kuran 1991"),  # noqa: E501
-    _p("belief.w_defect", 20.0, "float", 0, 100, "logit/share", "Weight of the share of soldiers who left (deserted or defected).", "Kuran 1991"),  # noqa: E501
+    _p("belief.w_protest", 4.0, "float", 0, 50, "logit/share", "Weight of the active share of protesters.", "Kuran 1991"),  # noqa: E501
+    _p("belief.w_defect", 12.0, "float", 0, 100, "logit/share", "Weight of the share of soldiers who left (deserted or defected).", "Kuran 1991"),  # noqa: E501
     _p("belief.w_elite", 6.0, "float", 0, 50, "logit/share", "Weight of the share of elites who defected.", "Kuran 1991"),  # noqa: E501
     _p("belief.w_messaging", 1.0, "float", 0, 10, "logit", "Weight of regime messaging.", A + "propaganda effect"),  # noqa: E501
     _p("belief.w_neighbours", 3.0, "float", 0, 20, "logit/share", "Weight of the share of one's own network neighbours who left.", "Makowsky & Rubin 2013, PLoS ONE 8(11)"),  # noqa: E501
-    _p("belief.memory", 0.8, "float", 0, 0.999, "share", "Weight of yesterday's public signal in today's (smoothing).", A + "a few days of memory"),  # noqa: E501
+    _p("belief.memory", 0.9, "float", 0, 0.999, "share", "Weight of yesterday's public signal in today's (smoothing).", A + "a few days of memory"),  # noqa: E501
     # --- regime ----------------------------------------------------------------------------------
-    _p("regime.repression", 0.5, "float", 0, 1, "share", "Repression order: share of loyal soldiers on crowd duty each day.", A + "crackdown events set it to 1", lever=True),  # noqa: E501
+    _p("regime.repression", 0.8, "float", 0, 1, "share", "Repression order: share of loyal soldiers on crowd duty each day.", A + "crackdown events set it to 1", lever=True),  # noqa: E501
+    _p("regime.selective_deployment", 0.0, "float", 0, 1, "share", "How far the regime keeps regular non-core soldiers in barracks and sends guards and core-group soldiers to the crowds (their duty chance is scaled by 1 - this).", "Reference article [87] (Syria relied on a few trusted units)", lever=True),  # noqa: E501
     _p("regime.lethality", 0.0, "float", 0, 1, "share", "How lethal repression is; raises backfire and soldiers' moral cost.", "Sutton et al. 2014", lever=True),  # noqa: E501
     _p("regime.messaging", 0.5, "float", 0, 1, "share", "Intensity of the regime's messaging that it will survive.", A + "propaganda", lever=True),  # noqa: E501
     _p("regime.information_control", 0.0, "float", 0, 1, "share", "Scales public signals of protest and defection down by (1 - this).", "Kuran 1991 (preference falsification)", lever=True),  # noqa: E501
@@ -157,19 +160,20 @@ PARAMS: tuple[Param, ...] = (
     _p("elites.count", 20, "int", 0, 10_000, "agents", "Number of elite agents (not scaled by people_per_agent).", A + "inner circle"),  # noqa: E501
     _p("elites.rents", 1.0, "float", 0, 5, "utility", "Rents an elite keeps while the regime survives.", "Svolik 2012", lever=True),  # noqa: E501
     _p("elites.purge_risk", 0.2, "float", 0, 1, "probability", "Chance a wavering elite is purged if the regime survives.", "Svolik 2012", lever=True),  # noqa: E501
-    _p("elites.loyalty", 0.5, "float", -3, 3, "utility", "Mean intrinsic loyalty of elites.", A + "utility scale"),  # noqa: E501
+    _p("elites.loyalty", 1.0, "float", -3, 3, "utility", "Mean intrinsic loyalty of elites.", A + "utility scale"),  # noqa: E501
     _p("elites.loyalty_sd", 0.5, "float", 0, 3, "utility", "Spread of elite loyalty.", A + "utility scale"),  # noqa: E501
     _p("elites.outside_option", 1.5, "float", 0, 5, "utility", "What a defecting elite gets if the regime falls.", A + "utility scale"),  # noqa: E501
     _p("elites.peer_weight", 2.0, "float", 0, 10, "utility/share", "Weight of the share of elites already defected.", G78),  # noqa: E501
     _p("elites.clients", 3, "int", 0, 100, "commanders", "Client company commanders per elite.", "Reference article; " + A + "patronage"),  # noqa: E501
     _p("elites.client_follow", 0.5, "float", 0, 1, "probability", "Chance a client commander defects with his patron.", A + "patronage ties"),  # noqa: E501
     # --- outcome ---------------------------------------------------------------------------------
-    _p("outcome.k_days", 7, "int", 1, 365, "days", "Consecutive days a condition must hold to end the run.", A + "a week"),  # noqa: E501
+    _p("outcome.k_days", 7, "int", 1, 365, "days", "Consecutive days the loyal force must stay below the opposition for a collapse.", A + "a week"),  # noqa: E501
+    _p("outcome.split_days", 30, "int", 1, 365, "days", "Consecutive days the split condition must hold (a civil war is a lasting state).", A + "a month"),  # noqa: E501
     _p("outcome.protester_weight", 0.1, "float", 0, 10, "soldier-equivalents", "Strength of one active protester against one loyal soldier.", A + "Chenoweth & Stephan 2011 mobilisation"),  # noqa: E501
     _p("outcome.defector_weight", 1.0, "float", 0, 10, "soldier-equivalents", "Strength of one armed defector.", A + "like for like"),  # noqa: E501
     _p("outcome.guard_weight", 1.5, "float", 0, 10, "soldier-equivalents", "Strength of one loyal guard soldier (better armed).", "Quinlivan 1999"),  # noqa: E501
     _p("outcome.elite_majority", 0.5, "float", 0, 1, "share", "Elite defected share above which the regime collapses.", A + "most elites"),  # noqa: E501
-    _p("outcome.split_defected", 0.02, "float", 0, 1, "share", "Armed defectors (share of initial force) needed for a split.", A + "an armed opposition of note"),  # noqa: E501
+    _p("outcome.split_defected", 0.05, "float", 0, 1, "share", "Armed defectors (share of initial force) needed for a split.", A + "an armed opposition of note"),  # noqa: E501
     _p("outcome.split_loyal", 0.5, "float", 0, 1, "share", "Loyal core (share of initial force) that must hold for a split.", "Reference article (Syria's core cohesive)"),  # noqa: E501
     _p("outcome.region_defection", 0.02, "float", 0, 1, "share", "A region 'had a defection' when this share of its garrison left, or a company went over.", "Issue #2 definition"),  # noqa: E501
 )

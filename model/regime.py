@@ -470,7 +470,8 @@ class RegimeModel(mesa.Model):
         in_force = (s.state == LOYAL) | (s.state == SHIRKING)
         coup_cos = np.zeros(u.company_size.size, dtype=bool)
         coup_cos[u.company[commanders]] = True
-        plotters = in_force & coup_cos[u.company]
+        # only units stationed at the centre can seize it
+        plotters = in_force & coup_cos[u.company] & (s.region == self.capital)
         coup_force = float(plotters.sum())
         at_centre = (s.state == LOYAL) & (s.region == self.capital) & ~plotters
         centre = rules.loyal_force(
@@ -512,9 +513,13 @@ class RegimeModel(mesa.Model):
 
     def _duty(self) -> None:
         """Draw today's crowd duty: soldiers in the force go out with the repression order."""
-        s = self.soldiers
+        s, p = self.soldiers, self.p
         in_force = (s.state == LOYAL) | (s.state == SHIRKING)
-        s.on_duty = in_force & (self.rng.random(s.state.size) < self.p["regime.repression"])
+        trusted = s.guard | (s.group == self.core_group)
+        chance = p["regime.repression"] * np.where(
+            trusted, 1.0, 1.0 - p["regime.selective_deployment"]
+        )
+        s.on_duty = in_force & (self.rng.random(s.state.size) < chance)
 
     def _neighbourhood_counts(self) -> dict[str, NDArray[np.int32]]:
         """Count around every cell the duty soldiers, actives and violent actives in vision."""
@@ -614,7 +619,10 @@ class RegimeModel(mesa.Model):
         )
         punish = p["soldiers.punishment"] + p["soldiers.family_reprisal"] * s.exposure[idx]
         reward = p["opposition.amnesty"] + p["opposition.defector_value"] * np.where(officer, 2, 1)
-        g_def = rules.defect_gain(stay, b, reward, q, punish, n, p["soldiers.peer_weight"])
+        reward = reward * (1.0 - p["soldiers.core_tied_fate"] * (grp == self.core_group))
+        g_def = rules.defect_gain(
+            stay, b, reward, q, punish, n, p["soldiers.peer_weight"], p["opposition.fight_risk"]
+        )
         g_des = rules.desert_gain(
             stay, b, q, punish, p["soldiers.exit_barrier"], n, p["soldiers.peer_weight"]
         )
@@ -762,7 +770,7 @@ class RegimeModel(mesa.Model):
                 self._decide("collapse", "elite_majority")
             elif self._collapse_days >= k:
                 self._decide("collapse", "loyal_force_below_opposition")
-            elif self._split_days >= k:
+            elif self._split_days >= p["outcome.split_days"]:
                 self._decide("split", "armed_defectors_and_loyal_core")
         had = self.region_had_defection()
         for r in np.flatnonzero(had & ~self._first_region_defection):

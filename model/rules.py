@@ -202,18 +202,21 @@ def defect_gain(
     punishment: ArrayLike,
     peer_share: ArrayLike,
     peer_weight: float,
+    fight_risk: float = 0.0,
 ) -> NDArray[np.float64]:
     """Gain from defecting over staying.
 
-    ``(1 - b) R - b q K + w_peer n - stay``: the reward ``R`` (amnesty plus the value of being on
-    the winning side) comes if the regime falls; the punishment ``K`` (including family reprisals)
-    if it survives and the attempt is detected; ``w_peer n`` is Granovetter's peer term over the
-    share ``n`` of network neighbours who left.
+    ``(1 - b) R - b (q K + F) + w_peer n - stay``: the reward ``R`` (amnesty plus the value of
+    being on the winning side) comes if the regime falls; if it survives, the punishment ``K``
+    (including family reprisals) if the attempt is detected, and the cost ``F`` of fighting it;
+    ``w_peer n`` is Granovetter's peer term over the share ``n`` of network neighbours who left.
+    The design card's expected-payoff comparison (model.md section 3).
     """
     b = np.asarray(belief, dtype=float)
     return (
         (1.0 - b) * np.asarray(reward, dtype=float)
-        - b * np.asarray(detection, dtype=float) * np.asarray(punishment, dtype=float)
+        - b
+        * (np.asarray(detection, dtype=float) * np.asarray(punishment, dtype=float) + fight_risk)
         + peer_weight * np.asarray(peer_share, dtype=float)
         - np.asarray(stay, dtype=float)
     )

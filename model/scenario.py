@@ -65,10 +65,8 @@ def _field(p: Param, default: Any) -> Any:
     kw: dict[str, Any] = {"description": f"{p.meaning} [{p.unit}] Source: {p.source}"}
     if p.type in ("int", "float"):
         kw["ge"], kw["le"] = p.lo, p.hi
+    # Strict float accepts ints (TOML writes 1 for 1.0) but refuses bools and numeric strings.
     typ = _field_type(p)
-    if p.type == "float":
-        # TOML writes 1 for 1.0; accept ints for floats (strict mode would refuse them).
-        typ = Annotated[float, Field(strict=False)]
     return (typ | None if default is None else typ, Field(default, **kw))
 
 
@@ -94,10 +92,8 @@ class Group(BaseModel):
     model_config = _STRICT
     name: str
     core: bool = Field(False, description="The ruler's own group (ethnic stacking draws from it).")
-    share: Annotated[float, Field(strict=False, ge=0, le=1)] = GROUP_FIELDS["share"][0]
-    legitimacy_shift: Annotated[float, Field(strict=False, ge=-1, le=1)] = GROUP_FIELDS[
-        "legitimacy_shift"
-    ][0]
+    share: Annotated[float, Field(ge=0, le=1)] = GROUP_FIELDS["share"][0]
+    legitimacy_shift: Annotated[float, Field(ge=-1, le=1)] = GROUP_FIELDS["legitimacy_shift"][0]
 
 
 def _region_model() -> type[BaseModel]:
@@ -108,11 +104,11 @@ def _region_model() -> type[BaseModel]:
             Field(False, description="The centre: guards stand here; coups aim here."),
         ),
         "population": (
-            Annotated[float, Field(strict=False, ge=0)],
+            Annotated[float, Field(ge=0)],
             Field(1.0, description="Relative population: weight of its home-region recruitment."),
         ),
         "groups": (
-            dict[str, Annotated[float, Field(strict=False, ge=0, le=1)]] | None,
+            dict[str, Annotated[float, Field(ge=0, le=1)]] | None,
             Field(None, description="Identity mix {group = share}; default: national shares."),
         ),
     }
@@ -142,13 +138,13 @@ class Event(BaseModel):
     day: int = Field(ge=0)
     kind: Literal[EVENT_KINDS]  # type: ignore[valid-type]
     note: str = ""
-    pay: Annotated[float, Field(strict=False, ge=0, le=3)] | None = None
-    arrears: Annotated[float, Field(strict=False, ge=0, le=1)] | None = None
-    repression: Annotated[float, Field(strict=False, ge=0, le=1)] | None = None
-    lethality: Annotated[float, Field(strict=False, ge=0, le=1)] | None = None
-    share: Annotated[float, Field(strict=False, ge=0, le=1)] | None = None
-    legitimacy_cost: Annotated[float, Field(strict=False, ge=0, le=1)] | None = None
-    delta: Annotated[float, Field(strict=False, ge=-1, le=1)] | None = None
+    pay: Annotated[float, Field(ge=0, le=3)] | None = None
+    arrears: Annotated[float, Field(ge=0, le=1)] | None = None
+    repression: Annotated[float, Field(ge=0, le=1)] | None = None
+    lethality: Annotated[float, Field(ge=0, le=1)] | None = None
+    share: Annotated[float, Field(ge=0, le=1)] | None = None
+    legitimacy_cost: Annotated[float, Field(ge=0, le=1)] | None = None
+    delta: Annotated[float, Field(ge=-1, le=1)] | None = None
     region: str | None = None
 
 
@@ -487,7 +483,7 @@ def _semantic_problems(doc: dict[str, Any], origin: str) -> list[str]:
                 )
     if regions and sum(1 for r in regions if r.get("capital")) > 1:
         problems.append(f"{origin}: field `regions`: at most one region may be `capital = true`")
-    known = set(BY_NAME) | {s for s in SECTIONS} | {"regions", "groups", "events"}
+    known = set(BY_NAME) | set(SECTIONS) | {"scenario", "regions", "groups", "events"}
     for key in doc.get("sources", {}):
         parts = key.split(".")
         ok = key in known or (
