@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import mesa
+
 from defection.model.rules import ELITE_STATES, PROTESTER_STATES, RANKS, SOLDIER_STATES
 
 if TYPE_CHECKING:

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
-from defection.model.rules import CONSCRIPT, NCO, OFFICER
 from numpy.typing import NDArray
 from scipy import sparse
+
+from defection.model.rules import CONSCRIPT, NCO, OFFICER
 
 
 @dataclass

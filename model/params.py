@@ -86,7 +86,7 @@ PARAMS: tuple[Param, ...] = (
     _p("grid.height", 40, "int", 5, 5000, "cells", "Height of each region's torus grid.", E02),
     _p("grid.movement", True, "bool", None, None, "switch", "Agents move to a random empty cell in vision each day.", E02),  # noqa: E501
     _p("grid.substeps", 4, "int", 1, 64, "sub-steps", "Random batches per day in which protesters decide, soldiers arrest and agents move, each batch seeing the last (approximates Mesa's random sequential order).", A + "4 docks with Mesa's example (tests/test_docking.py)"),  # noqa: E501
-    _p("grid.move_rounds", 3, "int", 1, 10, "rounds", "Proposal rounds of the vectorized move (more rounds: closer to Mesa's always-move rule).", A + "3 rounds move about 60% of agents at Epstein's density"),  # noqa: E501
+    _p("grid.move_rounds", 6, "int", 1, 20, "rounds", "Proposal rounds of the vectorized move (more rounds: closer to Mesa's always-move rule).", A + "6 rounds dock with Mesa's example (tests/test_docking.py)"),  # noqa: E501
     # --- protest (Epstein Model I) ----------------------------------------------------------------
     _p("protest.citizen_density", 0.7, "float", 0, 1, "agents/cell", "Protester (citizen) density on the grid.", E02, per_region=True),  # noqa: E501
     _p("protest.legitimacy", 0.82, "float", 0, 1, "share", "Regime legitimacy L in grievance G = H(1-L).", E02, per_region=True),  # noqa: E501
@@ -96,21 +96,22 @@ PARAMS: tuple[Param, ...] = (
     _p("protest.rounding", True, "bool", None, None, "switch", "Round C/A to an integer (half to even) before the exponential, as Mesa's example does.", MESA + " (needed to reproduce Epstein's bursts)"),  # noqa: E501
     _p("protest.max_jail", 30, "int", 0, 10_000, "days", "Jail terms are drawn uniformly from 0..max_jail days.", E02),  # noqa: E501
     _p("protest.vision", 7, "int", 1, 30, "cells", "Protesters' von Neumann vision radius.", E02),
-    _p("protest.backfire", 0.0, "float", 0, 5, "1/arrest-share", "Legitimacy lost per day per share of a region's protesters arrested, times (1 + 4 * lethality).", "Sutton, Butcher & Svensson 2014, JPR 51(5); " + A + "linear form"),  # noqa: E501
+    _p("protest.backfire", 0.0, "float", 0, 5, "1/arrest-share", "Legitimacy lost per day per share of a region's protesters arrested, times (1 + 4 * lethality).", "Sutton, Butcher & Svensson 2014, Journal of Peace Research; " + A + "linear form"),  # noqa: E501
     # --- opposition ------------------------------------------------------------------------------
     _p("opposition.violent_share", 0.1, "float", 0, 1, "share", "Share of protesters using violent tactics (lowers soldiers' moral cost of repressing them).", "Chenoweth & Stephan 2011", lever=True),  # noqa: E501
-    _p("opposition.amnesty", 0.0, "float", 0, 3, "utility", "Amnesty and reward the opposition promises defectors, received if the regime falls.", "Chieu Hoi programme (RAND 1968 study of 125 defectors); " + A + "utility scale", lever=True),  # noqa: E501
-    _p("opposition.defector_value", 2.0, "float", 0, 5, "utility", "Value to a defector of being on the winning side if the regime falls (doubled for officers).", A + "twice a soldier's pay: a place in the new order"),
+    _p("opposition.amnesty", 0.0, "float", 0, 3, "utility", "Amnesty and reward the opposition promises defectors, received if the regime falls.", "Chieu Hoi programme (RAND, An Analysis of the Motives of 125 Defectors: reference article [65]); " + A + "utility scale", lever=True),  # noqa: E501
+    _p("opposition.defector_value", 2.0, "float", 0, 5, "utility", "Value to a defector of being on the winning side if the regime falls (doubled for officers).", A + "twice a soldier's pay: a place in the new order"),  # noqa: E501
     _p("opposition.fight_risk", 1.5, "float", 0, 5, "utility", "Cost to an armed defector of fighting a regime that survives (times belief).", A + "why rank-and-file exit rather than fight while the regime looks strong"),  # noqa: E501
     # --- soldiers --------------------------------------------------------------------------------
     _p("soldiers.garrison_density", 0.04, "float", 0, 1, "agents/cell", "Soldier density on a region's grid (its garrison).", E02 + " (cop density)", per_region=True),  # noqa: E501
+    _p("soldiers.count", 0, "int", 0, 10_000_000, "agents", "Exact number of regular soldier agents, spread over regions by garrison density; 0: drawn cell by cell from the densities.", A + "for exact docking configurations (Granovetter's 100)"),  # noqa: E501
     _p("soldiers.can_defect", True, "bool", None, None, "switch", "Soldiers decide each day; off, they are Epstein's cops (always loyal).", E02),  # noqa: E501
     _p("soldiers.vision", 7, "int", 1, 30, "cells", "Soldiers' von Neumann vision radius (arrests and the crowd they face).", E02),  # noqa: E501
     _p("soldiers.officer_share", 0.1, "float", 0, 1, "share", "Share of soldiers who are officers (company and battalion commanders are officers).", A + "typical armies 8-15%"),  # noqa: E501
     _p("soldiers.nco_share", 0.2, "float", 0, 1, "share", "Share of soldiers who are NCOs (squad leaders).", A + "one NCO per squad of about five"),  # noqa: E501
     _p("soldiers.pay", 1.0, "float", 0, 3, "x subsistence", "Pay relative to subsistence.", "Albrecht & Ohl 2016; 'For Money or Liberty?' (Syria)", lever=True),  # noqa: E501
     _p("soldiers.officer_bonus", 0.5, "float", 0, 3, "x subsistence", "Extra pay and perks for officers and NCOs (NCOs get half).", "Makara 2013", lever=True),  # noqa: E501
-    _p("soldiers.arrears", 0.0, "float", 0, 1, "share", "Share of pay not paid (arrears); pay-cut events set it.", "Taylor 2003 (Soviet arrears); 'For Money or Liberty?'", lever=True),  # noqa: E501
+    _p("soldiers.arrears", 0.0, "float", 0, 1, "share", "Share of pay not paid (arrears); pay-cut events set it.", "'For Money or Liberty?' (reference article [66])", lever=True),  # noqa: E501
     _p("soldiers.w_pay", 1.0, "float", 0, 5, "utility/pay", "Weight of pay received in the value of staying.", A + "utility scale"),  # noqa: E501
     _p("soldiers.business_stake", 0.0, "float", 0, 3, "utility", "Officers' stake in military-owned businesses, lost if the regime falls (value: stake x belief).", "Defection-proofing and military-owned businesses (reference article [109])", lever=True),  # noqa: E501
     _p("soldiers.loyalty", 0.5, "float", -3, 3, "utility", "Mean intrinsic loyalty.", A + "utility scale"),  # noqa: E501
@@ -132,12 +133,12 @@ PARAMS: tuple[Param, ...] = (
     _p("soldiers.threshold_sd", 0.75, "float", 0, 5, "utility", "Spread of thresholds (normal).", G78),  # noqa: E501
     _p("soldiers.threshold_dist", "normal", "choice", None, None, "", "normal: theta ~ N(mean, sd); ladder: theta_i = i/(n-1) (Granovetter's 0..n-1 in shares).", G78, choices=("normal", "ladder")),  # noqa: E501
     _p("soldiers.exit_barrier", 1.0, "float", 0, 5, "utility", "Cost of deserting (distance, papers, roadblocks).", "Albrecht & Ohl 2016", lever=True),  # noqa: E501
-    _p("soldiers.guard_share", 0.0, "float", 0, 0.6, "share", "Share of the force in separate guard units (counterbalancing), stationed in the capital.", "Quinlivan 1999; De Bruin 2018", lever=True),  # noqa: E501
+    _p("soldiers.guard_share", 0.0, "float", 0, 0.6, "share", "Share of the force in separate guard units (counterbalancing), stationed in the capital.", "Quinlivan 1999; De Bruin", lever=True),  # noqa: E501
     _p("soldiers.guard_loyalty", 1.5, "float", 0, 5, "utility", "Extra loyalty of guard units (selected, better paid).", "Quinlivan 1999"),  # noqa: E501
     _p("soldiers.guard_resentment", 1.0, "float", 0, 5, "utility", "Loyalty lost by regular soldiers per unit of guard share.", "Dworschak 2020; Lutscher 2016"),  # noqa: E501
     _p("soldiers.ethnic_stacking", 0.0, "float", 0, 1, "share", "Chance an officer or guard is drawn from the core group instead of his region's mix.", "McLauchlin 2010; Makara 2013", lever=True),  # noqa: E501
     _p("soldiers.purge_rate", 0.0, "float", 0, 0.2, "1/day", "Daily chance a wavering officer (gain from leaving > 0) is purged (detained).", "Quinlivan 1999", lever=True),  # noqa: E501
-    _p("soldiers.squad_size", 8, "int", 2, 50, "soldiers", "Soldiers per squad (a clique in the network).", A + "infantry squad"),  # noqa: E501
+    _p("soldiers.squad_size", 8, "int", 2, 500, "soldiers", "Soldiers per squad (a clique in the network).", A + "infantry squad"),  # noqa: E501
     _p("soldiers.squads_per_company", 4, "int", 1, 20, "squads", "Squads per company.", A + "infantry company"),  # noqa: E501
     _p("soldiers.companies_per_battalion", 4, "int", 1, 20, "companies", "Companies per battalion.", A + "infantry battalion"),  # noqa: E501
     _p("soldiers.cross_ties", 1.0, "float", 0, 20, "ties/soldier", "Mean random ties to soldiers in other units of the same region.", A + "friendships across units"),  # noqa: E501
@@ -148,7 +149,7 @@ PARAMS: tuple[Param, ...] = (
     _p("belief.w_defect", 12.0, "float", 0, 100, "logit/share", "Weight of the share of soldiers who left (deserted or defected).", "Kuran 1991"),  # noqa: E501
     _p("belief.w_elite", 6.0, "float", 0, 50, "logit/share", "Weight of the share of elites who defected.", "Kuran 1991"),  # noqa: E501
     _p("belief.w_messaging", 1.0, "float", 0, 10, "logit", "Weight of regime messaging.", A + "propaganda effect"),  # noqa: E501
-    _p("belief.w_neighbours", 3.0, "float", 0, 20, "logit/share", "Weight of the share of one's own network neighbours who left.", "Makowsky & Rubin 2013, PLoS ONE 8(11)"),  # noqa: E501
+    _p("belief.w_neighbours", 3.0, "float", 0, 20, "logit/share", "Weight of the share of one's own network neighbours who left.", "Makowsky & Rubin 2013, PLoS ONE"),  # noqa: E501
     _p("belief.memory", 0.9, "float", 0, 0.999, "share", "Weight of yesterday's public signal in today's (smoothing).", A + "a few days of memory"),  # noqa: E501
     # --- regime ----------------------------------------------------------------------------------
     _p("regime.repression", 0.8, "float", 0, 1, "share", "Repression order: share of loyal soldiers on crowd duty each day.", A + "crackdown events set it to 1", lever=True),  # noqa: E501

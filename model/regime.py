@@ -14,6 +14,8 @@ from typing import Any
 
 import mesa
 import numpy as np
+from numpy.typing import NDArray
+
 from defection.model import rules
 from defection.model.agents import Elite, Protester, Soldier
 from defection.model.network import Units, build_units
@@ -34,7 +36,6 @@ from defection.model.rules import (
 )
 from defection.model.scenario import Scenario, ScenarioError, load
 from defection.model.space import GridStack, arrest, diamond_offsets, move
-from numpy.typing import NDArray
 
 #: Parameters read only when the model is built; changing them needs a reset.
 BUILD_ONLY = frozenset(
@@ -45,6 +46,7 @@ BUILD_ONLY = frozenset(
         "protest.citizen_density",
         "protest.hardship",
         "soldiers.garrison_density",
+        "soldiers.count",
         "soldiers.officer_share",
         "soldiers.nco_share",
         "soldiers.loyalty",
@@ -206,6 +208,20 @@ class RegimeModel(mesa.Model):
         u = rng.random(cells)
         prot_cells = np.flatnonzero(u < dp)
         sold_cells = np.flatnonzero((u >= dp) & (u < dp + ds))
+        if p["soldiers.count"] > 0:
+            # exact count: drawn among the cells not taken by protesters, weighted by density
+            free = np.flatnonzero(u >= dp)
+            weight = ds[free]
+            n = p["soldiers.count"]
+            if weight.sum() <= 0 or n > free.size:
+                raise ScenarioError(
+                    [
+                        f"{sc.name}: field `soldiers.count`: {n} soldiers do not fit "
+                        f"({free.size} free cells with positive garrison density)"
+                    ]
+                )
+            pick = rng.choice(free, size=n, replace=False, p=weight / weight.sum())
+            sold_cells = np.sort(pick)
         n_regular = sold_cells.size
         guard_share = p["soldiers.guard_share"]
         n_guard = int(round(guard_share / (1.0 - guard_share) * n_regular))
@@ -527,7 +543,7 @@ class RegimeModel(mesa.Model):
         cops = (s.state == LOYAL) & s.on_duty
         active = pr.state == ACTIVE
         violent = active & (pr.tactic_draw < p["opposition.violent_share"])
-        layers = np.zeros((3, self.grid.cells))
+        layers = np.zeros((3, self.grid.cells), dtype=np.float32)
         layers[0, s.pos[cops]] = 1.0
         layers[1, pr.pos[active]] = 1.0
         layers[2, pr.pos[violent]] = 1.0
@@ -722,11 +738,11 @@ class RegimeModel(mesa.Model):
         walkers = np.flatnonzero((pr.state != JAILED) & mine[:P])
         marching = np.flatnonzero((s.pos >= 0) & mine[P:])
         movers = np.concatenate([walkers, P + marching])
-        radii = np.concatenate(
-            [
-                np.full(walkers.size, p["protest.vision"]),
-                np.full(marching.size, p["soldiers.vision"]),
-            ]
+        pv, sv = p["protest.vision"], p["soldiers.vision"]
+        radii = (
+            pv
+            if pv == sv
+            else np.concatenate([np.full(walkers.size, pv), np.full(marching.size, sv)])
         )
         pos = np.concatenate([pr.pos, s.pos])
         rounds = p["grid.move_rounds"]

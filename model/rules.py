@@ -68,8 +68,8 @@ def backfire_loss(
 ) -> NDArray[np.float64]:
     """Legitimacy lost to repression in a day: ``backfire * arrested_share * (1 + 4 lethality)``.
 
-    Repression backfires past a point (Sutton, Butcher & Svensson 2014, JPR 51(5):559); the
-    linear form and the factor for lethal force are assumptions.
+    Repression backfires past a point (Sutton, Butcher & Svensson 2014, Journal of Peace
+    Research); the linear form and the factor for lethal force are assumptions.
     """
     return backfire * np.asarray(arrested_share, dtype=float) * (1.0 + 4.0 * lethality)
 
@@ -117,7 +117,7 @@ def belief_survival(
 
     ``S`` is the (smoothed) public signal, ``M`` the regime's messaging and ``n`` the share of the
     agent's own network neighbours who left. Private information from neighbours is mixed with
-    public signals as in Makowsky & Rubin (2013), PLoS ONE 8(11):e80380.
+    public signals as in Makowsky & Rubin (2013), PLoS ONE.
     """
     n = np.asarray(neighbour_left_share, dtype=float)
     return logistic(intercept + w_messaging * messaging - signal - w_neighbours * n)

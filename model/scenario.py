@@ -30,8 +30,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from defection.model.params import BY_NAME, GROUP_FIELDS, PARAMS, REGION_FIELDS, SECTIONS, Param
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from defection.model.params import BY_NAME, GROUP_FIELDS, PARAMS, REGION_FIELDS, SECTIONS, Param
 
 EVENT_KINDS = ("pay_cut", "crackdown", "elite_split", "coup", "legitimacy_shock")
 
@@ -241,7 +242,9 @@ class Scenario:
             problems += _apply_address(doc, address, value, origin)
         if problems:
             raise ScenarioError(problems)
-        return _resolve(doc, self.path, origin)
+        # The file was checked when loaded; an override may shorten the run past scheduled events
+        # (they never fire) and needs no citation even in a historical scenario.
+        return _resolve(doc, self.path, origin, file_checks=False)
 
 
 def bundled_dir() -> Path:
@@ -459,8 +462,12 @@ def _apply_address(doc: dict[str, Any], address: str, value: Any, origin: str) -
     ]
 
 
-def _semantic_problems(doc: dict[str, Any], origin: str) -> list[str]:
-    """Rules across fields that the per-field schema cannot express."""
+def _semantic_problems(doc: dict[str, Any], origin: str, file_checks: bool = True) -> list[str]:
+    """Rules across fields that the per-field schema cannot express.
+
+    ``file_checks`` adds the rules about the file as written (events after its horizon, sources of
+    a historical scenario); overrides applied to a loaded scenario skip them.
+    """
     problems: list[str] = []
     groups = doc.get("groups", [])
     regions = doc.get("regions", [])
@@ -503,13 +510,13 @@ def _semantic_problems(doc: dict[str, Any], origin: str) -> list[str]:
                 f"{_closest(ev['region'], region_names)}"
             )
     horizon = doc.get("run", {}).get("horizon", BY_NAME["run.horizon"].default)
-    for i, ev in enumerate(doc.get("events", [])):
+    for i, ev in enumerate(doc.get("events", []) if file_checks else []):
         if ev["day"] > horizon:
             problems.append(
                 f"{origin}: field `events[{i}].day`: day {ev['day']} is after the horizon "
                 f"({horizon})"
             )
-    if doc.get("scenario", {}).get("historical"):
+    if file_checks and doc.get("scenario", {}).get("historical"):
         problems += _missing_sources(doc, origin)
     share_sum = doc.get("soldiers", {}).get(
         "officer_share", BY_NAME["soldiers.officer_share"].default
@@ -547,12 +554,14 @@ def _missing_sources(doc: dict[str, Any], origin: str) -> list[str]:
     ]
 
 
-def _resolve(doc: dict[str, Any], path: Path | None, origin: str) -> Scenario:
+def _resolve(
+    doc: dict[str, Any], path: Path | None, origin: str, file_checks: bool = True
+) -> Scenario:
     try:
         parsed = ScenarioModel.model_validate(doc)
     except ValidationError as exc:
         raise ScenarioError(_pydantic_problems(exc, doc, origin)) from None
-    problems = _semantic_problems(_with_meta(doc, parsed), origin)
+    problems = _semantic_problems(_with_meta(doc, parsed), origin, file_checks)
     if problems:
         raise ScenarioError(problems)
     params: dict[str, Any] = {}

@@ -33,7 +33,19 @@ class GridStack:
     def __init__(self, regions: int, height: int, width: int):
         self.R, self.H, self.W = regions, height, width
         self.cells = regions * height * width
-        self._kernels: dict[int, NDArray[np.complex128]] = {}
+        self._kernels: dict[int, NDArray[np.complex64]] = {}
+        # per-cell coordinates, gathered instead of recomputed with divisions
+        idx = np.arange(self.cells, dtype=np.int64)
+        self.cell_base = (idx // (height * width)) * (height * width)
+        self.cell_y = (idx // width) % height
+        self.cell_x = idx % width
+        # wrap tables: row (col) index y + dy, shifted by the largest offset, to its torus row
+        self._pad = max(height, width)
+        self._wrap_y = np.arange(-self._pad, height + self._pad) % height * width
+        self._wrap_x = np.arange(-self._pad, width + self._pad) % width
+        self._scratch_f = np.full(self.cells, -1.0)
+        self._scratch_i = np.full(self.cells, -1, dtype=np.int64)
+        self._offset_tables: dict[int, tuple[NDArray[np.int64], NDArray[np.int64]]] = {}
 
     def kernel(self, radius: int) -> NDArray[np.complex128]:
         """Real FFT of the diamond kernel of ``radius`` (centre excluded)."""
@@ -42,7 +54,7 @@ class GridStack:
             off = diamond_offsets(radius)
             np.add.at(k, (off[:, 0] % self.H, off[:, 1] % self.W), 1.0)
             k = np.minimum(k, 1.0)  # a radius wider than the grid must not count a cell twice
-            self._kernels[radius] = sfft.rfft2(k)
+            self._kernels[radius] = sfft.rfft2(k.astype(np.float32))
         return self._kernels[radius]
 
     def count(self, layers: NDArray[np.float64], radius: int) -> NDArray[np.int32]:
@@ -56,7 +68,9 @@ class GridStack:
             Integer counts, same shape as ``layers``.
         """
         n = layers.shape[0]
-        grid = layers.reshape(n, self.R, self.H, self.W)
+        grid = layers.reshape(n, self.R, self.H, self.W).astype(np.float32, copy=False)
+        # Single precision: counts are integers of at most a few hundred and the FFT's rounding
+        # error stays far below 0.5 (tests/test_space.py checks against direct sums).
         spec = sfft.rfft2(grid, axes=(-2, -1))
         spec *= self.kernel(radius)
         out = sfft.irfft2(spec, s=(self.H, self.W), axes=(-2, -1))
@@ -64,11 +78,41 @@ class GridStack:
 
     def shift(self, pos: NDArray[np.int64], offsets: NDArray[np.int64]) -> NDArray[np.int64]:
         """Cells reached from ``pos`` by ``offsets`` (rows ``(dy, dx)``), wrapping on each torus."""
-        r, rem = np.divmod(pos, self.H * self.W)
-        y, x = np.divmod(rem, self.W)
-        y = (y + offsets[..., 0]) % self.H
-        x = (x + offsets[..., 1]) % self.W
-        return r * (self.H * self.W) + y * self.W + x
+        # offsets are smaller than the grid: wrap by table look-up instead of division
+        y = self._wrap_y[self.cell_y[pos] + (offsets[..., 0] + self._pad)]
+        x = self._wrap_x[self.cell_x[pos] + (offsets[..., 1] + self._pad)]
+        return self.cell_base[pos] + y + x
+
+    def shift_by_index(self, pos: NDArray[np.int64], radius: int, k: NDArray[np.int64]):
+        """Cells reached from ``pos`` by the ``k``-th offset of the diamond of ``radius``."""
+        if radius not in self._offset_tables:
+            off = diamond_offsets(radius)
+            self._offset_tables[radius] = (off[:, 0] + self._pad, off[:, 1] + self._pad)
+        dy, dx = self._offset_tables[radius]
+        y = self._wrap_y[self.cell_y[pos] + dy[k]]
+        x = self._wrap_x[self.cell_x[pos] + dx[k]]
+        return self.cell_base[pos] + y + x
+
+    def resolve(self, target: NDArray[np.int64], priority: NDArray[np.float64]):
+        """Winners of claims on cells: per cell, the claim with the highest priority.
+
+        Args:
+            target: Cell claimed by each claimant.
+            priority: Distinct random priorities of the claimants.
+
+        Returns:
+            Boolean mask of winning claims (exactly one per claimed cell).
+        """
+        best, who = self._scratch_f, self._scratch_i
+        np.maximum.at(best, target, priority)
+        win = best[target] == priority
+        # exact ties (probability ~0) are broken by claimant order
+        order = np.arange(target.size)
+        who[target[win]] = order[win]
+        win &= who[target] == order
+        best[target] = -1.0  # reset only what was touched
+        who[target] = -1
+        return win
 
 
 def move(
@@ -76,7 +120,7 @@ def move(
     occupant: NDArray[np.int64],
     pos: NDArray[np.int64],
     movers: NDArray[np.int64],
-    radii: NDArray[np.int64],
+    radii: int | NDArray[np.int64],
     offset_draws: NDArray[np.float64],
     priority_draws: NDArray[np.float64],
 ) -> None:
@@ -93,35 +137,31 @@ def move(
         occupant: Per cell, the agent occupying it or -1 (updated in place).
         pos: Per agent, its cell (updated in place).
         movers: Agents that may move.
-        radii: Vision radius per mover (movers choose among cells within it).
+        radii: Vision radius, one for all movers or one per mover.
         offset_draws: Uniform draws, shape ``(rounds, len(movers))``.
         priority_draws: Uniform draws, shape ``(rounds, len(movers))``.
     """
     pending = np.ones(len(movers), dtype=bool)
-    radius_values = np.unique(radii)
+    if np.isscalar(radii):
+        groups = [(int(radii), None)]
+    else:
+        groups = [(int(r), radii == r) for r in np.unique(radii)]
     for rnd in range(offset_draws.shape[0]):
         idx = np.flatnonzero(pending)
         if idx.size == 0:
             return
         agents = movers[idx]
         target = np.empty(idx.size, dtype=np.int64)
-        for rad in radius_values:
-            sel = radii[idx] == rad
-            off = diamond_offsets(int(rad))
-            k = (offset_draws[rnd, idx[sel]] * len(off)).astype(np.int64)
-            target[sel] = grid.shift(pos[agents[sel]], off[k])
+        for rad, mask in groups:
+            sel = slice(None) if mask is None else mask[idx]
+            n_off = len(diamond_offsets(rad))
+            k = (offset_draws[rnd, idx[sel]] * n_off).astype(np.int64)
+            target[sel] = grid.shift_by_index(pos[agents[sel]], rad, k)
         ok = occupant[target] < 0
         idx, agents, target = idx[ok], agents[ok], target[ok]
         if idx.size == 0:
             continue
-        prio = priority_draws[rnd, idx]
-        best = np.full(grid.cells, -1.0)
-        np.maximum.at(best, target, prio)
-        win = best[target] == prio
-        # exact ties (probability ~0) are broken by a second pass on agent ids
-        claim = np.full(grid.cells, -1, dtype=np.int64)
-        claim[target[win]] = agents[win]
-        win &= claim[target] == agents
+        win = grid.resolve(target, priority_draws[rnd, idx])
         a, t = agents[win], target[win]
         occupant[pos[a]] = -1
         occupant[t] = a
@@ -182,15 +222,7 @@ def arrest(
         rank = np.cumsum(act, axis=1) - 1
         col = np.argmax(act & (rank == j[:, None]), axis=1)
         target = seen[np.arange(idx.size), col]
-        prio = priority_draws[rnd, idx]
-        best = np.full(grid.cells, -1.0)
-        tcell = np.empty(idx.size, dtype=np.int64)
-        tcell[:] = cells[idx, col]
-        np.maximum.at(best, tcell, prio)
-        win = best[tcell] == prio
-        claim = np.full(grid.cells, -1, dtype=np.int64)
-        claim[tcell[win]] = idx[win]
-        win &= claim[tcell] == idx
+        win = grid.resolve(cells[idx, col], priority_draws[rnd, idx])
         got = target[win]
         is_active[got] = False
         arrested.append(got)

@@ -1,0 +1,127 @@
+"""Docking (Axtell, Axelrod, Epstein & Cohen 1996): our engine against Mesa's Epstein example.
+
+Both run Epstein's Model I values (40x40 torus, 70% citizens, 4% cops, von Neumann vision 7,
+L = 0.82, T = 0.1, k = 2.3, jail up to 30): Mesa's ``epstein_civil_violence`` as shipped, ours as
+``scenarios/epstein_1.toml`` on the full engine (soldiers who cannot defect are the cops).
+
+This is an equivalence test, not a failure to find a difference: for each statistic the 90%
+confidence interval of the ratio of means (ours / Mesa) must lie inside a stated margin. The
+negative controls (our side at legitimacy 0.70, or without the integer rounding of C/A) must be
+reported as different by the same procedure.
+
+Margins: [0.8, 1.25] for the mean active and mean jailed shares. The peak active share of a run
+is a maximum over heavy-tailed bursts (its coefficient of variation across seeds is about 0.6 on
+both sides), so its margin is wider, [2/3, 1.5].
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import pytest
+
+from defection.model.regime import RegimeModel
+from defection.model.scenario import load
+
+pytestmark = pytest.mark.slow
+
+STEPS = 300
+MESA_SEEDS = range(1000, 1048)  # 48 runs of Mesa's example
+OUR_SEEDS = range(1, 121)  # 120 runs of ours (cheap)
+MARGINS = {
+    "mean_active": (0.8, 1.25),
+    "mean_jailed": (0.8, 1.25),
+    "peak_active": (2 / 3, 1.5),
+}
+Z90 = 1.6448536269514722
+
+
+def mesa_run(seed: int) -> tuple[float, float, float]:
+    """One run of Mesa's example with Epstein's values; shares of citizens."""
+    from mesa.examples.advanced.epstein_civil_violence.model import (
+        EpsteinCivilViolence,
+        EpsteinScenario,
+    )
+
+    scenario = EpsteinScenario(
+        citizen_density=0.7,
+        cop_density=0.04,
+        citizen_vision=7,
+        cop_vision=7,
+        legitimacy=0.82,
+        active_threshold=0.1,
+        arrest_prob_constant=2.3,
+        max_jail_term=30,
+        rng=seed,
+    )
+    model = EpsteinCivilViolence(width=40, height=40, scenario=scenario)
+    for _ in range(STEPS):
+        model.step()
+    df = model.datacollector.get_model_vars_dataframe()
+    citizens = df[["active", "quiet", "arrested"]].iloc[0].sum()
+    active = df["active"].to_numpy() / citizens
+    jailed = df["arrested"].to_numpy() / citizens
+    return float(active.mean()), float(jailed.mean()), float(active.max())
+
+
+def our_runs(overrides: dict | None = None) -> np.ndarray:
+    scenario = load("epstein_1").with_overrides({"run.horizon": STEPS, **(overrides or {})})
+    out = []
+    for seed in OUR_SEEDS:
+        model = RegimeModel(scenario, rng=seed, until_horizon=True, proxies=False)
+        model.run()
+        df = model.datacollector.get_model_vars_dataframe()
+        active = df["active_protesters"].to_numpy()
+        out.append((active.mean(), df["jailed_protesters"].mean(), active.max()))
+    return np.array(out)
+
+
+@pytest.fixture(scope="module")
+def mesa_stats() -> np.ndarray:
+    workers = max(1, min(2, os.cpu_count() or 1))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return np.array(list(pool.map(mesa_run, MESA_SEEDS)))
+
+
+def ratio_ci(ours: np.ndarray, theirs: np.ndarray) -> tuple[float, float, float]:
+    """Ratio of means with a 90% CI (delta method on the log ratio, unequal variances)."""
+    mo, mt = ours.mean(), theirs.mean()
+    se = math.sqrt(
+        ours.var(ddof=1) / (len(ours) * mo**2) + theirs.var(ddof=1) / (len(theirs) * mt**2)
+    )
+    r = mo / mt
+    return r, r * math.exp(-Z90 * se), r * math.exp(Z90 * se)
+
+
+def compare(ours: np.ndarray, theirs: np.ndarray) -> dict[str, tuple[float, float, float]]:
+    return {name: ratio_ci(ours[:, i], theirs[:, i]) for i, name in enumerate(MARGINS)}
+
+
+def test_docks_with_mesa_example(mesa_stats):
+    result = compare(our_runs(), mesa_stats)
+    report = {k: tuple(round(x, 3) for x in v) for k, v in result.items()}
+    print("ratio (ours/Mesa) and 90% CI:", report)
+    for name, (r, lo, hi) in result.items():
+        m_lo, m_hi = MARGINS[name]
+        assert m_lo <= lo and hi <= m_hi, f"{name}: ratio {r:.3f}, 90% CI [{lo:.3f}, {hi:.3f}]"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"protest.legitimacy": 0.70}, {"protest.rounding": False}],
+    ids=["legitimacy-0.70", "no-rounding"],
+)
+def test_negative_controls_differ(mesa_stats, overrides):
+    result = compare(our_runs(overrides), mesa_stats)
+    print(overrides, {k: tuple(round(x, 3) for x in v) for k, v in result.items()})
+    # The same procedure must not declare equivalence, and must see a difference:
+    # for at least one statistic the 90% CI lies wholly outside the margin.
+    outside = [
+        name
+        for name, (_, lo, hi) in result.items()
+        if hi < MARGINS[name][0] or lo > MARGINS[name][1]
+    ]
+    assert outside, f"negative control {overrides} was not told apart: {result}"
