@@ -33,12 +33,13 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from defection.model.regime import RegimeModel
-from defection.model.scenario import load
 from mesa.examples.advanced.epstein_civil_violence.model import (
     EpsteinCivilViolence,
     EpsteinScenario,
 )
+
+from defection.model.regime import RegimeModel
+from defection.model.scenario import load
 
 DENSITY = 0.74  # citizens 0.7 + cops 0.04 per cell
 SEED = 42

@@ -157,6 +157,7 @@ class RegimeModel(mesa.Model):
         self.outcome_day: int | None = None
         self.outcome_rule: str | None = None
         self.log: list[tuple[int, str]] = []
+        self._origin = str(scenario.path or scenario.name)
         self.region_names = [r["name"] for r in scenario.regions]
         self.group_names = [g["name"] for g in scenario.groups]
         self._check_geometry()
@@ -178,14 +179,14 @@ class RegimeModel(mesa.Model):
         for name in ("protest.vision", "soldiers.vision"):
             if 2 * p[name] + 1 > side:
                 problems.append(
-                    f"{self.scenario_def.name}: field `{name}`: vision {p[name]} needs a grid at "
+                    f"{self._origin}: field `{name}`: vision {p[name]} needs a grid at "
                     f"least {2 * p[name] + 1} cells wide (grid is {side})"
                 )
         for r in self.scenario_def.regions:
             total = r["citizen_density"] + r["garrison_density"]
             if total > 1:
                 problems.append(
-                    f"{self.scenario_def.name}: field `regions.{r['name']}`: citizen_density + "
+                    f"{self._origin}: field `regions.{r['name']}`: citizen_density + "
                     f"garrison_density must be at most 1 (got {total:g})"
                 )
         if problems:
@@ -216,7 +217,7 @@ class RegimeModel(mesa.Model):
             if weight.sum() <= 0 or n > free.size:
                 raise ScenarioError(
                     [
-                        f"{sc.name}: field `soldiers.count`: {n} soldiers do not fit "
+                        f"{self._origin}: field `soldiers.count`: {n} soldiers do not fit "
                         f"({free.size} free cells with positive garrison density)"
                     ]
                 )

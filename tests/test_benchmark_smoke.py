@@ -1,0 +1,29 @@
+"""Smoke test of benchmarks/engine.py: a tiny run prints a JSON last line with the figures."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+ENGINE = Path(__file__).resolve().parents[1] / "benchmarks" / "engine.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("benchmarks_engine", ENGINE)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_engine_benchmark_json_last_line(capsys):
+    engine = _load()
+    returned = engine.main(["--sizes", "2000", "--skip-1m", "--quick"])
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    result = json.loads(last)
+    assert result == returned
+    for key in ("ratio_10k", "ratio_100k", "agent_steps_per_s_1m", "peak_rss_mb_1m"):
+        assert key in result
+    assert result["ratio_2k"] > 0
+    assert result["agent_steps_per_s_ours_2k"] > 0
+    assert result["agent_steps_per_s_mesa_2k"] > 0

@@ -1,0 +1,435 @@
+"""The command line: clean errors (exit 2, file and field named, no traceback) for malformed
+scenarios and ``--set`` values, and the happy paths.
+
+The cases the brief lists run the real CLI in subprocesses (``python -m defection``), started
+concurrently to keep the suite fast; further kinds of bad input go through the same Typer app
+in-process (typer.testing.CliRunner), which exercises the same code paths at a fraction of the
+start-up cost.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from defection.cli import app
+from defection.runner import SHARE_COLUMNS
+
+TIMEOUT = 120
+
+
+def cli(*args, cwd):
+    """Run ``python -m defection ARGS`` in ``cwd``."""
+    env = {**os.environ, "COLUMNS": "80", "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(
+        [sys.executable, "-m", "defection", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=env,
+        check=False,
+    )
+
+
+def assert_clean_input_error(proc, *needles):
+    """Exit 2, every needle on one stderr line starting with 'error:', no traceback."""
+    out = proc.stdout + proc.stderr
+    assert "Traceback" not in out, out
+    assert proc.returncode == 2, out
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+    assert lines, proc.stderr
+    assert any(all(n in ln for n in needles) for ln in lines), (needles, proc.stderr)
+
+
+# Each case: (file name, TOML text, strings that one error line must contain).
+# The file name is always among them: every message names the file.
+HEAD = '[scenario]\nname = "bad"\n'
+MALFORMED = {
+    "bad_toml_syntax": (HEAD + "[soldiers\npay = 1\n", ["not valid TOML", "line 3"]),
+    "unknown_top_level_key": (HEAD + "[soldierz]\npay = 1.0\n", ["field `soldierz`", "unknown"]),
+    "unknown_key_in_section": (
+        HEAD + "[soldiers]\nsurvelliance = 0.5\n",
+        ["field `soldiers.survelliance`", "did you mean `surveillance`"],
+    ),
+    "value_out_of_range": (
+        HEAD + "[soldiers]\npay = 7.5\n",
+        ["field `soldiers.pay`", "must be between 0 and 3", "7.5"],
+    ),
+    "negative_out_of_range": (HEAD + "[protest]\nlegitimacy = -0.1\n", ["protest.legitimacy"]),
+    "string_for_float": (HEAD + '[soldiers]\npay = "high"\n', ["field `soldiers.pay`", "'high'"]),
+    "numeric_string_for_float": (HEAD + '[soldiers]\npay = "0.5"\n', ["field `soldiers.pay`"]),
+    "bool_for_float": (HEAD + "[soldiers]\npay = true\n", ["field `soldiers.pay`", "True"]),
+    "float_for_int": (HEAD + "[run]\nhorizon = 30.5\n", ["field `run.horizon`", "30.5"]),
+    "bad_choice": (
+        HEAD + '[soldiers]\nthreshold_dist = "uniform"\n',
+        ["field `soldiers.threshold_dist`", "'uniform'"],
+    ),
+    "section_not_a_table": ("soldiers = 3\n" + HEAD, ["field `soldiers`"]),
+    "unknown_region_field": (
+        HEAD + '[[regions]]\nname = "north"\nlegitimacyy = 0.3\n',
+        ["field `regions.north.legitimacyy`", "did you mean `legitimacy`"],
+    ),
+    "region_value_out_of_range": (
+        HEAD + '[[regions]]\nname = "north"\nlegitimacy = 1.3\n',
+        ["field `regions.north.legitimacy`", "must be between 0 and 1"],
+    ),
+    "region_without_name": (HEAD + "[[regions]]\ncapital = true\n", ["regions[0].name", "missing"]),
+    "duplicate_region_names": (
+        HEAD + '[[regions]]\nname = "north"\n[[regions]]\nname = "north"\n',
+        ["field `regions`", "`north` appears twice"],
+    ),
+    "two_capitals": (
+        HEAD + '[[regions]]\nname = "a"\ncapital = true\n[[regions]]\nname = "b"\ncapital = true\n',
+        ["field `regions`", "capital"],
+    ),
+    "unknown_group_in_region_mix": (
+        HEAD
+        + '[[groups]]\nname = "majority"\n[[groups]]\nname = "ruling"\ncore = true\n'
+        + '[[regions]]\nname = "north"\ngroups = { majorty = 0.9, ruling = 0.1 }\n',
+        ["field `regions.north.groups`", "unknown group `majorty`", "did you mean `majority`"],
+    ),
+    "two_core_groups": (
+        HEAD + '[[groups]]\nname = "a"\ncore = true\n[[groups]]\nname = "b"\ncore = true\n',
+        ["field `groups`", "core"],
+    ),
+    "unknown_event_kind": (
+        HEAD + '[[events]]\nday = 3\nkind = "invasion"\n',
+        ["field `events[0].kind`", "'invasion'"],
+    ),
+    "unknown_event_field": (
+        HEAD + '[[events]]\nday = 3\nkind = "coup"\nshar = 0.5\n',
+        ["field `events[0].shar`", "did you mean `share`"],
+    ),
+    "event_day_after_horizon": (
+        HEAD + '[run]\nhorizon = 10\n[[events]]\nday = 30\nkind = "crackdown"\n',
+        ["field `events[0].day`", "after the horizon"],
+    ),
+    "event_in_unknown_region": (
+        HEAD + '[[events]]\nday = 3\nkind = "legitimacy_shock"\ndelta = -0.1\nregion = "mars"\n',
+        ["field `events[0].region`", "`mars`"],
+    ),
+    "bad_sources_key": (
+        HEAD + '[sources]\n"soldiers.payy" = "a citation"\n',
+        ["field `sources`", "`soldiers.payy`", "did you mean `soldiers.pay`"],
+    ),
+    "missing_scenario_name": ('[scenario]\ntitle = "no name"\n', ["field `scenario.name`"]),
+    "missing_scenario_table": ("[soldiers]\npay = 1.0\n", ["field `scenario`", "missing"]),
+    "historical_without_sources": (
+        '[scenario]\nname = "bad"\nhistorical = true\n[soldiers]\npay = 2.0\n',
+        ["field `sources`", "soldiers.pay", "without a source"],
+    ),
+    "ranks_over_one": (
+        HEAD + "[soldiers]\nofficer_share = 0.6\nnco_share = 0.6\n",
+        ["soldiers.officer_share", "at most 1"],
+    ),
+    "extends_missing_parent": (
+        '[scenario]\nname = "bad"\nextends = "no_such_parent"\n',
+        ["field `scenario.extends`", "no_such_parent"],
+    ),
+    "extends_not_a_string": ('[scenario]\nname = "bad"\nextends = 3\n', ["scenario.extends"]),
+}
+
+#: Ten kinds of malformed file (plus a missing file and circular extends below) run the real CLI
+#: in subprocesses (see ``cli_results``); every other kind runs in-process.
+SUBPROCESS_CASES = (
+    "bad_toml_syntax",
+    "unknown_key_in_section",
+    "value_out_of_range",
+    "bool_for_float",
+    "unknown_region_field",
+    "duplicate_region_names",
+    "unknown_group_in_region_mix",
+    "unknown_event_kind",
+    "event_day_after_horizon",
+    "historical_without_sources",
+)
+IN_PROCESS_CASES = tuple(sorted(set(MALFORMED) - set(SUBPROCESS_CASES)))
+
+SET_CASES = {
+    "unknown_name": (
+        "soldiers.survelance=0.5",
+        ["`soldiers.survelance`", "did you mean `soldiers.surveillance`"],
+    ),
+    "unknown_section": ("nonsense=1", ["`nonsense`", "unknown parameter"]),
+    "out_of_range": ("soldiers.pay=9", ["field `soldiers.pay`", "must be between 0 and 3"]),
+    "wrong_type": ("soldiers.pay=lots", ["field `soldiers.pay`", "'lots'"]),
+    "bool_for_float": ("soldiers.pay=true", ["field `soldiers.pay`"]),
+    "malformed": ("foo", ["--set 'foo'", "expected name=value"]),
+    "empty_value": ("soldiers.pay=", ["expected name=value"]),
+    "empty_name": ("=3", ["expected name=value"]),
+    "unknown_region": (
+        "regions.capitl.legitimacy=0.3",
+        ["`regions.capitl.legitimacy`", "did you mean `capital`"],
+    ),
+    "region_out_of_range": ("regions.north.legitimacy=2", ["regions.north.legitimacy"]),
+    "grid_too_small_for_vision": ("grid.width=3", ["field `grid.width`"]),
+}
+
+SUBPROCESS_SET_CASES = ("unknown_name", "out_of_range", "malformed")
+IN_PROCESS_SET_CASES = tuple(sorted(set(SET_CASES) - set(SUBPROCESS_SET_CASES)))
+SET_ARGS = ("run", "baseline", "--steps", "1", "-q", "--out", "out", "--set")
+RUN_ARGS = (
+    "run", "baseline", "--steps", "3", "--out", "OUT", "--seed", "7",
+    "--set", "grid.width=16", "--set", "grid.height=16", "-q",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def cli_results(tmp_path_factory):
+    """Run every subprocess case at once (threads wait on the processes), keyed by case."""
+    jobs = {}
+    for case in SUBPROCESS_CASES:
+        d = tmp_path_factory.mktemp(case)
+        (d / f"{case}.toml").write_text(MALFORMED[case][0], encoding="utf-8")
+        jobs[("file", case)] = (("validate", f"{case}.toml"), d)
+    for case in SUBPROCESS_SET_CASES:
+        d = tmp_path_factory.mktemp(f"set_{case}")
+        jobs[("set", case)] = ((*SET_ARGS, SET_CASES[case][0]), d)
+    d = tmp_path_factory.mktemp("missing")
+    jobs[("missing", "validate")] = (("validate", "nothere.toml"), d)
+    d = tmp_path_factory.mktemp("circular")
+    (d / "a.toml").write_text('[scenario]\nname = "a"\nextends = "b.toml"\n')
+    (d / "b.toml").write_text('[scenario]\nname = "b"\nextends = "a"\n')
+    jobs[("circular", "a")] = (("validate", "a.toml"), d)
+    d = tmp_path_factory.mktemp("happy")
+    jobs[("happy", "version")] = (("--version",), d)
+    jobs[("happy", "validate")] = (("validate", "baseline"), d)
+    jobs[("happy", "schema")] = (("schema",), d)
+    jobs[("happy", "run")] = (RUN_ARGS, d)
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        futures = {key: pool.submit(cli, *args, cwd=cwd) for key, (args, cwd) in jobs.items()}
+        return {key: (f.result(), jobs[key][1]) for key, f in futures.items()}
+
+
+@pytest.mark.parametrize("case", SUBPROCESS_CASES)
+def test_malformed_scenario_is_a_clean_error(case, cli_results):
+    proc, _ = cli_results[("file", case)]
+    assert_clean_input_error(proc, f"{case}.toml", *MALFORMED[case][1])
+
+
+def test_missing_file(cli_results):
+    proc, _ = cli_results[("missing", "validate")]
+    assert_clean_input_error(proc, "nothere.toml", "no such file")
+
+
+def test_circular_extends(cli_results):
+    proc, _ = cli_results[("circular", "a")]
+    assert_clean_input_error(proc, "a.toml", "field `scenario.extends`", "circular")
+
+
+@pytest.mark.parametrize("case", SUBPROCESS_SET_CASES)
+def test_bad_set_is_a_clean_error(case, cli_results):
+    proc, cwd = cli_results[("set", case)]
+    assert_clean_input_error(proc, "--set", *SET_CASES[case][1])
+    assert not (cwd / "out").exists()
+
+
+# --- the same checks in-process, for further kinds of bad input ---------------------------------
+
+
+def invoke(*args, cwd):
+    """Invoke the Typer app in-process in ``cwd``; return a CompletedProcess-like result."""
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        res = CliRunner().invoke(app, list(args))
+    finally:
+        os.chdir(old)
+    if res.exception is not None and not isinstance(res.exception, SystemExit):
+        raise res.exception  # a traceback: fail loudly, with it
+    return subprocess.CompletedProcess(args, res.exit_code, res.stdout, res.stderr)
+
+
+@pytest.mark.parametrize("case", IN_PROCESS_CASES)
+def test_more_malformed_scenarios_in_process(case, tmp_path):
+    text, needles = MALFORMED[case]
+    fname = f"{case}.toml"
+    (tmp_path / fname).write_text(text, encoding="utf-8")
+    assert_clean_input_error(invoke("validate", fname, cwd=tmp_path), fname, *needles)
+
+
+def test_run_unknown_bundled_name_suggests_closest(tmp_path):
+    proc = invoke("run", "basline", "-q", cwd=tmp_path)
+    assert_clean_input_error(proc, "basline", "did you mean `baseline`")
+
+
+@pytest.mark.parametrize(
+    "case", ["unknown_key_in_section", "bool_for_float", "unknown_event_kind", "bad_toml_syntax"]
+)
+def test_run_rejects_bad_files_in_process(case, tmp_path):
+    text, needles = MALFORMED[case]
+    fname = f"{case}.toml"
+    (tmp_path / fname).write_text(text, encoding="utf-8")
+    proc = invoke("run", fname, "-q", "--out", "out", cwd=tmp_path)
+    assert_clean_input_error(proc, fname, *needles)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("case", IN_PROCESS_SET_CASES)
+def test_more_bad_sets_in_process(case, tmp_path):
+    item, needles = SET_CASES[case]
+    proc = invoke(*SET_ARGS, item, cwd=tmp_path)
+    assert_clean_input_error(proc, "--set", *needles)
+    assert not (tmp_path / "out").exists()
+
+
+def test_not_utf8(tmp_path):
+    (tmp_path / "latin.toml").write_bytes(b'[scenario]\nname = "caf\xe9"\n')
+    assert_clean_input_error(invoke("validate", "latin.toml", cwd=tmp_path), "latin.toml", "UTF-8")
+
+
+def test_several_problems_are_all_reported_one_per_line(tmp_path):
+    text = HEAD + '[soldiers]\npay = 9.0\nsurvelliance = 0.1\n[protest]\nlegitimacy = "x"\n'
+    (tmp_path / "many.toml").write_text(text)
+    proc = invoke("validate", "many.toml", cwd=tmp_path)
+    assert_clean_input_error(proc, "many.toml", "soldiers.pay")
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 3
+    # one problem per line: long messages are not wrapped at the console width
+    assert len(proc.stderr.strip().splitlines()) == 3
+
+
+def test_geometry_error_is_clean(tmp_path):
+    # vision 7 needs 15 cells: the model refuses a 10-cell grid with exit 2, not a traceback
+    proc = invoke(*SET_ARGS, "grid.width=10", cwd=tmp_path)
+    assert_clean_input_error(proc, "protest.vision", "grid")
+
+
+# ------------------------------------------------------------------------------------------------
+# happy paths
+# ------------------------------------------------------------------------------------------------
+
+
+def test_version(cli_results):
+    proc, _ = cli_results[("happy", "version")]
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("defection ")
+
+
+def test_validate_baseline(cli_results):
+    proc, _ = cli_results[("happy", "validate")]
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("ok: ")
+    assert "baseline" in proc.stdout
+
+
+def test_schema_prints_json(cli_results):
+    proc, _ = cli_results[("happy", "schema")]
+    assert proc.returncode == 0, proc.stderr
+    schema = json.loads(proc.stdout)
+    assert "soldiers" in schema["properties"]
+
+
+def test_params_and_scenarios_list(tmp_path):
+    proc = invoke("params", "--markdown", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "`soldiers.pay`" in proc.stdout
+    proc = invoke("scenarios", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "baseline" in proc.stdout
+
+
+SUMMARY_KEYS = {
+    "scenario",
+    "seed",
+    "version",
+    "commit",
+    "parameters",
+    "outcome",
+    "outcome_day",
+    "outcome_rule",
+    "soldiers",
+    "elites",
+    "peak_active_protesters",
+    "regions",
+}
+TIMESERIES_COLUMNS = {
+    "day",
+    "active_protesters",
+    "soldiers_loyal",
+    "soldiers_shirking",
+    "soldiers_deserted",
+    "soldiers_defected",
+    "soldiers_detained",
+    "elites_defected",
+    "belief_survival",
+}
+
+
+def test_run_writes_outputs(cli_results):
+    proc, tmp_path = cli_results[("happy", "run")]
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    out = tmp_path / "OUT"
+    for name in ("summary.json", "timeseries.parquet", "groups.parquet", "cascade.png"):
+        assert (out / name).is_file(), name
+        assert (out / name).stat().st_size > 0, name
+
+    s = json.loads((out / "summary.json").read_text())
+    assert SUMMARY_KEYS <= set(s), SUMMARY_KEYS - set(s)
+    assert s["scenario"] == "baseline"
+    assert s["seed"] == 7
+    assert isinstance(s["version"], str)
+    assert s["commit"] is None or isinstance(s["commit"], str)
+    assert s["parameters"]["grid.width"] == 16
+    assert s["parameters"]["run.horizon"] == 3
+    assert s["outcome"] in ("collapse", "split", "survival")
+    assert s["outcome_rule"]
+    assert isinstance(s["outcome_day"], int)
+    assert 1 <= s["outcome_day"] <= 3
+    assert set(s["soldiers"]) == {"loyal", "shirking", "deserted", "defected", "detained"}
+    assert sum(s["soldiers"].values()) == pytest.approx(1.0)
+    assert all(0.0 <= v <= 1.0 for v in s["soldiers"].values())
+    assert isinstance(s["elites"], dict)
+    assert 0.0 <= s["peak_active_protesters"] <= 1.0
+    assert s["regions"]
+    for r in s["regions"]:
+        assert {"name", "defected_share", "had_defection"} <= set(r)
+        assert 0.0 <= r["defected_share"] <= 1.0
+        assert isinstance(r["had_defection"], bool)
+
+    ts = pd.read_parquet(out / "timeseries.parquet")
+    assert TIMESERIES_COLUMNS <= set(ts.columns), TIMESERIES_COLUMNS - set(ts.columns)
+    assert {f"{c}_people" for c in SHARE_COLUMNS} <= set(ts.columns)
+    assert ts["day"].tolist() == [0, 1, 2, 3]
+
+    groups = pd.read_parquet(out / "groups.parquet")
+    assert {"day", "region", "group", "rank", "loyal", "defected"} <= set(groups.columns)
+    assert len(groups) > 0
+
+    assert (out / "cascade.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "wrote" in proc.stdout
+
+
+def test_run_steps_must_be_positive(tmp_path):
+    proc = invoke("run", "baseline", "--steps", "0", "-q", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_no_arguments_shows_help(tmp_path):
+    proc = invoke(cwd=tmp_path)
+    out = proc.stdout + proc.stderr
+    assert "Traceback" not in out
+    assert "Usage" in out
+    for command in ("run", "validate", "schema", "scenarios", "params"):
+        assert command in out
+
+
+def test_steps_shorter_than_the_scheduled_events(tmp_path):
+    """``run --steps 2`` on a scenario with an event on day 20 runs two days (exit 0)."""
+    (tmp_path / "ev.toml").write_text(
+        HEAD + "[run]\nhorizon = 40\n[grid]\nwidth = 16\nheight = 16\n"
+        '[[events]]\nday = 20\nkind = "crackdown"\n'
+    )
+    proc = invoke("run", "ev.toml", "--steps", "2", "-q", "--out", "out", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    s = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert s["days"] == 2
+    assert not any("crackdown" in e["text"] for e in s["events"])

@@ -1,0 +1,225 @@
+"""Live parameters: moving any registry parameter within its range changes some output.
+
+A parameter that changes nothing is dead (or wired to the wrong name). Each parameter is moved to
+the end of its range that differs from its current value (bools flip, choices switch) on a small
+baseline (16x16 grids, 30 days, fixed seed, run to the horizon, no Mesa proxies). The outputs
+compared are the DataCollector series, every final state array, the agent counts and the run
+summary (outcome, people counts, regions).
+
+Some parameters only bite in some situations (the purge of wavering officers needs wavering
+officers; the split rule needs a split). So each parameter is tried in a short list of
+situations, ``CONTEXTS``, each a handful of overrides of the small baseline with the reason it
+exists; the parameter is live if it changes the outputs in at least one of them.
+"""
+
+import dataclasses
+import functools
+import json
+
+import numpy as np
+import pytest
+
+from defection.model import scenario as scn
+from defection.model.params import BY_NAME, PARAMS
+from defection.model.regime import RegimeModel
+from defection.model.scenario import ScenarioError
+from defection.runner import summarize
+
+SEED = 3
+SMALL = {"grid.width": 16, "grid.height": 16, "run.horizon": 30}
+
+#: Situations tried in order: (overrides of SMALL, why this situation is needed).
+CONTEXTS = {
+    "calm": ({}, "the small baseline itself"),
+    "crisis": (
+        {"belief.intercept": -1.0, "soldiers.guard_share": 0.2},
+        "soldiers and elites leave; guard units exist (guard loyalty, resentment)",
+    ),
+    "no_elites": (
+        {"belief.intercept": 0.0, "elites.count": 0},
+        "a gradual cascade without the elite-majority rule: purges, neighbours' beliefs, "
+        "collapse by force",
+    ),
+    "split": (
+        {
+            "belief.intercept": 0.5,
+            "elites.count": 0,
+            "soldiers.guard_share": 0.3,
+            "outcome.split_days": 5,
+        },
+        "a loyal guard core holds while others defect: the split rule (its persistence, "
+        "outcome.split_days, shortened to fit the 30-day horizon)",
+    ),
+    "force": (
+        {
+            "belief.intercept": 0.0,
+            "elites.count": 0,
+            "soldiers.guard_share": 0.3,
+            "outcome.protester_weight": 0.0,
+        },
+        "collapse decided by loyal force against armed defectors alone (defector and guard "
+        "weights)",
+    ),
+    "units": (
+        {
+            "soldiers.squad_size": 2,
+            "soldiers.squads_per_company": 1,
+            "soldiers.rotation": 0.5,
+            "belief.intercept": 0.0,
+        },
+        "several battalions per region (16x16 garrisons fit in one battalion of the default "
+        "size), rotated away from home",
+    ),
+}
+
+#: Values used instead of a range end, with the reason.
+MOVE_TO = {
+    "grid.width": (17, "5 is narrower than the vision diamond; 5000 is too slow for a unit test"),
+    "grid.height": (17, "as grid.width"),
+}
+
+#: Parameters exempt from the test, with the reason. Keep this empty unless a parameter truly
+#: cannot change any output of a small run; a dead parameter must be fixed, not listed here.
+EXEMPT: dict[str, str] = {}
+
+#: Summary fields that differ by construction (they echo the inputs), not by the run.
+ECHO = ("parameters", "scenario_hash", "commit", "version")
+
+
+def _scenario(overrides):
+    return scn.load("baseline", {**SMALL, **overrides})
+
+
+def _fingerprint(overrides):
+    m = RegimeModel(_scenario(overrides), rng=SEED, until_horizon=True, proxies=False)
+    m.run()
+    arrays = {}
+    groups = {"protesters": m.protesters, "soldiers": m.soldiers, "elites": m.elites}
+    for prefix, obj in groups.items():
+        for f in dataclasses.fields(obj):
+            arrays[f"{prefix}.{f.name}"] = np.asarray(getattr(obj, f.name))
+    arrays["legitimacy"] = m.legitimacy
+    summary = summarize(m, SEED)
+    for key in ECHO:
+        summary.pop(key)
+    return {
+        "series": m.datacollector.get_model_vars_dataframe(),
+        "arrays": arrays,
+        "counts": (m.n_protesters, m.n_soldiers, m.elites.state.size),
+        "summary": json.dumps(summary, sort_keys=True, default=str),
+    }
+
+
+def _differences(a, b):
+    """Names of the outputs that differ between two fingerprints."""
+    out = []
+    if not a["series"].equals(b["series"]):
+        out.append("series")
+    if a["counts"] != b["counts"]:
+        out.append("counts")
+    keys = a["arrays"].keys() | b["arrays"].keys()
+    for k in sorted(keys):
+        x, y = a["arrays"].get(k), b["arrays"].get(k)
+        if x is None or y is None or x.shape != y.shape or not np.array_equal(x, y):
+            out.append(k)
+    if a["summary"] != b["summary"]:
+        out.append("summary")
+    return out
+
+
+@functools.cache
+def _reference(context):
+    return _fingerprint(CONTEXTS[context][0])
+
+
+def _moves(p, current):
+    """Candidate moved values: both range ends that differ from ``current``."""
+    if p.name in MOVE_TO:
+        return [MOVE_TO[p.name][0]]
+    if p.type == "bool":
+        return [not current]
+    if p.type == "choice":
+        return [c for c in p.choices if c != current]
+    cast = int if p.type == "int" else float
+    ends = [cast(p.lo), cast(p.hi)]
+    return [v for v in ends if v != current]
+
+
+LIVE = [p for p in PARAMS if p.type in ("int", "float", "bool", "choice") and p.name not in EXEMPT]
+
+
+def _toward(p, current, end):
+    """Values from ``end`` halfway back toward ``current`` (for ends another rule refuses)."""
+    for k in range(1, 24):
+        v = current + (end - current) / 2**k
+        v = int(round(v)) if p.type == "int" else float(v)
+        if v == current:
+            return
+        yield v
+
+
+def _first_feasible(p, overrides, end, tried, context):
+    """Fingerprint of the run with ``p`` at ``end`` or, if refused, nearer its current value."""
+    current = _scenario(overrides).params[p.name]
+    candidates = [end]
+    if p.type in ("int", "float") and p.name not in MOVE_TO:
+        candidates += list(_toward(p, current, end))
+    for value in candidates:
+        try:
+            return value, _fingerprint({**overrides, p.name: value})
+        except ScenarioError as exc:  # e.g. a range end that breaks another rule
+            if value == end:
+                tried.append(f"{context}: {p.name}={value!r} refused ({exc.problems[0]})")
+    return None, None
+
+
+@pytest.mark.parametrize("name", [p.name for p in LIVE])
+def test_parameter_is_live(name):
+    p = BY_NAME[name]
+    tried = []
+    for context, (overrides, _why) in CONTEXTS.items():
+        current = _scenario(overrides).params[name]
+        for end in _moves(p, current):
+            value, moved = _first_feasible(p, overrides, end, tried, context)
+            if moved is None:
+                continue
+            if _differences(_reference(context), moved):
+                return
+            tried.append(f"{context}: {name} {current!r} -> {value!r} changed nothing")
+    pytest.fail(f"`{name}` looks dead: moving it changed no output\n  " + "\n  ".join(tried))
+
+
+def test_every_parameter_is_covered():
+    assert set(EXEMPT) <= set(BY_NAME), "an exemption names no parameter"
+    assert set(MOVE_TO) <= set(BY_NAME)
+    for name, (value, _why) in MOVE_TO.items():
+        p = BY_NAME[name]
+        assert p.lo <= value <= p.hi
+    covered = {p.name for p in LIVE} | set(EXEMPT)
+    assert covered == set(BY_NAME)
+
+
+def test_people_per_agent_only_scales_people_counts():
+    """``run.people_per_agent`` changes no dynamics, only the counts reported in people."""
+    base = _reference("calm")
+    p = _scenario({}).params["run.people_per_agent"]
+    moved = _fingerprint({"run.people_per_agent": p * 10})
+    assert _differences(base, moved) == ["summary"]
+    a, b = json.loads(base["summary"]), json.loads(moved["summary"])
+    assert a["people_per_agent"] * 10 == b["people_per_agent"]
+    for state, people in a["soldiers_people"].items():
+        assert b["soldiers_people"][state] == pytest.approx(people * 10)
+    for ra, rb in zip(a["regions"], b["regions"], strict=True):
+        assert rb["garrison_people"] == pytest.approx(ra["garrison_people"] * 10)
+    assert a["soldiers"] == b["soldiers"]
+
+
+def test_contexts_are_distinct_situations():
+    """The situations really differ (otherwise the extra contexts test nothing new)."""
+    refs = {c: _reference(c) for c in CONTEXTS}
+    outcomes = {c: json.loads(r["summary"])["outcome_rule"] for c, r in refs.items()}
+    for c in CONTEXTS:
+        if c != "calm":
+            assert _differences(refs["calm"], refs[c]), c
+    # at least two different outcome rules across the situations
+    assert len(set(outcomes.values())) >= 2, outcomes

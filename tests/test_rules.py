@@ -1,0 +1,608 @@
+"""Unit tests of the pure decision rules in defection.model.rules: limits and directions.
+
+Every monotonicity property is "all else equal": one input moves, the others are held fixed.
+"""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import sparse
+
+from defection.model import rules
+from defection.model.rules import DEFECTED, DESERTED, LOYAL
+
+EPS = 1e-12
+SETTINGS = settings(max_examples=100, deadline=None, database=None)
+
+unit = st.floats(0.0, 1.0, allow_nan=False)
+pos = st.floats(0.0, 5.0, allow_nan=False)
+util = st.floats(-5.0, 5.0, allow_nan=False)
+
+
+def ordered(strategy):
+    """Two draws from ``strategy`` as (low, high)."""
+    return st.tuples(strategy, strategy).map(sorted)
+
+
+# ------------------------------------------------------------------------------------------------
+# protesters
+# ------------------------------------------------------------------------------------------------
+
+
+def test_grievance_formula_and_limits():
+    assert rules.grievance(1.0, 0.0) == 1.0
+    assert rules.grievance(1.0, 1.0) == 0.0
+    assert rules.grievance(0.0, 0.3) == 0.0
+    assert rules.grievance(0.5, 0.2) == pytest.approx(0.4)
+    out = rules.grievance(np.array([0.2, 0.8]), 0.5)
+    np.testing.assert_allclose(out, [0.1, 0.4])
+
+
+@SETTINGS
+@given(h=ordered(unit), legit=ordered(unit))
+def test_grievance_up_with_hardship_down_with_legitimacy(h, legit):
+    lo_h, hi_h = h
+    lo_l, hi_l = legit
+    assert rules.grievance(hi_h, lo_l) >= rules.grievance(lo_h, lo_l) - EPS
+    assert rules.grievance(hi_h, hi_l) <= rules.grievance(hi_h, lo_l) + EPS
+    assert 0.0 <= rules.grievance(hi_h, lo_l) <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("cops", "actives", "ratio"),
+    [
+        (1, 2, 0.0),  # 0.5 rounds half to even -> 0
+        (3, 2, 2.0),  # 1.5 rounds half to even -> 2
+        (5, 2, 2.0),  # 2.5 rounds half to even -> 2
+        (7, 2, 4.0),  # 3.5 -> 4
+        (2, 3, 1.0),  # 0.667 -> 1
+        (1, 3, 0.0),  # 0.333 -> 0
+        (0, 1, 0.0),
+        (4, 1, 4.0),
+    ],
+)
+def test_arrest_probability_rounds_half_to_even(cops, actives, ratio):
+    k = 2.3
+    p = rules.arrest_probability(cops, actives, k, rounding=True)
+    assert p == pytest.approx(1.0 - math.exp(-k * ratio), abs=0, rel=1e-15)
+
+
+def test_arrest_probability_rounding_examples_from_the_brief():
+    k = 2.3
+    assert rules.arrest_probability(1, 2, k, rounding=True) == 0.0
+    assert rules.arrest_probability(3, 2, k, rounding=True) == pytest.approx(1 - math.exp(-2 * k))
+
+
+@pytest.mark.parametrize(("cops", "actives"), [(1, 2), (3, 2), (2, 3), (0, 1), (5, 4)])
+def test_arrest_probability_without_rounding_uses_plain_ratio(cops, actives):
+    k = 2.3
+    p = rules.arrest_probability(cops, actives, k, rounding=False)
+    assert p == pytest.approx(1.0 - math.exp(-k * cops / actives))
+
+
+def test_arrest_probability_vectorized_and_default_rounds():
+    p = rules.arrest_probability(np.array([1, 3, 0]), np.array([2, 2, 5]), 2.3)
+    np.testing.assert_allclose(p, [0.0, 1 - math.exp(-4.6), 0.0])
+
+
+@SETTINGS
+@given(
+    cops=ordered(st.integers(0, 60)),
+    actives=ordered(st.integers(1, 60)),
+    k=st.floats(0.0, 20.0, allow_nan=False),
+    rounding=st.booleans(),
+)
+def test_arrest_probability_bounds_and_directions(cops, actives, k, rounding):
+    c_lo, c_hi = cops
+    a_lo, a_hi = actives
+    p = rules.arrest_probability
+    for c in cops:
+        for a in actives:
+            assert 0.0 <= p(c, a, k, rounding) <= 1.0
+    # more soldiers in vision never lower the estimate; more actives never raise it
+    assert p(c_hi, a_lo, k, rounding) >= p(c_lo, a_lo, k, rounding) - EPS
+    assert p(c_lo, a_hi, k, rounding) <= p(c_lo, a_lo, k, rounding) + EPS
+    # no soldiers, no risk; k = 0, no risk
+    assert p(0, a_lo, k, rounding) == 0.0
+    assert p(c_hi, a_lo, 0.0, rounding) == 0.0
+
+
+def test_activation_is_a_strict_inequality():
+    # 0.75 - 0.5 * 0.5 == 0.5 exactly
+    assert not rules.activation(0.75, 0.5, 0.5, 0.5)
+    assert rules.activation(0.75, 0.5, 0.5, 0.4999)
+    assert not rules.activation(0.75, 0.5, 0.5, 0.5001)
+    # no risk aversion: G > T
+    assert rules.activation(0.2, 0.0, 1.0, 0.1)
+    assert not rules.activation(0.1, 0.0, 1.0, 0.1)
+    out = rules.activation(np.array([0.75, 0.9]), np.array([0.5, 0.5]), np.array([0.5, 0.5]), 0.5)
+    assert out.dtype == bool
+    assert out.tolist() == [False, True]
+
+
+@SETTINGS
+@given(g=ordered(unit), r=ordered(unit), prob=ordered(unit), t=unit)
+def test_activation_directions(g, r, prob, t):
+    # more grievance never deactivates; more risk aversion or arrest probability never activates
+    assert rules.activation(g[1], r[0], prob[0], t) >= rules.activation(g[0], r[0], prob[0], t)
+    assert rules.activation(g[1], r[1], prob[0], t) <= rules.activation(g[1], r[0], prob[0], t)
+    assert rules.activation(g[1], r[1], prob[1], t) <= rules.activation(g[1], r[1], prob[0], t)
+
+
+def test_backfire_loss():
+    assert rules.backfire_loss(0.1, 0.0, 0.5) == 0.0
+    assert rules.backfire_loss(0.0, 2.0, 0.5) == 0.0
+    assert rules.backfire_loss(0.1, 2.0, 0.0) == pytest.approx(0.2)
+    assert rules.backfire_loss(0.1, 2.0, 1.0) == pytest.approx(1.0)  # times (1 + 4)
+
+
+@SETTINGS
+@given(share=ordered(unit), backfire=ordered(pos), leth=ordered(unit))
+def test_backfire_loss_increases_in_each_input(share, backfire, leth):
+    f = rules.backfire_loss
+    base = f(share[0], backfire[0], leth[0])
+    assert base >= 0.0
+    assert f(share[1], backfire[0], leth[0]) >= base - EPS
+    assert f(share[0], backfire[1], leth[0]) >= base - EPS
+    assert f(share[0], backfire[0], leth[1]) >= base - EPS
+
+
+# ------------------------------------------------------------------------------------------------
+# belief
+# ------------------------------------------------------------------------------------------------
+
+
+def test_logistic_bounds_and_values():
+    assert rules.logistic(0.0) == 0.5
+    x = np.array([-np.inf, -1e9, -800.0, -50.0, 0.0, 50.0, 800.0, 1e9, np.inf])
+    with np.errstate(all="raise"):  # the clip must prevent any overflow
+        y = rules.logistic(x)
+    assert np.all(y >= 0.0)
+    assert np.all(y <= 1.0)
+    assert np.all(np.diff(y) >= 0.0)
+    assert y[0] < 1e-20
+    assert y[-1] > 1 - 1e-15
+    assert rules.logistic(2.0) == pytest.approx(1 / (1 + math.exp(-2.0)))
+
+
+@SETTINGS
+@given(x=ordered(st.floats(-1e6, 1e6, allow_nan=False)))
+def test_logistic_monotone_symmetric(x):
+    lo, hi = x
+    assert 0.0 <= rules.logistic(lo) <= rules.logistic(hi) <= 1.0
+    assert rules.logistic(-lo) == pytest.approx(1.0 - rules.logistic(lo), abs=1e-12)
+
+
+def test_public_signal():
+    assert rules.public_signal(0.5, 0.2, 0.1, 8.0, 20.0, 6.0, 0.0) == pytest.approx(4.0 + 4.0 + 0.6)
+    # full information control hides everything
+    assert rules.public_signal(0.5, 0.2, 0.1, 8.0, 20.0, 6.0, 1.0) == 0.0
+    assert rules.public_signal(0.0, 0.0, 0.0, 8.0, 20.0, 6.0, 0.0) == 0.0
+
+
+@SETTINGS
+@given(
+    a=ordered(unit), d=ordered(unit), e=ordered(unit), i=ordered(unit), w=st.tuples(pos, pos, pos)
+)
+def test_public_signal_directions(a, d, e, i, w):
+    f = rules.public_signal
+    base = f(a[0], d[0], e[0], *w, i[0])
+    assert base >= 0.0
+    assert f(a[1], d[0], e[0], *w, i[0]) >= base - EPS
+    assert f(a[0], d[1], e[0], *w, i[0]) >= base - EPS
+    assert f(a[0], d[0], e[1], *w, i[0]) >= base - EPS
+    assert f(a[0], d[0], e[0], *w, i[1]) <= base + EPS
+
+
+@SETTINGS
+@given(
+    b0=util,
+    msg=ordered(unit),
+    wm=pos,
+    signal=ordered(st.floats(0, 50, allow_nan=False)),
+    n=ordered(unit),
+    wn=pos,
+)
+def test_belief_survival_directions(b0, msg, wm, signal, n, wn):
+    f = rules.belief_survival
+    base = float(f(b0, msg[0], wm, signal[0], n[0], wn))
+    assert 0.0 <= base <= 1.0
+    assert float(f(b0, msg[1], wm, signal[0], n[0], wn)) >= base - EPS  # messaging reassures
+    assert float(f(b0, msg[0], wm, signal[1], n[0], wn)) <= base + EPS  # public signal of weakness
+    assert float(f(b0, msg[0], wm, signal[0], n[1], wn)) <= base + EPS  # neighbours who left
+
+
+def test_belief_survival_intercept_only():
+    assert float(rules.belief_survival(2.0, 0.0, 1.0, 0.0, 0.0, 3.0)) == pytest.approx(
+        1 / (1 + math.exp(-2.0))
+    )
+    out = rules.belief_survival(0.0, 0.0, 0.0, 0.0, np.array([0.0, 1.0]), 3.0)
+    assert out.shape == (2,)
+    assert out[0] == 0.5
+    assert out[1] < 0.5
+
+
+# ------------------------------------------------------------------------------------------------
+# soldiers
+# ------------------------------------------------------------------------------------------------
+
+MC = dict(
+    base=1.0,
+    crowd_density=0.3,
+    crowd_scale=0.2,
+    nonviolent_share=0.9,
+    shared_identity=0.5,
+    shared_weight=1.0,
+    at_home=True,
+    home_weight=0.5,
+    lethality=0.0,
+)
+
+
+def test_moral_cost_formula_and_zeros():
+    m = rules.moral_cost(**MC)
+    assert m == pytest.approx(1.0 * 0.3 / 0.5 * 0.9 * 1.5 * 1.5 * 1.0)
+    assert rules.moral_cost(**{**MC, "crowd_density": 0.0}) == 0.0  # no crowd
+    assert rules.moral_cost(**{**MC, "nonviolent_share": 0.0}) == 0.0  # all violent
+    assert rules.moral_cost(**{**MC, "base": 0.0}) == 0.0
+    # half the maximum at crowd_scale
+    half = rules.moral_cost(**{**MC, "crowd_density": MC["crowd_scale"]})
+    full = MC["base"] * 0.9 * 1.5 * 1.5
+    assert half == pytest.approx(full / 2)
+
+
+@SETTINGS
+@given(
+    crowd=ordered(unit),
+    scale=st.floats(0.001, 1.0),
+    nonviolent=ordered(unit),
+    shared=ordered(unit),
+    ws=pos,
+    home=st.tuples(st.just(False), st.just(True)),
+    wh=pos,
+    leth=ordered(unit),
+    base=st.floats(0.0, 10.0),
+)
+def test_moral_cost_increases_with_crowd_nonviolence_identity(
+    crowd, scale, nonviolent, shared, ws, home, wh, leth, base
+):
+    def m(c=crowd[0], v=nonviolent[0], s=shared[0], h=home[0], lt=leth[0]):
+        return float(rules.moral_cost(base, c, scale, v, s, ws, h, wh, lt))
+
+    ref = m()
+    assert ref >= 0.0
+    assert m(c=crowd[1]) >= ref - EPS  # denser crowd
+    assert m(v=nonviolent[1]) >= ref - EPS  # more nonviolent
+    assert m(s=shared[1]) >= ref - EPS  # more of one's own group
+    assert m(h=home[1]) >= ref - EPS  # stationed at home
+    assert m(lt=leth[1]) >= ref - EPS  # more lethal orders
+    # bounded by the saturated crowd
+    assert m(c=1.0, v=1.0, s=1.0, h=True, lt=1.0) <= base * (1 + ws) * (1 + wh) * 2 + EPS
+
+
+def test_detection_probability_limits():
+    assert rules.detection_probability(0.3, 0.8, 0.0) == pytest.approx(0.3)
+    assert rules.detection_probability(0.3, 0.8, 1.0) == pytest.approx(0.3 * 0.2)
+    assert rules.detection_probability(0.3, 0.0, 1.0) == pytest.approx(0.3)  # no safety
+    assert rules.detection_probability(0.0, 0.8, 0.5) == 0.0
+    assert rules.detection_probability(1.0, 1.0, 1.0) == 0.0
+
+
+@SETTINGS
+@given(s=ordered(unit), safety=ordered(unit), n=ordered(unit))
+def test_detection_probability_directions(s, safety, n):
+    q = rules.detection_probability
+    base = float(q(s[0], safety[0], n[0]))
+    assert 0.0 <= base <= 1.0
+    assert float(q(s[1], safety[0], n[0])) >= base - EPS  # more surveillance, more detection
+    assert float(q(s[0], safety[1], n[0])) <= base + EPS  # more safety in numbers, less
+    assert float(q(s[0], safety[0], n[1])) <= base + EPS  # more neighbours left, less
+
+
+SV = dict(
+    pay_received=1.0,
+    w_pay=1.0,
+    bonus=0.5,
+    stake=0.5,
+    belief=0.8,
+    loyalty=0.5,
+    moral_cost=0.7,
+    on_duty=True,
+)
+
+
+def test_stay_value_formula_and_duty():
+    assert rules.stay_value(**SV) == pytest.approx(1.5 + 0.4 + 0.5 - 0.7)
+    # off duty the moral cost does not count
+    assert rules.stay_value(**{**SV, "on_duty": False}) == pytest.approx(1.5 + 0.4 + 0.5)
+    # the stake is worth nothing if the regime is sure to fall
+    assert rules.stay_value(**{**SV, "belief": 0.0, "on_duty": False}) == pytest.approx(2.0)
+
+
+soldier_inputs = st.fixed_dictionaries(
+    {
+        "w_pay": pos,
+        "bonus": st.floats(0, 3),
+        "stake": st.floats(0, 3),
+        "belief": unit,
+        "loyalty": util,
+        "moral_cost": st.floats(0, 10),
+        "on_duty": st.booleans(),
+        "reward": st.floats(0, 10),
+        "punishment": st.floats(0, 10),
+        "surveillance": unit,
+        "safety": unit,
+        "n": unit,
+        "peer_weight": st.floats(0, 10),
+        "exit_barrier": pos,
+        "fight_risk": pos,
+    }
+)
+
+
+def _gains(x, pay=1.0, surveillance=None, n=None, punishment=None, reward=None, fight=None):
+    """Defect and desert gains from raw inputs, composing the rules as the model does."""
+    s = x["surveillance"] if surveillance is None else surveillance
+    n = x["n"] if n is None else n
+    k = x["punishment"] if punishment is None else punishment
+    r = x["reward"] if reward is None else reward
+    f = x["fight_risk"] if fight is None else fight
+    stay = rules.stay_value(
+        pay,
+        x["w_pay"],
+        x["bonus"],
+        x["stake"],
+        x["belief"],
+        x["loyalty"],
+        x["moral_cost"],
+        x["on_duty"],
+    )
+    q = rules.detection_probability(s, x["safety"], n)
+    g_def = rules.defect_gain(stay, x["belief"], r, q, k, n, x["peer_weight"], fight_risk=f)
+    g_des = rules.desert_gain(stay, x["belief"], q, k, x["exit_barrier"], n, x["peer_weight"])
+    return float(g_def), float(g_des)
+
+
+@SETTINGS
+@given(x=soldier_inputs, pay=ordered(st.floats(0, 3)))
+def test_more_pay_never_raises_gains(x, pay):
+    lo = _gains(x, pay=pay[0])
+    hi = _gains(x, pay=pay[1])
+    assert hi[0] <= lo[0] + EPS
+    assert hi[1] <= lo[1] + EPS
+
+
+@SETTINGS
+@given(x=soldier_inputs, s=ordered(unit))
+def test_more_surveillance_never_raises_gains(x, s):
+    lo = _gains(x, surveillance=s[0])
+    hi = _gains(x, surveillance=s[1])
+    assert hi[0] <= lo[0] + EPS
+    assert hi[1] <= lo[1] + EPS
+
+
+@SETTINGS
+@given(x=soldier_inputs, n=ordered(unit))
+def test_more_neighbours_left_never_lowers_gains_nor_raises_detection(x, n):
+    lo = _gains(x, n=n[0])
+    hi = _gains(x, n=n[1])
+    assert hi[0] >= lo[0] - EPS
+    assert hi[1] >= lo[1] - EPS
+    q_lo = rules.detection_probability(x["surveillance"], x["safety"], n[0])
+    q_hi = rules.detection_probability(x["surveillance"], x["safety"], n[1])
+    assert q_hi <= q_lo + EPS
+
+
+@SETTINGS
+@given(x=soldier_inputs, k=ordered(st.floats(0, 10)), r=ordered(st.floats(0, 10)))
+def test_punishment_deters_and_reward_attracts(x, k, r):
+    assert _gains(x, punishment=k[1])[0] <= _gains(x, punishment=k[0])[0] + EPS
+    assert _gains(x, punishment=k[1])[1] <= _gains(x, punishment=k[0])[1] + EPS
+    assert _gains(x, reward=r[1])[0] >= _gains(x, reward=r[0])[0] - EPS
+    # the reward comes only with the regime's fall; deserters get none
+    assert _gains(x, reward=r[1])[1] == _gains(x, reward=r[0])[1]
+
+
+@SETTINGS
+@given(x=soldier_inputs, f=ordered(pos))
+def test_fight_risk_never_raises_defect_gain(x, f):
+    assert _gains(x, fight=f[1])[0] <= _gains(x, fight=f[0])[0] + EPS
+
+
+@SETTINGS
+@given(
+    stay=util,
+    belief=st.floats(0.001, 1.0),
+    reward=pos,
+    q=ordered(unit),
+    k=st.floats(0.001, 5.0),
+    n=unit,
+    w=pos,
+)
+def test_defect_gain_falls_as_detection_rises_when_belief_positive(
+    stay, belief, reward, q, k, n, w
+):
+    lo = float(rules.defect_gain(stay, belief, reward, q[0], k, n, w))
+    hi = float(rules.defect_gain(stay, belief, reward, q[1], k, n, w))
+    assert hi <= lo + EPS
+    if q[1] - q[0] > 1e-6:
+        assert hi < lo
+
+
+def test_gains_formulas():
+    assert rules.defect_gain(1.0, 0.5, 2.0, 0.4, 1.0, 0.5, 2.0) == pytest.approx(
+        1.0 - 0.2 + 1.0 - 1.0
+    )
+    assert rules.defect_gain(1.0, 0.5, 2.0, 0.4, 1.0, 0.5, 2.0, fight_risk=1.0) == pytest.approx(
+        1.0 - 0.5 * (0.4 + 1.0) + 1.0 - 1.0
+    )
+    assert rules.desert_gain(1.0, 0.5, 0.4, 1.0, 1.0, 0.5, 2.0) == pytest.approx(
+        -1.0 - 0.1 + 1.0 - 1.0
+    )
+    # a sure fall: no punishment expected
+    assert rules.defect_gain(0.0, 0.0, 2.0, 1.0, 5.0, 0.0, 0.0) == pytest.approx(2.0)
+
+
+@SETTINGS
+@given(x=soldier_inputs, barrier=ordered(pos))
+def test_exit_barrier_never_raises_desert_gain(x, barrier):
+    stay = rules.stay_value(
+        1.0, x["w_pay"], x["bonus"], x["stake"], x["belief"], x["loyalty"], 0.0, False
+    )
+    q = rules.detection_probability(x["surveillance"], x["safety"], x["n"])
+    args = (stay, x["belief"], q, x["punishment"])
+    lo = rules.desert_gain(*args, barrier[0], x["n"], x["peer_weight"])
+    hi = rules.desert_gain(*args, barrier[1], x["n"], x["peer_weight"])
+    assert hi <= lo + EPS
+
+
+def test_soldier_choice_ties():
+    choice = rules.soldier_choice
+    # best gain equal to the threshold leaves (inclusive >=)
+    assert choice(1.0, 0.0, 1.0) == DEFECTED
+    assert choice(0.0, 1.0, 1.0) == DESERTED
+    # just below stays
+    assert choice(0.999, 0.5, 1.0) == LOYAL
+    # defect wins ties against desert
+    assert choice(2.0, 2.0, 1.0) == DEFECTED
+    assert choice(1.0, 1.0, 1.0) == DEFECTED
+    # Granovetter's threshold-0 agent riots alone
+    assert choice(0.0, -1.0, 0.0) == DEFECTED
+    out = choice(np.array([1.0, 0.0, 2.0, -1.0]), np.array([0.0, 1.0, 2.0, -2.0]), 1.0)
+    assert out.dtype == np.int8
+    assert out.tolist() == [DEFECTED, DESERTED, DEFECTED, LOYAL]
+
+
+@SETTINGS
+@given(d=util, e=util, t=util)
+def test_soldier_choice_property(d, e, t):
+    c = int(rules.soldier_choice(d, e, t))
+    if max(d, e) < t:
+        assert c == LOYAL
+    elif d >= e:
+        assert c == DEFECTED
+    else:
+        assert c == DESERTED
+
+
+def test_shirks_only_on_duty_and_strict():
+    assert rules.shirks(2.0, 0.5, 0.5, True)
+    assert not rules.shirks(2.0, 0.5, 0.5, False)  # off duty never shirks
+    assert not rules.shirks(1.0, 0.5, 0.5, True)  # equal: obeys
+    out = rules.shirks(np.array([2.0, 2.0, 0.1]), 0.5, 0.5, np.array([True, False, True]))
+    assert out.tolist() == [True, False, False]
+
+
+@SETTINGS
+@given(m=ordered(st.floats(0, 10)), loyalty=util, fear=pos, duty=st.booleans())
+def test_shirks_directions(m, loyalty, fear, duty):
+    lo = bool(rules.shirks(m[0], loyalty, fear, duty))
+    hi = bool(rules.shirks(m[1], loyalty, fear, duty))
+    assert hi >= lo  # a heavier moral cost never stops shirking
+    if not duty:
+        assert not hi
+
+
+def test_peer_share():
+    # path 0 - 1 - 2, node 3 isolated
+    adj = sparse.csr_array(
+        np.array(
+            [[0, 1, 0, 0], [1, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 0]],
+            dtype=float,
+        )
+    )
+    deg = np.asarray(adj.sum(axis=1)).ravel()
+    left = np.array([True, False, False, True])
+    out = rules.peer_share(adj, left, deg)
+    np.testing.assert_allclose(out, [0.0, 0.5, 0.0, 0.0])
+    assert np.all((out >= 0) & (out <= 1))
+
+
+# ------------------------------------------------------------------------------------------------
+# elites and outcomes
+# ------------------------------------------------------------------------------------------------
+
+elite_inputs = st.fixed_dictionaries(
+    {
+        "belief": unit,
+        "rents": pos,
+        "purge_risk": unit,
+        "loyalty": util,
+        "outside_option": pos,
+        "amnesty": st.floats(0, 3),
+        "defected_share": unit,
+        "peer_weight": st.floats(0, 10),
+    }
+)
+
+
+def _eg(x, **kw):
+    return float(rules.elite_defect_gain(**{**x, **kw}))
+
+
+def test_elite_defect_gain_formula():
+    g = rules.elite_defect_gain(0.8, 1.0, 0.2, 0.5, 1.5, 0.0, 0.25, 2.0)
+    assert g == pytest.approx(0.2 * 1.5 + 2.0 * 0.25 - (0.8 * 1.0 * 0.8 + 0.5))
+
+
+@SETTINGS
+@given(x=elite_inputs, rents=ordered(pos), purge=ordered(unit))
+def test_elite_gain_down_with_rents_up_with_purge_risk(x, rents, purge):
+    assert _eg(x, rents=rents[1]) <= _eg(x, rents=rents[0]) + EPS
+    assert _eg(x, purge_risk=purge[1]) >= _eg(x, purge_risk=purge[0]) - EPS
+    if x["belief"] > 0.01 and x["purge_risk"] < 0.99 and rents[1] - rents[0] > 1e-3:
+        assert _eg(x, rents=rents[1]) < _eg(x, rents=rents[0])
+
+
+@SETTINGS
+@given(
+    x=elite_inputs,
+    out=ordered(pos),
+    amnesty=ordered(st.floats(0, 3)),
+    e=ordered(unit),
+    loyalty=ordered(util),
+    belief=ordered(unit),
+)
+def test_elite_gain_other_directions(x, out, amnesty, e, loyalty, belief):
+    assert _eg(x, outside_option=out[1]) >= _eg(x, outside_option=out[0]) - EPS
+    assert _eg(x, amnesty=amnesty[1]) >= _eg(x, amnesty=amnesty[0]) - EPS
+    assert _eg(x, defected_share=e[1]) >= _eg(x, defected_share=e[0]) - EPS
+    assert _eg(x, loyalty=loyalty[1]) <= _eg(x, loyalty=loyalty[0]) + EPS
+    # a regime more likely to survive never makes defection more attractive
+    assert _eg(x, belief=belief[1]) <= _eg(x, belief=belief[0]) + EPS
+
+
+def test_elite_gain_vectorizes_over_loyalty():
+    g = rules.elite_defect_gain(0.5, 1.0, 0.2, np.array([0.0, 1.0]), 1.5, 0.0, 0.0, 2.0)
+    assert g.shape == (2,)
+    assert g[0] - g[1] == pytest.approx(1.0)
+
+
+def test_outcome_rules():
+    assert rules.loyal_force(10.0, 4.0, 1.5) == pytest.approx(16.0)
+    assert rules.opposition_strength(100.0, 5.0, 0.1, 1.0) == pytest.approx(15.0)
+    assert rules.coup_succeeds(11.0, 10.0)
+    assert not rules.coup_succeeds(10.0, 10.0)  # strict: a tie fails
+    assert not rules.coup_succeeds(0.0, 0.0)
+
+
+@SETTINGS
+@given(
+    loyal=ordered(st.floats(0, 1e4)),
+    guard=ordered(st.floats(0, 1e4)),
+    w=pos,
+    active=ordered(st.floats(0, 1e4)),
+    defected=ordered(st.floats(0, 1e4)),
+)
+def test_force_directions(loyal, guard, w, active, defected):
+    assert rules.loyal_force(loyal[1], guard[0], w) >= rules.loyal_force(loyal[0], guard[0], w)
+    assert rules.loyal_force(loyal[0], guard[1], w) >= rules.loyal_force(loyal[0], guard[0], w)
+    assert rules.opposition_strength(active[1], defected[0], 0.1, 1.0) >= (
+        rules.opposition_strength(active[0], defected[0], 0.1, 1.0)
+    )
+    assert rules.opposition_strength(active[0], defected[1], 0.1, 1.0) >= (
+        rules.opposition_strength(active[0], defected[0], 0.1, 1.0)
+    )
