@@ -37,6 +37,7 @@ from mesa.examples.advanced.epstein_civil_violence.model import (
     EpsteinCivilViolence,
     EpsteinScenario,
 )
+from scipy.fft import next_fast_len
 
 from defection.model.regime import RegimeModel
 from defection.model.scenario import load
@@ -90,7 +91,8 @@ class Timing:
 
 def side_for(n_agents: int) -> int:
     """Side of the square torus holding about ``n_agents`` agents at density 0.74."""
-    return max(15, round(math.sqrt(n_agents / DENSITY)))
+    # the nearest side at or above the target whose FFT is fast (the agent count is reported)
+    return max(15, next_fast_len(round(math.sqrt(n_agents / DENSITY)), real=True))
 
 
 def steps_for(engine: str, n_agents: int, quick: bool) -> int:

@@ -85,8 +85,8 @@ PARAMS: tuple[Param, ...] = (
     _p("grid.width", 40, "int", 5, 5000, "cells", "Width of each region's torus grid.", E02),
     _p("grid.height", 40, "int", 5, 5000, "cells", "Height of each region's torus grid.", E02),
     _p("grid.movement", True, "bool", None, None, "switch", "Agents move to a random empty cell in vision each day.", E02),  # noqa: E501
-    _p("grid.substeps", 4, "int", 1, 64, "sub-steps", "Random batches per day in which protesters decide, soldiers arrest and agents move, each batch seeing the last (approximates Mesa's random sequential order).", A + "4 docks with Mesa's example (tests/test_docking.py)"),  # noqa: E501
-    _p("grid.move_rounds", 6, "int", 1, 20, "rounds", "Proposal rounds of the vectorized move (more rounds: closer to Mesa's always-move rule).", A + "6 rounds dock with Mesa's example (tests/test_docking.py)"),  # noqa: E501
+    _p("grid.substeps", 3, "int", 1, 64, "sub-steps", "Random batches per day in which protesters decide, soldiers arrest and agents move, each batch seeing the last (approximates Mesa's random sequential order).", A + "3 docks with Mesa's example (tests/test_docking.py)"),  # noqa: E501
+    _p("grid.move_tries", 4, "int", 1, 50, "cells", "Candidate cells a mover draws in each of two rounds; it proposes the first empty one (more: closer to Mesa's always-move rule).", A + "4 docks with Mesa's example (tests/test_docking.py)"),  # noqa: E501
     # --- protest (Epstein Model I) ----------------------------------------------------------------
     _p("protest.citizen_density", 0.7, "float", 0, 1, "agents/cell", "Protester (citizen) density on the grid.", E02, per_region=True),  # noqa: E501
     _p("protest.legitimacy", 0.82, "float", 0, 1, "share", "Regime legitimacy L in grievance G = H(1-L).", E02, per_region=True),  # noqa: E501

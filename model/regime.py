@@ -71,6 +71,7 @@ BUILD_ONLY = frozenset(
 )
 
 ARREST_ROUNDS = 3
+MOVE_ROUNDS = 2
 
 
 @dataclass
@@ -236,6 +237,8 @@ class RegimeModel(mesa.Model):
         self.occupant[prot_cells] = np.arange(P)
         self.occupant[sold_cells] = P + np.arange(S)
         self.n_protesters, self.n_soldiers = P, S
+        # one position array for every agent on the grid; protesters' and soldiers' are views
+        self.pos = np.concatenate([prot_cells, sold_cells]).astype(np.int64)
         # --- protesters
         preg = cell_region[prot_cells]
         mix = np.array([[r["groups"][g["name"]] for g in sc.groups] for r in sc.regions])
@@ -249,7 +252,7 @@ class RegimeModel(mesa.Model):
             tactic_draw=rng.random(P),
             state=np.full(P, QUIET, dtype=np.int8),
             jail=np.zeros(P, dtype=np.int64),
-            pos=prot_cells.copy(),
+            pos=self.pos[:P],
         )
         # --- soldiers: units first (they are formed where soldiers stand)
         sreg = cell_region[sold_cells]
@@ -303,7 +306,7 @@ class RegimeModel(mesa.Model):
             threshold=threshold,
             exposure=rng.random(S),
             state=np.full(S, LOYAL, dtype=np.int8),
-            pos=sold_cells.copy(),
+            pos=self.pos[P:],
             belief=np.ones(S),
             on_duty=np.zeros(S, dtype=bool),
         )
@@ -745,19 +748,16 @@ class RegimeModel(mesa.Model):
             if pv == sv
             else np.concatenate([np.full(walkers.size, pv), np.full(marching.size, sv)])
         )
-        pos = np.concatenate([pr.pos, s.pos])
-        rounds = p["grid.move_rounds"]
+        tries = p["grid.move_tries"]
         move(
             self.grid,
             self.occupant,
-            pos,
+            self.pos,
             movers,
             radii,
-            self.rng.random((rounds, movers.size)),
-            self.rng.random((rounds, movers.size)),
+            self.rng.random((MOVE_ROUNDS, movers.size, tries)),
+            self.rng.random((MOVE_ROUNDS, movers.size)),
         )
-        pr.pos[:] = pos[:P]
-        s.pos[:] = pos[P:]
 
     # 8. outcome -----------------------------------------------------------------------------------
     def _check_outcome(self) -> None:

@@ -43,7 +43,6 @@ class GridStack:
         self._pad = max(height, width)
         self._wrap_y = np.arange(-self._pad, height + self._pad) % height * width
         self._wrap_x = np.arange(-self._pad, width + self._pad) % width
-        self._scratch_f = np.full(self.cells, -1.0)
         self._scratch_i = np.full(self.cells, -1, dtype=np.int64)
         self._offset_tables: dict[int, tuple[NDArray[np.int64], NDArray[np.int64]]] = {}
 
@@ -84,14 +83,38 @@ class GridStack:
         return self.cell_base[pos] + y + x
 
     def shift_by_index(self, pos: NDArray[np.int64], radius: int, k: NDArray[np.int64]):
-        """Cells reached from ``pos`` by the ``k``-th offset of the diamond of ``radius``."""
+        """Cells reached from ``pos`` by the ``k``-th offset of the diamond of ``radius``.
+
+        ``pos`` and ``k`` broadcast. Away from the edges a cell's neighbour is ``pos + dy W + dx``;
+        only agents within ``radius`` of an edge take the slower wrapping path.
+        """
         if radius not in self._offset_tables:
             off = diamond_offsets(radius)
-            self._offset_tables[radius] = (off[:, 0] + self._pad, off[:, 1] + self._pad)
-        dy, dx = self._offset_tables[radius]
-        y = self._wrap_y[self.cell_y[pos] + dy[k]]
-        x = self._wrap_x[self.cell_x[pos] + dx[k]]
-        return self.cell_base[pos] + y + x
+            near = (
+                (self.cell_y < radius)
+                | (self.cell_y >= self.H - radius)
+                | (self.cell_x < radius)
+                | (self.cell_x >= self.W - radius)
+            )
+            self._offset_tables[radius] = (
+                off[:, 0] + self._pad,
+                off[:, 1] + self._pad,
+                off[:, 0] * self.W + off[:, 1],
+                near,
+            )
+        dy, dx, flat, near_edge = self._offset_tables[radius]
+        out = pos + flat[k]
+        near = near_edge[pos]
+        if near.any():
+            rows = np.flatnonzero(
+                near.any(axis=tuple(range(1, near.ndim))) if near.ndim > 1 else near
+            )
+            p_near = pos[rows]
+            k_near = k[rows] if k.shape[0] == pos.shape[0] else k
+            y = self._wrap_y[self.cell_y[p_near] + dy[k_near]]
+            x = self._wrap_x[self.cell_x[p_near] + dx[k_near]]
+            out[rows] = self.cell_base[p_near] + y + x
+        return out
 
     def resolve(self, target: NDArray[np.int64], priority: NDArray[np.float64]):
         """Winners of claims on cells: per cell, the claim with the highest priority.
@@ -103,15 +126,12 @@ class GridStack:
         Returns:
             Boolean mask of winning claims (exactly one per claimed cell).
         """
-        best, who = self._scratch_f, self._scratch_i
-        np.maximum.at(best, target, priority)
-        win = best[target] == priority
-        # exact ties (probability ~0) are broken by claimant order
-        order = np.arange(target.size)
-        who[target[win]] = order[win]
-        win &= who[target] == order
-        best[target] = -1.0  # reset only what was touched
-        who[target] = -1
+        best = self._scratch_i
+        # unique integer keys: 31 random bits above the claimant's index, so no two claims tie
+        key = (priority * 2.0**31).astype(np.int64) << 32 | np.arange(target.size)
+        np.maximum.at(best, target, key)
+        win = best[target] == key
+        best[target] = -1  # reset only what was touched
         return win
 
 
@@ -126,11 +146,12 @@ def move(
 ) -> None:
     """Move agents to random empty cells in their vision, in rounds of simultaneous proposals.
 
-    In each round every mover not yet moved proposes a uniformly random cell of its von Neumann
-    neighbourhood; proposals to cells that are empty at that moment are granted, one per cell (the
-    highest random priority wins). Mesa's example instead moves agents one at a time to a random
-    empty neighbour; this vectorized form is a documented deviation (docs/ODD.md) that moves
-    slightly fewer agents per day.
+    In each round every mover not yet moved draws ``tries`` uniformly random cells of its von
+    Neumann neighbourhood and proposes the first of them that is empty (so the proposal is uniform
+    over the empty cells, as in Mesa's example); one proposal per cell is granted (the highest
+    random priority wins); losers and movers who found no empty cell try again in the next round.
+    Mesa's example moves agents one at a time to a random empty neighbour; this vectorized form is
+    a documented deviation (docs/ODD.md) that leaves a few agents a day unmoved.
 
     Args:
         grid: The grid stack.
@@ -138,7 +159,7 @@ def move(
         pos: Per agent, its cell (updated in place).
         movers: Agents that may move.
         radii: Vision radius, one for all movers or one per mover.
-        offset_draws: Uniform draws, shape ``(rounds, len(movers))``.
+        offset_draws: Uniform draws, shape ``(rounds, len(movers), tries)``.
         priority_draws: Uniform draws, shape ``(rounds, len(movers))``.
     """
     pending = np.ones(len(movers), dtype=bool)
@@ -146,21 +167,34 @@ def move(
         groups = [(int(radii), None)]
     else:
         groups = [(int(r), radii == r) for r in np.unique(radii)]
+    tries = offset_draws.shape[2]
     for rnd in range(offset_draws.shape[0]):
-        idx = np.flatnonzero(pending)
-        if idx.size == 0:
-            return
-        agents = movers[idx]
-        target = np.empty(idx.size, dtype=np.int64)
+        if rnd == 0:
+            idx = np.arange(len(movers))
+            agents, draws = movers, offset_draws[0]
+        else:
+            idx = np.flatnonzero(pending)
+            if idx.size == 0:
+                return
+            agents, draws = movers[idx], offset_draws[rnd][idx]
+        here = pos[agents][:, None]
+        cand = np.empty((idx.size, tries), dtype=np.int64)
         for rad, mask in groups:
-            sel = slice(None) if mask is None else mask[idx]
             n_off = len(diamond_offsets(rad))
-            k = (offset_draws[rnd, idx[sel]] * n_off).astype(np.int64)
-            target[sel] = grid.shift_by_index(pos[agents[sel]], rad, k)
-        ok = occupant[target] < 0
-        idx, agents, target = idx[ok], agents[ok], target[ok]
+            if mask is None:
+                cand[:] = grid.shift_by_index(here, rad, (draws * n_off).astype(np.int64))
+            else:
+                sel = mask[idx]
+                k = (draws[sel] * n_off).astype(np.int64)
+                cand[sel] = grid.shift_by_index(here[sel], rad, k)
+        empty = occupant[cand] < 0
+        first = np.argmax(empty, axis=1)
+        rows = np.arange(idx.size)
+        ok = empty[rows, first]
+        idx, agents = idx[ok], agents[ok]
         if idx.size == 0:
             continue
+        target = cand[rows[ok], first[ok]]
         win = grid.resolve(target, priority_draws[rnd, idx])
         a, t = agents[win], target[win]
         occupant[pos[a]] = -1
@@ -200,8 +234,8 @@ def arrest(
     """
     if cop_pos.size == 0:
         return np.empty(0, dtype=np.int64)
-    off = diamond_offsets(radius)
-    cells = grid.shift(cop_pos[:, None], off[None, :, :])  # (n_cops, n_off)
+    n_off = len(diamond_offsets(radius))
+    cells = grid.shift_by_index(cop_pos[:, None], radius, np.arange(n_off)[None, :])
     who = occupant[cells]
     pending = np.ones(cop_pos.size, dtype=bool)
     arrested: list[NDArray[np.int64]] = []

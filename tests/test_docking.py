@@ -29,7 +29,7 @@ from defection.model.scenario import load
 pytestmark = pytest.mark.slow
 
 STEPS = 300
-MESA_SEEDS = range(1000, 1048)  # 48 runs of Mesa's example
+MESA_SEEDS = range(1000, 1064)  # 64 runs of Mesa's example
 OUR_SEEDS = range(1, 121)  # 120 runs of ours (cheap)
 MARGINS = {
     "mean_active": (0.8, 1.25),

@@ -43,7 +43,7 @@ def test_move_keeps_one_agent_per_cell():
     pos = rng.choice(grid.cells, size=150, replace=False)
     occupant[pos] = np.arange(150)
     movers = np.arange(150)
-    move(grid, occupant, pos, movers, 3, rng.random((4, 150)), rng.random((4, 150)))
+    move(grid, occupant, pos, movers, 3, rng.random((2, 150, 4)), rng.random((2, 150)))
     assert len(set(pos.tolist())) == 150
     assert np.array_equal(occupant[pos], np.arange(150))
     assert (occupant >= 0).sum() == 150
@@ -63,3 +63,15 @@ def test_each_cop_arrests_at_most_one_and_each_active_once():
     assert len(got) == len(set(got.tolist())) <= 10
     assert np.all(got < 30)
     assert not is_active[got].any()
+
+
+@pytest.mark.parametrize("shape", [(2, 16, 19), (1, 40, 40)])
+def test_shift_by_index_matches_wrapping_shift_everywhere(shape):
+    grid = GridStack(*shape)
+    off = diamond_offsets(7)
+    pos = np.arange(grid.cells)
+    expected = grid.shift(pos[:, None], off[None, :, :])
+    got = grid.shift_by_index(pos[:, None], 7, np.arange(len(off))[None, :])
+    assert np.array_equal(got, expected)
+    k = np.random.default_rng(5).integers(0, len(off), size=(grid.cells, 3))
+    assert np.array_equal(grid.shift_by_index(pos[:, None], 7, k), expected[pos[:, None], k])
