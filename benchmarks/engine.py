@@ -33,12 +33,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from mesa.examples.advanced.epstein_civil_violence.model import (
-    EpsteinCivilViolence,
-    EpsteinScenario,
-)
 from scipy.fft import next_fast_len
 
+from defection.calibration.docking import mesa_epstein
 from defection.model.regime import RegimeModel
 from defection.model.scenario import load
 
@@ -111,18 +108,7 @@ def build_ours(side: int, seed: int = SEED, horizon: int = 100_000):
 
 def build_mesa(side: int, seed: int = SEED):
     """Mesa's shipped Epstein example with the same parameters."""
-    scenario = EpsteinScenario(
-        citizen_density=0.7,
-        cop_density=0.04,
-        citizen_vision=7,
-        cop_vision=7,
-        legitimacy=0.82,
-        active_threshold=0.1,
-        arrest_prob_constant=2.3,
-        max_jail_term=30,
-        rng=seed,
-    )
-    return EpsteinCivilViolence(width=side, height=side, scenario=scenario)
+    return mesa_epstein(side, seed)
 
 
 def count_agents(engine: str, model) -> int:

@@ -23,14 +23,8 @@ from defection.model.rules import (
 from defection.model.scenario import Scenario
 
 #: Columns of timeseries.parquet that are shares (each also has a ``<name>_people`` column).
-SHARE_COLUMNS = (
-    "active_protesters",
-    "jailed_protesters",
-    "soldiers_loyal",
-    "soldiers_shirking",
-    "soldiers_deserted",
-    "soldiers_defected",
-    "soldiers_detained",
+SHARE_COLUMNS = tuple(
+    c for c in RegimeModel.SERIES if c.endswith("_protesters") or c.startswith("soldiers_")
 )
 
 

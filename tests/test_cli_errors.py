@@ -433,3 +433,18 @@ def test_steps_shorter_than_the_scheduled_events(tmp_path):
     s = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert s["days"] == 2
     assert not any("crackdown" in e["text"] for e in s["events"])
+
+
+def test_failure_inside_a_run_exits_1_with_a_message(tmp_path, monkeypatch):
+    from defection.model.regime import RegimeModel
+
+    def broken(self):
+        raise FloatingPointError("overflow in soldiers' gains")
+
+    monkeypatch.setattr(RegimeModel, "_soldiers_decide", lambda self, *a: broken(self))
+    res = invoke(
+        "run", "baseline", "--steps", "3", "--quiet", "--out", str(tmp_path / "o"), cwd=tmp_path
+    )
+    assert res.returncode == 1
+    assert "run failed: FloatingPointError: overflow in soldiers' gains" in res.stderr
+    assert "Traceback" not in res.stderr + res.stdout

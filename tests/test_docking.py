@@ -23,10 +23,9 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pytest
 
+from defection.calibration.docking import EPSTEIN_RUN_VALUES, mesa_epstein
 from defection.model.regime import RegimeModel
 from defection.model.scenario import load
-
-pytestmark = pytest.mark.slow
 
 STEPS = 300
 MESA_SEEDS = range(1000, 1064)  # 64 runs of Mesa's example
@@ -41,23 +40,7 @@ Z90 = 1.6448536269514722
 
 def mesa_run(seed: int) -> tuple[float, float, float]:
     """One run of Mesa's example with Epstein's values; shares of citizens."""
-    from mesa.examples.advanced.epstein_civil_violence.model import (
-        EpsteinCivilViolence,
-        EpsteinScenario,
-    )
-
-    scenario = EpsteinScenario(
-        citizen_density=0.7,
-        cop_density=0.04,
-        citizen_vision=7,
-        cop_vision=7,
-        legitimacy=0.82,
-        active_threshold=0.1,
-        arrest_prob_constant=2.3,
-        max_jail_term=30,
-        rng=seed,
-    )
-    model = EpsteinCivilViolence(width=40, height=40, scenario=scenario)
+    model = mesa_epstein(40, seed)
     for _ in range(STEPS):
         model.step()
     df = model.datacollector.get_model_vars_dataframe()
@@ -100,6 +83,24 @@ def compare(ours: np.ndarray, theirs: np.ndarray) -> dict[str, tuple[float, floa
     return {name: ratio_ci(ours[:, i], theirs[:, i]) for i, name in enumerate(MARGINS)}
 
 
+def test_epstein_scenario_matches_the_values_given_to_mesa():
+    p = load("epstein_1").params
+    ours = {
+        "citizen_density": p["protest.citizen_density"],
+        "cop_density": p["soldiers.garrison_density"],
+        "citizen_vision": p["protest.vision"],
+        "cop_vision": p["soldiers.vision"],
+        "legitimacy": p["protest.legitimacy"],
+        "active_threshold": p["protest.threshold"],
+        "arrest_prob_constant": p["protest.arrest_k"],
+        "max_jail_term": p["protest.max_jail"],
+    }
+    assert ours == EPSTEIN_RUN_VALUES
+    assert (p["grid.width"], p["grid.height"]) == (40, 40)
+    assert p["soldiers.can_defect"] is False and p["regime.repression"] == 1.0
+
+
+@pytest.mark.slow
 def test_docks_with_mesa_example(mesa_stats):
     result = compare(our_runs(), mesa_stats)
     report = {k: tuple(round(x, 3) for x in v) for k, v in result.items()}
@@ -109,6 +110,7 @@ def test_docks_with_mesa_example(mesa_stats):
         assert m_lo <= lo and hi <= m_hi, f"{name}: ratio {r:.3f}, 90% CI [{lo:.3f}, {hi:.3f}]"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "overrides",
     [{"protest.legitimacy": 0.70}, {"protest.rounding": False}],
