@@ -9,7 +9,9 @@ confidence interval of the ratio of means (ours / Mesa) must lie inside a stated
 negative controls (our side at legitimacy 0.70, or without the integer rounding of C/A) must be
 reported as different by the same procedure.
 
-Margins: [0.8, 1.25] for the mean active and mean jailed shares. The peak active share of a run
+Margins: [0.8, 1.25] for the mean active and mean jailed shares. (Our mean active share runs
+about 10 % above Mesa's in the steady state, a known effect of the synchronous sub-steps; the
+jailed share and the peaks agree more closely. See docs/ODD.md section 8.) The peak active share of a run
 is a maximum over heavy-tailed bursts (its coefficient of variation across seeds is about 0.6 on
 both sides), so its margin is wider, [2/3, 1.5].
 """
@@ -28,8 +30,8 @@ from defection.model.regime import RegimeModel
 from defection.model.scenario import load
 
 STEPS = 300
-MESA_SEEDS = range(1000, 1064)  # 64 runs of Mesa's example
-OUR_SEEDS = range(1, 121)  # 120 runs of ours (cheap)
+MESA_SEEDS = range(1000, 1096)  # 96 runs of Mesa's example (about 5 minutes on 2 cores)
+OUR_SEEDS = range(1, 201)  # 200 runs of ours (cheap)
 MARGINS = {
     "mean_active": (0.8, 1.25),
     "mean_jailed": (0.8, 1.25),
