@@ -399,10 +399,7 @@ class RegimeModel(mesa.Model):
         """
         s, u = self.soldiers, self.units
         R = len(self.region_names)
-        left = np.bincount(
-            s.region, weights=(s.state == DEFECTED) | (s.state == DESERTED), minlength=R
-        )
-        share = np.divide(left, self.garrison, out=np.zeros(R), where=self.garrison > 0)
+        share = self.region_defected_share()
         co_def = np.bincount(u.company, weights=s.state == DEFECTED, minlength=u.company_size.size)
         whole = co_def >= u.company_size
         co_region = s.region[u.company_commander] if u.company_size.size else np.zeros(0, int)
@@ -430,7 +427,7 @@ class RegimeModel(mesa.Model):
         self._duty()
         n_left, belief = self._signals()
         if p["soldiers.can_defect"]:
-            self._soldiers_decide(self._neighbourhood_counts(), n_left, belief)
+            self._soldiers_decide(self._neighbourhood_counts(for_soldiers=True), n_left, belief)
         self._elites_decide()
         # Protesters, repressing soldiers and movement in random sub-steps (see docs/ODD.md)
         pr = self.protesters
@@ -541,27 +538,26 @@ class RegimeModel(mesa.Model):
         )
         s.on_duty = in_force & (self.rng.random(s.state.size) < chance)
 
-    def _neighbourhood_counts(self) -> dict[str, NDArray[np.int32]]:
-        """Count around every cell the duty soldiers, actives and violent actives in vision."""
+    def _neighbourhood_counts(self, for_soldiers: bool = False) -> dict[str, NDArray[np.int32]]:
+        """Count, around every cell, what is in vision.
+
+        For protesters: repressing soldiers (``cops``) and actives within ``protest.vision``. For
+        soldiers: actives and violent actives within ``soldiers.vision``.
+        """
         pr, s, p = self.protesters, self.soldiers, self.p
-        cops = (s.state == LOYAL) & s.on_duty
         active = pr.state == ACTIVE
-        violent = active & (pr.tactic_draw < p["opposition.violent_share"])
-        layers = np.zeros((3, self.grid.cells), dtype=np.float32)
+        layers = np.zeros((2, self.grid.cells), dtype=np.float32)
+        if for_soldiers:
+            violent = active & (pr.tactic_draw < p["opposition.violent_share"])
+            layers[0, pr.pos[active]] = 1.0
+            layers[1, pr.pos[violent]] = 1.0
+            c = self.grid.count(layers, p["soldiers.vision"])
+            return {"actives_sv": c[0], "violent_sv": c[1]}
+        cops = (s.state == LOYAL) & s.on_duty
         layers[0, s.pos[cops]] = 1.0
         layers[1, pr.pos[active]] = 1.0
-        layers[2, pr.pos[violent]] = 1.0
-        pv, sv = p["protest.vision"], p["soldiers.vision"]
-        need_soldiers = p["soldiers.can_defect"] and s.state.size > 0
-        if pv == sv or not need_soldiers:
-            c = self.grid.count(layers if need_soldiers else layers[:2], pv)
-            out = {"cops": c[0], "actives_pv": c[1], "actives_sv": c[1]}
-            if need_soldiers:
-                out["violent_sv"] = c[2]
-            return out
-        c1 = self.grid.count(layers[:2], pv)
-        c2 = self.grid.count(layers[1:], sv)
-        return {"cops": c1[0], "actives_pv": c1[1], "actives_sv": c2[0], "violent_sv": c2[1]}
+        c = self.grid.count(layers, p["protest.vision"])
+        return {"cops": c[0], "actives_pv": c[1]}
 
     # 3. protesters decide (Epstein Model I) ------------------------------------------------------
     def _protesters_decide(self, counts: dict[str, NDArray[np.int32]], free) -> None:
