@@ -11,9 +11,9 @@ reported as different by the same procedure.
 
 Margins: [0.8, 1.25] for the mean active and mean jailed shares. (Our mean active share runs
 about 10 % above Mesa's in the steady state, a known effect of the synchronous sub-steps; the
-jailed share and the peaks agree more closely. See docs/ODD.md section 8.) The peak active share of a run
-is a maximum over heavy-tailed bursts (its coefficient of variation across seeds is about 0.6 on
-both sides), so its margin is wider, [2/3, 1.5].
+jailed share and the peaks agree more closely. See docs/ODD.md section 8.) The peak active
+share of a run is a maximum over heavy-tailed bursts (its coefficient of variation across seeds
+is about 0.6 on both sides), so its margin is wider, [2/3, 1.5].
 """
 
 from __future__ import annotations
