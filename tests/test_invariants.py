@@ -25,18 +25,8 @@ from defection.model.rules import (
 )
 
 EXITS = np.array([DESERTED, DEFECTED, DETAINED])
-SHARE_STATS = (
-    "active_protesters",
-    "jailed_protesters",
-    "soldiers_loyal",
-    "soldiers_shirking",
-    "soldiers_deserted",
-    "soldiers_defected",
-    "soldiers_detained",
-    "elites_defected",
-    "belief_survival",
-    "legitimacy",
-)
+# every collected series is a share in [0, 1] except the day and the arrest count
+SHARE_STATS = tuple(c for c in RegimeModel.SERIES if c not in ("day", "arrests"))
 SOLDIER_STATS = (
     "soldiers_loyal",
     "soldiers_shirking",
