@@ -38,3 +38,18 @@ def test_p4_nonviolent_crowds_draw_more_defection_than_violent_ones():
     nonviolent = final_shares({"opposition.violent_share": 0.0}).sum()
     violent = final_shares({"opposition.violent_share": 0.9}).sum()
     assert nonviolent > 3 * violent, (nonviolent, violent)
+
+
+def test_p5_security_force_defection_makes_collapse_much_more_likely():
+    def collapses(can_defect: bool) -> int:
+        n = 0
+        for seed in SEEDS:
+            model = RegimeModel(
+                "baseline", rng=seed, proxies=False, overrides={"soldiers.can_defect": can_defect}
+            )
+            model.run()
+            n += model.outcome == "collapse"
+        return n
+
+    with_defection, without = collapses(True), collapses(False)
+    assert with_defection >= without + 4, (with_defection, without)
