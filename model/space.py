@@ -75,13 +75,6 @@ class GridStack:
         out = sfft.irfft2(spec, s=(self.H, self.W), axes=(-2, -1))
         return np.rint(out).astype(np.int32).reshape(n, self.cells)
 
-    def shift(self, pos: NDArray[np.int64], offsets: NDArray[np.int64]) -> NDArray[np.int64]:
-        """Cells reached from ``pos`` by ``offsets`` (rows ``(dy, dx)``), wrapping on each torus."""
-        # offsets are smaller than the grid: wrap by table look-up instead of division
-        y = self._wrap_y[self.cell_y[pos] + (offsets[..., 0] + self._pad)]
-        x = self._wrap_x[self.cell_x[pos] + (offsets[..., 1] + self._pad)]
-        return self.cell_base[pos] + y + x
-
     def shift_by_index(self, pos: NDArray[np.int64], radius: int, k: NDArray[np.int64]):
         """Cells reached from ``pos`` by the ``k``-th offset of the diamond of ``radius``.
 
