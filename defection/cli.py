@@ -14,8 +14,17 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 from defection import __version__
 
@@ -219,6 +228,212 @@ def params(
         rng = "/".join(p.choices) if p.choices else ("" if p.lo is None else f"{p.lo:g}..{p.hi:g}")
         t.add_row(p.name, str(p.default), rng, p.unit, "yes" if p.lever else "")
     out_console.print(t)
+
+
+class _RateColumn(ProgressColumn):
+    """Runs per second over the runs done in this invocation."""
+
+    def render(self, task: Any) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:5.1f} runs/s" if speed else "  ... runs/s", style="cyan")
+
+
+@app.command()
+def sweep(
+    spec: Annotated[Path, typer.Argument(help="Sweep file (TOML), e.g. scenarios/sweeps/....")],
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Local worker processes [default: all cores]; 1 runs in this process.", min=1
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address (tcp://HOST:PORT): run on that cluster."),
+    ] = None,
+    db: Annotated[Path, typer.Option(help="Results database (DuckDB).")] = Path(
+        "results/sweeps.duckdb"
+    ),
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Run the sweep's failed runs again.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and print the design; run nothing.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Run a sweep: every design point x replicate, stored in DuckDB; resumes where it stopped."""
+    import os
+
+    from defection.model.scenario import ScenarioError
+    from defection.sweep.spec import load_spec
+
+    if workers is not None and scheduler is not None:
+        _fail_input(
+            ["--workers and --scheduler: choose one (on a cluster, its workers are the workers)"]
+        )
+    try:
+        sw = load_spec(spec)
+    except ScenarioError as exc:
+        _fail_input(exc.problems)
+    n_workers = workers or os.cpu_count() or 1
+    where = (
+        f"Dask cluster {scheduler}"
+        if scheduler
+        else ("this process" if n_workers == 1 else f"{n_workers} local worker processes")
+    )
+    axes = ", ".join(
+        f"{d.address} ({len(d.values)} values)" if d.values else f"{d.address} [{d.lo:g}, {d.hi:g}]"
+        for d in sw.dims
+    )
+    err_console.print(
+        f"sweep [bold]{sw.sweep_id}[/]: {sw.meta.design} design, {len(sw.points)} points x "
+        f"{sw.replicates} replicates = {sw.n_runs} runs of {sw.scenario.name}; varies {axes}",
+        soft_wrap=True,
+    )
+    if dry_run:
+        return
+    from defection.sweep.coordinator import run_sweep
+    from defection.sweep.engine import SweepError
+    from defection.sweep.store import Store
+
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=quiet,
+    )
+    task_id = None
+
+    def on_start(prog) -> None:
+        nonlocal task_id
+        if prog.skipped:
+            err_console.print(f"resuming: {prog.skipped} of {prog.total} runs already in {db}")
+        err_console.print(f"running on {where}")
+        bar.start()
+        task_id = bar.add_task("runs", total=prog.total - prog.skipped)
+
+    def on_result(prog, res) -> None:
+        bar.update(task_id, completed=prog.done)
+
+    try:
+        with Store(db) as store:
+            try:
+                prog = run_sweep(
+                    sw,
+                    store,
+                    workers=n_workers,
+                    scheduler=scheduler,
+                    retry_failed=retry_failed,
+                    on_start=on_start,
+                    on_result=on_result,
+                )
+            finally:
+                bar.stop()
+    except SweepError as exc:
+        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err_console.print(
+            f"interrupted: finished runs are saved in {db}; run the same command to resume"
+        )
+        raise typer.Exit(130) from None
+    _print_sweep_summary(sw, prog, db)
+
+
+def _print_sweep_summary(sw: Any, prog: Any, db: Path) -> None:
+    t = Table(title=f"{sw.title} ({sw.sweep_id})", show_header=False, title_justify="left")
+    t.add_column(style="bold")
+    t.add_column()
+    t.add_row("runs this time", f"{prog.done} in {prog.seconds:.1f} s")
+    if prog.skipped:
+        t.add_row("already in the database", str(prog.skipped))
+    if prog.retried_failed:
+        t.add_row("failed runs retried", str(prog.retried_failed))
+    ok = prog.done - prog.failed
+    for outcome in ("collapse", "split", "survival"):
+        n = prog.outcomes.get(outcome, 0)
+        share = f" ({n / ok:.0%} of this time's runs)" if ok else ""
+        t.add_row(outcome, f"{n}{share}")
+    t.add_row("failed", str(prog.failed) + (" (see runs.error)" if prog.failed else ""))
+    t.add_row("database", str(db))
+    out_console.print(t)
+    out_console.print(
+        f"next: defection report {sw.sweep_id} --db {db}", markup=False, highlight=False
+    )
+
+
+@app.command("sweeps")
+def sweeps_(
+    db: Annotated[Path, typer.Option(help="Results database (DuckDB).")] = Path(
+        "results/sweeps.duckdb"
+    ),
+) -> None:
+    """List the sweeps in a results database with their progress."""
+    from defection.sweep.engine import SweepError
+    from defection.sweep.store import Store
+
+    try:
+        with Store(db, read_only=True) as store:
+            rows = store.sweeps()
+    except SweepError as exc:
+        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    if not rows:
+        err_console.print(f"{db}: no sweeps yet")
+        return
+    # one block per sweep: the id in full on its own line (it is what `defection report` takes)
+    for r in rows:
+        ok = r["done"] - r["failed"]
+        shares = (
+            ", ".join(f"{o} {r[o] / ok:.0%}" for o in ("collapse", "split", "survival"))
+            if ok
+            else "no successful run yet"
+        )
+        state = "complete" if r["done"] == r["runs"] else "incomplete: rerun to resume"
+        out_console.print(f"[bold]{r['sweep_id']}[/]", highlight=False)
+        out_console.print(
+            f"  {r['scenario']}, {r['design']} over {', '.join(r['parameters'])}; "
+            f"created {str(r['created'])[:16]}\n"
+            f"  {r['done']}/{r['runs']} runs ({state}), {r['failed']} failed; {shares}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+@app.command()
+def report(
+    sweep_id: Annotated[str, typer.Argument(help="Sweep id (or a unique prefix of one).")],
+    db: Annotated[Path, typer.Option(help="Results database (DuckDB).")] = Path(
+        "results/sweeps.duckdb"
+    ),
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder [default: results/reports/<sweep id>].")
+    ] = None,
+    outcome: Annotated[
+        str, typer.Option(help="Outcome the phase diagram and Sobol indices show.")
+    ] = "collapse",
+) -> None:
+    """Plots (phase diagram, outcome shares, Sobol indices) and a Markdown summary of a sweep."""
+    from defection.sweep.engine import SweepError
+    from defection.sweep.report import OUTCOMES, write_report
+
+    if outcome not in OUTCOMES:
+        _fail_input([f"--outcome {outcome!r}: must be one of {', '.join(OUTCOMES)}"])
+
+    try:
+        files = write_report(sweep_id, db, out, outcome)
+    except SweepError as exc:
+        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    for f in files:
+        out_console.print(f"wrote {f}", markup=False, highlight=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

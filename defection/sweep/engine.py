@@ -1,0 +1,356 @@
+"""Run a sweep's runs: one run as a task, and three backends that execute tasks.
+
+* serial: in this process (``--workers 1``);
+* pool: a ``concurrent.futures.ProcessPoolExecutor`` on this machine (the default);
+* dask: an existing Dask distributed cluster (``--scheduler tcp://HOST:PORT``), or a
+  ``LocalCluster`` through the same code path.
+
+Workers never touch the database: each task returns its row and its per-day series to the
+coordinator, which writes them (:mod:`defection.sweep.store`). Seeds travel inside the task, so a
+run gives the same row wherever it runs.
+
+A run that raises is returned as a ``failed`` row with its error. A pool worker process that
+dies (a crash, ``kill -9``, the out-of-memory killer) breaks a ``ProcessPoolExecutor``; the runs in
+flight are then re-run one at a time in a fresh single-worker pool, so the one that kills its
+worker is recorded as failed and the others complete. On Dask a dead worker's runs are rescheduled
+by the scheduler; a run that kills ``distributed.scheduler.allowed-failures`` workers is recorded as
+failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from defection import __version__
+from defection.model.regime import RegimeModel
+from defection.model.rules import DEFECTED, DESERTED, SOLDIER_STATES
+from defection.model.scenario import Scenario
+
+#: Environment set for pool workers before they import numpy: one BLAS thread per process, so two
+#: workers on two cores do not oversubscribe them (Dask's nanny sets the same by default).
+BLAS_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "VECLIB_MAXIMUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+}
+#: Testing hook, read by the coordinator and passed inside each task: JSON such as
+#: ``{"delay": 0.2, "raise": ["p000003/r00000"], "exit": ["p000005/r00001"]}``. ``delay`` adds
+#: seconds to every run, ``raise`` makes the named runs raise, ``exit`` makes them kill their worker
+#: process (``os._exit``). Used by the tests of failure handling and resume; off when unset.
+FAULTS_ENV = "DEFECTION_SWEEP_FAULTS"
+
+#: Final soldier shares stored per run, by state.
+FINAL_COLUMNS = tuple(f"soldiers_{s}" for s in SOLDIER_STATES)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One run of a sweep: everything a worker needs besides the base scenario."""
+
+    run_id: str
+    sweep_id: str
+    point: int
+    replicate: int
+    seed: int
+    overrides: dict[str, Any]
+    until_horizon: bool
+    series: tuple[str, ...]
+    faults: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Result:
+    """What a run sends back: its database row and its per-day series (or ``None``)."""
+
+    row: dict[str, Any]
+    series: dict[str, np.ndarray] | None
+
+
+def read_faults() -> dict[str, Any]:
+    """Parse the testing hook :data:`FAULTS_ENV` (empty when unset)."""
+    raw = os.environ.get(FAULTS_ENV, "")
+    return json.loads(raw) if raw else {}
+
+
+def execute(task: Task, scenario: Scenario | None = None) -> Result:
+    """Run one task to its outcome and return its row; a model exception becomes a failed row.
+
+    Args:
+        task: The run.
+        scenario: The sweep's base scenario ([set] applied); pool workers get it once from their
+            initializer and pass ``None``.
+    """
+    scenario = scenario if scenario is not None else _WORKER_SCENARIO
+    assert scenario is not None, "worker started without its scenario"
+    start = time.perf_counter()
+    short = task.run_id.split("/", 1)[1]
+    try:
+        faults = task.faults
+        if faults.get("delay"):
+            time.sleep(float(faults["delay"]))
+        if short in faults.get("exit", ()):
+            os._exit(70)  # simulate a crashing worker process
+        if short in faults.get("raise", ()):
+            raise RuntimeError(f"injected failure in {short} ({FAULTS_ENV})")
+        sc = scenario.with_overrides(task.overrides, origin=f"sweep run {task.run_id}")
+        model = RegimeModel(sc, rng=task.seed, until_horizon=task.until_horizon)
+        while model.running:
+            model.step()
+        row = _row(task, model, sc.hash)
+        series = _series(model, task.series) if task.series else None
+    except Exception as exc:  # noqa: BLE001 - a failed run is data, not the end of the sweep
+        row = failed_row(task, f"{type(exc).__name__}: {exc}")
+        series = None
+    row["run_seconds"] = time.perf_counter() - start
+    return Result(row, series)
+
+
+def failed_row(task: Task, error: str) -> dict[str, Any]:
+    """The row of a run that did not finish."""
+    return _base_row(task) | {"status": "failed", "error": error[:2000]}
+
+
+def _base_row(task: Task) -> dict[str, Any]:
+    return {
+        "run_id": task.run_id,
+        "sweep_id": task.sweep_id,
+        "point": task.point,
+        "replicate": task.replicate,
+        "seed": task.seed,
+        "version": __version__,
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+        **{f"param:{k}": v for k, v in task.overrides.items()},
+    }
+
+
+def _row(task: Task, model: RegimeModel, scenario_hash: str) -> dict[str, Any]:
+    ts = model.datacollector.get_model_vars_dataframe()
+    s = model.soldiers
+    counts = np.bincount(s.state, minlength=len(SOLDIER_STATES)) / max(model.initial_force, 1)
+    left = (s.state == DEFECTED) | (s.state == DESERTED)
+    return _base_row(task) | {
+        "status": "ok",
+        "error": None,
+        "scenario": model.scenario_def.name,
+        "scenario_hash": scenario_hash,
+        "outcome": model.outcome,
+        "outcome_day": model.outcome_day,
+        "outcome_rule": model.outcome_rule,
+        "days": int(model.day),
+        **{col: float(counts[i]) for i, col in enumerate(FINAL_COLUMNS)},
+        "soldiers_left": float(left.sum() / max(model.initial_force, 1)),
+        "elites_defected": float(model.stats["elites_defected"]),
+        "active_protesters": float(model.stats["active_protesters"]),
+        "peak_active_protesters": float(ts["active_protesters"].max()),
+        "belief_survival": float(model.stats["belief_survival"]),
+        "regions_with_defection": int(model.region_had_defection().sum()),
+    }
+
+
+def _series(model: RegimeModel, keep: tuple[str, ...]) -> dict[str, np.ndarray]:
+    ts = model.datacollector.get_model_vars_dataframe()
+    out = {"day": ts["day"].to_numpy(dtype=np.int32)}
+    for name in keep:
+        out[name] = ts[name].to_numpy(dtype=np.float64)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# backends
+# ------------------------------------------------------------------------------------------------
+
+OnResult = Callable[[Result], None]
+
+_WORKER_SCENARIO: Scenario | None = None
+
+
+def _init_worker(scenario: Scenario) -> None:
+    """Pool worker initializer: keep the base scenario for every task this process runs."""
+    global _WORKER_SCENARIO
+    _WORKER_SCENARIO = scenario
+
+
+def run_serial(tasks: Iterable[Task], scenario: Scenario, on_result: OnResult) -> None:
+    """Run every task in this process, in order."""
+    for task in tasks:
+        on_result(execute(task, scenario))
+
+
+def _make_pool(workers: int, scenario: Scenario) -> ProcessPoolExecutor:
+    import multiprocessing as mp
+
+    # forkserver: workers fork from a clean server process that has imported the model once
+    # (imports and caches are paid once per sweep, not per run), and no thread of this process is
+    # forked (the progress bar runs one). The start method is set for this pool only.
+    os.environ.update(BLAS_ENV)  # inherited by the fork server when it starts, not used here
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["defection.sweep.engine"])
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(scenario,)
+    )
+    try:  # a pool whose workers cannot even start is an error of the set-up, not of a run
+        pool.submit(_ping).result(timeout=120)
+    except BrokenProcessPool:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise SweepError(
+            "local worker processes die on start (if you call run_sweep from a script, guard "
+            'it with `if __name__ == "__main__":`, as multiprocessing requires)'
+        ) from None
+    return pool
+
+
+def _ping() -> bool:
+    return _WORKER_SCENARIO is not None
+
+
+def run_pool(tasks: Iterable[Task], scenario: Scenario, workers: int, on_result: OnResult) -> None:
+    """Run tasks on a local process pool of ``workers`` processes.
+
+    At most ``4 * workers`` tasks are in flight, so an interrupt loses little and memory stays flat.
+    """
+    pending: deque[Task] = deque(tasks)
+    suspects: deque[Task] = deque()
+    while pending or suspects:
+        if suspects:
+            _run_alone(suspects.popleft(), scenario, on_result)
+            continue
+        pool = _make_pool(workers, scenario)
+        inflight: dict[Any, Task] = {}
+        try:
+            broken = False
+            while (pending or inflight) and not broken:
+                while pending and len(inflight) < 4 * workers:
+                    task = pending.popleft()
+                    try:
+                        inflight[pool.submit(execute, task)] = task
+                    except BrokenProcessPool:
+                        pending.appendleft(task)
+                        broken = True
+                        break
+                if not inflight:
+                    break
+                done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+                for fut in done:
+                    task = inflight.pop(fut)
+                    exc = fut.exception()
+                    if isinstance(exc, BrokenProcessPool):
+                        suspects.append(task)
+                        broken = True
+                    elif exc is not None:
+                        on_result(Result(failed_row(task, f"{type(exc).__name__}: {exc}"), None))
+                    else:
+                        on_result(fut.result())
+            if broken:
+                # a worker died; whatever else was in flight is suspect too (re-run one by one)
+                for fut, task in inflight.items():
+                    if fut.done() and fut.exception() is None:
+                        on_result(fut.result())
+                    else:
+                        suspects.append(task)
+                inflight.clear()
+        finally:
+            pool.shutdown(wait=not inflight, cancel_futures=True)
+
+
+def _run_alone(task: Task, scenario: Scenario, on_result: OnResult) -> None:
+    """Re-run a task that was in flight when a worker died, in a pool of its own."""
+    pool = _make_pool(1, scenario)
+    try:
+        fut = pool.submit(execute, task)
+        exc = fut.exception()
+        if isinstance(exc, BrokenProcessPool):
+            on_result(Result(failed_row(task, "worker process died while running this run"), None))
+        elif exc is not None:
+            on_result(Result(failed_row(task, f"{type(exc).__name__}: {exc}"), None))
+        else:
+            on_result(fut.result())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _worker_version() -> str:
+    from defection import __version__ as v
+
+    return v
+
+
+def run_dask(tasks: Iterable[Task], scenario: Scenario, address: Any, on_result: OnResult) -> None:
+    """Run tasks on a Dask distributed cluster (a scheduler address or a ``LocalCluster``).
+
+    The base scenario is scattered to every worker once; tasks are submitted in a window of four
+    per worker thread, so the scheduler holds a bounded number of them.
+
+    Raises:
+        SweepError: The scheduler cannot be reached, has no workers, or runs another version.
+    """
+    from distributed import Client, as_completed
+
+    try:
+        client = Client(address, timeout="15s", set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise SweepError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    try:
+        try:
+            client.wait_for_workers(1, timeout=30)
+        except TimeoutError:
+            raise SweepError(f"the Dask scheduler at {address} has no workers") from None
+        versions = set(client.run(_worker_version).values())
+        if versions != {__version__}:
+            raise SweepError(
+                f"Dask workers run defection {', '.join(sorted(versions))}, this command runs "
+                f"{__version__}; install the same version on every worker"
+            )
+        threads = max(sum(client.nthreads().values()), 1)
+        sc = client.scatter(scenario, broadcast=True, hash=False)
+        it: Iterator[Task] = iter(tasks)
+        by_key: dict[str, Task] = {}
+        ac = as_completed()
+
+        def submit(task: Task) -> None:
+            key = f"defection-run-{task.run_id}"
+            fut = client.submit(execute, task, sc, key=key, pure=False)
+            by_key[fut.key] = task
+            ac.add(fut)
+
+        for task in _take(it, 4 * threads):
+            submit(task)
+        for fut in ac:
+            task = by_key.pop(fut.key)
+            try:
+                res = fut.result()
+            except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker after repeated deaths
+                res = Result(failed_row(task, f"{type(exc).__name__}: {exc}"), None)
+            fut.release()
+            on_result(res)
+            nxt = next(it, None)
+            if nxt is not None:
+                submit(nxt)
+    finally:
+        client.close()
+
+
+def _take(it: Iterator[Task], n: int) -> list[Task]:
+    out = []
+    for _ in range(n):
+        task = next(it, None)
+        if task is None:
+            break
+        out.append(task)
+    return out
+
+
+class SweepError(Exception):
+    """A sweep cannot start or continue (bad backend, database in use); the message says why."""
