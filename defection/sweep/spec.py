@@ -244,7 +244,7 @@ def spec_from_dict(
     try:
         spec = SpecModel.model_validate(doc)
     except ValidationError as exc:
-        raise ScenarioError(problems + _pydantic_problems(exc, doc, origin)) from None
+        raise ScenarioError(problems + _spec_problems(exc, doc, origin)) from None
     if problems:
         raise ScenarioError(problems)
     meta = spec.sweep
@@ -319,6 +319,28 @@ def spec_from_dict(
 # ------------------------------------------------------------------------------------------------
 # internals
 # ------------------------------------------------------------------------------------------------
+
+
+def _spec_problems(exc: ValidationError, doc: dict[str, Any], origin: str) -> list[str]:
+    """The scenario machinery's messages, with the closest valid key of the sweep file's tables."""
+    tables: dict[str, list[str]] = {
+        "sweep": list(SweepMeta.model_fields),
+        "vary": list(Axis.model_fields),
+        "outputs": list(Outputs.model_fields),
+    }
+    lines = _pydantic_problems(exc, doc, origin)
+    out = []
+    for err, line in zip(exc.errors(), lines, strict=True):
+        loc = tuple(err["loc"])
+        if err["type"] == "extra_forbidden":
+            key = str(loc[-1])
+            options = list(SpecModel.model_fields) if len(loc) == 1 else tables.get(str(loc[0]), [])
+            where = ".".join(str(x) for x in loc)
+            line = f"{origin}: field `{where}`: unknown key `{key}`{_closest(key, options)}"
+            if len(loc) == 1:
+                line += f" (tables: {', '.join(SpecModel.model_fields)})"
+        out.append(line)
+    return out
 
 
 def _flatten(table: dict[str, Any], leaf_keys: set[str], prefix: str = "") -> dict[str, Any]:

@@ -1,0 +1,51 @@
+"""Helpers for the sweep tests: a small sweep spec and row comparisons."""
+
+from pathlib import Path
+
+#: A sweep small enough for tests: 2 x 2 points x 3 replicates on a shrunken baseline.
+SMALL_SPEC = """
+[sweep]
+name = "tiny"
+scenario = "baseline"
+design = "grid"
+replicates = 3
+seed = 11
+
+[set]
+"run.horizon" = 40
+"grid.width" = 20
+"grid.height" = 20
+
+[vary."soldiers.pay"]
+values = [0.5, 2.0]
+
+[vary."regime.repression"]
+values = [0.2, 0.8]
+"""
+
+#: Columns that differ between backends by nature (wall time, host and process, write time).
+VOLATILE = ["run_seconds", "worker", "finished"]
+
+
+def write_spec(folder: Path, text: str = SMALL_SPEC, name: str = "tiny.toml") -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def comparable(df):
+    """Rows sorted by run id without the volatile columns, for equality across backends."""
+    return df.drop(columns=VOLATILE).sort_values("run_id").reset_index(drop=True)
+
+
+def read_runs(db: Path, sweep_id: str | None = None):
+    from defection.sweep.store import Store
+
+    with Store(db, read_only=True) as store:
+        if sweep_id is None:
+            (sweep_id,) = [r["sweep_id"] for r in store.sweeps()]
+        runs = store.runs(sweep_id)
+        series = store.con.execute(
+            "SELECT * FROM series WHERE run_id LIKE ? ORDER BY run_id, day", [f"{sweep_id}/%"]
+        ).fetchdf()
+    return runs, series
