@@ -35,7 +35,9 @@ def write_spec(folder: Path, text: str = SMALL_SPEC, name: str = "tiny.toml") ->
 
 def comparable(df):
     """Rows sorted by run id without the volatile columns, for equality across backends."""
-    return df.drop(columns=VOLATILE).sort_values("run_id").reset_index(drop=True)
+    df = df.drop(columns=VOLATILE).sort_values("run_id").reset_index(drop=True)
+    # one dtype and one missing value for both sides (an all-None column reads back as object)
+    return df.astype(object).where(df.notna(), None)
 
 
 def read_runs(db: Path, sweep_id: str | None = None):
