@@ -343,6 +343,15 @@ def sweep(
             f"interrupted: finished runs are saved in {db}; run the same command to resume"
         )
         raise typer.Exit(130) from None
+    except Exception as exc:  # noqa: BLE001 - reported in one line; the runs so far are saved
+        err_console.print(
+            f"error: sweep stopped: {type(exc).__name__}: {exc} (finished runs are saved in "
+            f"{db}; run the same command to resume)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
     _print_sweep_summary(sw, prog, db)
 
 

@@ -49,7 +49,8 @@ BLAS_ENV = {
 #: Testing hook, read by the coordinator and passed inside each task: JSON such as
 #: ``{"delay": 0.2, "raise": ["p000003/r00000"], "exit": ["p000005/r00001"]}``. ``delay`` adds
 #: seconds to every run, ``raise`` makes the named runs raise, ``exit`` makes them kill their worker
-#: process (``os._exit``). Used by the tests of failure handling and resume; off when unset.
+#: process (``os._exit``), ``mark_dir`` names a folder where each finished run leaves an empty
+#: file. Used by the tests of failure handling and resume; off when unset.
 FAULTS_ENV = "DEFECTION_SWEEP_FAULTS"
 
 #: Final soldier shares stored per run, by state.
@@ -115,6 +116,9 @@ def execute(task: Task, scenario: Scenario | None = None) -> Result:
         row = failed_row(task, f"{type(exc).__name__}: {exc}")
         series = None
     row["run_seconds"] = time.perf_counter() - start
+    if task.faults.get("mark_dir"):  # testing hook: tell a watching test that this run finished
+        with open(os.path.join(task.faults["mark_dir"], short.replace("/", "_")), "w"):
+            pass
     return Result(row, series)
 
 
@@ -317,16 +321,17 @@ def run_dask(tasks: Iterable[Task], scenario: Scenario, address: Any, on_result:
         sc = client.scatter(scenario, broadcast=True, hash=False)
         it: Iterator[Task] = iter(tasks)
         by_key: dict[str, Task] = {}
-        ac = as_completed()
 
-        def submit(task: Task) -> None:
+        def submit(task: Task) -> Any:
             key = f"defection-run-{task.run_id}"
             fut = client.submit(execute, task, sc, key=key, pure=False)
             by_key[fut.key] = task
-            ac.add(fut)
+            return fut
 
-        for task in _take(it, 4 * threads):
-            submit(task)
+        first = [submit(task) for task in _take(it, 4 * threads)]
+        if not first:
+            return
+        ac = as_completed(first, loop=client.loop)
         for fut in ac:
             task = by_key.pop(fut.key)
             try:
@@ -337,7 +342,7 @@ def run_dask(tasks: Iterable[Task], scenario: Scenario, address: Any, on_result:
             on_result(res)
             nxt = next(it, None)
             if nxt is not None:
-                submit(nxt)
+                ac.add(submit(nxt))
     finally:
         client.close()
 
