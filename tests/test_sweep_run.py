@@ -5,6 +5,7 @@ import json
 import os
 
 import pandas as pd
+import pytest
 from sweep_kit import comparable, read_runs, write_spec
 from typer.testing import CliRunner
 
@@ -216,3 +217,30 @@ series = []
     assert (out / "sobol.png").stat().st_size > 1000
     md = (out / "report.md").read_text()
     assert "## Sobol indices" in md and "+/-" in md
+
+
+def test_the_readme_sql_examples_run_and_agree_with_pandas(serial_reference):
+    from pathlib import Path
+
+    import duckdb
+
+    _, db, runs, series = serial_reference
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Scenario sweeps", 1)[1].split("\n## ", 1)[0]
+    queries = [b.split("```", 1)[0] for b in section.split("```sql")[1:]]
+    assert len(queries) == 2
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        by_point = con.sql(queries[0].replace("baseline_pay_repression", "tiny")).df()
+        by_day = con.sql(queries[1].replace("baseline_pay_repression", "tiny")).df()
+    finally:
+        con.close()
+    expect = (
+        runs.assign(c=(runs["outcome"] == "collapse").astype(float))
+        .groupby(["soldiers.pay", "regime.repression"])["c"]
+        .mean()
+        .to_numpy()
+    )
+    assert len(by_point) == 4 and (by_point["runs"] == 3).all()
+    assert by_point["p_collapse"].to_numpy() == pytest.approx(expect)
+    assert by_day["runs"].sum() == len(series)
