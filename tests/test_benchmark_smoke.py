@@ -27,3 +27,15 @@ def test_engine_benchmark_json_last_line(capsys):
     assert result["ratio_2k"] > 0
     assert result["agent_steps_per_s_ours_2k"] > 0
     assert result["agent_steps_per_s_mesa_2k"] > 0
+
+
+def test_sweep_benchmark_json_last_line(capsys):
+    spec = importlib.util.spec_from_file_location("benchmarks_sweeps", ENGINE.parent / "sweeps.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    returned = module.main(["--quick", "--skip-dask"])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result == returned
+    assert result["runs"] == 6 and result["bare_s"] > 0
+    assert result["pool_speedup"] > 0 and "store_overhead" in result

@@ -244,3 +244,16 @@ def test_the_readme_sql_examples_run_and_agree_with_pandas(serial_reference):
     assert len(by_point) == 4 and (by_point["runs"] == 3).all()
     assert by_point["p_collapse"].to_numpy() == pytest.approx(expect)
     assert by_day["runs"].sum() == len(series)
+
+
+def test_pool_workers_run_with_one_blas_thread(serial_reference):
+    from defection.sweep.engine import _make_pool
+
+    sw = load_spec(serial_reference[0])
+    pool = _make_pool(1, sw.scenario)
+    try:
+        names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+        env = {k: pool.submit(os.getenv, k).result(timeout=120) for k in names}
+    finally:
+        pool.shutdown()
+    assert env == dict.fromkeys(names, "1")
