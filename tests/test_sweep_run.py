@@ -257,3 +257,35 @@ def test_pool_workers_run_with_one_blas_thread(serial_reference):
     finally:
         pool.shutdown()
     assert env == dict.fromkeys(names, "1")
+
+
+def test_report_handles_a_switch_parameter(tmp_path):
+    text = """
+[sweep]
+name = "switch"
+scenario = "baseline"
+replicates = 2
+seed = 3
+
+[set]
+"run.horizon" = 20
+"grid.width" = 15
+"grid.height" = 15
+
+[vary."soldiers.can_defect"]
+values = [true, false]
+
+[vary."regime.repression"]
+values = [0.2, 0.8]
+"""
+    spec = write_spec(tmp_path, text, "switch.toml")
+    db = tmp_path / "switch.duckdb"
+    res = runner.invoke(app, ["sweep", str(spec), "--db", str(db), "--workers", "1", "-q"])
+    assert res.exit_code == 0, res.output
+    runs, _ = read_runs(db)
+    assert runs["soldiers.can_defect"].dtype == bool and len(runs) == 8
+    out = tmp_path / "rep"
+    res = runner.invoke(app, ["report", "switch", "--db", str(db), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    md = (out / "report.md").read_text()
+    assert "`soldiers.can_defect` {False, True}" in md and "| True | 4 |" in md

@@ -179,7 +179,14 @@ def write_report(
         runs = store.runs(sweep["sweep_id"])
     sid = sweep["sweep_id"]
     params = list(sweep["parameters"])
-    ok = runs[runs["status"] == "ok"]
+    ok = runs[runs["status"] == "ok"].copy()
+    # switches and choices are plotted at positions 0, 1, ... with their values as tick labels
+    ticks: dict[str, list[str]] = {}
+    for p in params:
+        if ok[p].dtype == bool or not pd.api.types.is_numeric_dtype(ok[p]):
+            cats = sorted(ok[p].dropna().unique(), key=str)
+            ticks[p] = [str(c) for c in cats]
+            ok[p] = ok[p].map({c: i for i, c in enumerate(cats)}).astype(float)
     if ok.empty:
         raise SweepError(f"sweep {sid} has no successful run yet ({len(runs)} failed)")
     folder = Path(out) if out is not None else Path("results") / "reports" / sid
@@ -200,7 +207,7 @@ def write_report(
         f"- runs in the database: {len(runs)} of {sweep['runs']}"
         + ("" if len(runs) == sweep["runs"] else " (incomplete: shares use the runs so far)"),
         f"- failed runs: {int((runs['status'] == 'failed').sum())} (left out of every share)",
-        f"- varied: {', '.join(f'`{p}` [{runs[p].min():g}, {runs[p].max():g}]' for p in params)}",
+        "- varied: " + ", ".join(f"`{p}` {_span(ok[p], ticks.get(p))}" for p in params),
         f"- package version: {sweep['version']}",
         "",
         "## Outcomes over all runs",
@@ -221,6 +228,11 @@ def write_report(
         phase = phase_table(ok, x, y, outcome)
         tips = tipping_points(phase, x, y)
         fig = _phase_figure(plt, phase, tips, x, y, sweep, params[2:], outcome)
+        ax = fig.axes[0]
+        if x in ticks:
+            ax.set_xticks(range(len(ticks[x])), ticks[x])
+        if y in ticks:
+            ax.set_yticks(range(len(ticks[y])), ticks[y])
         path = folder / "phase_diagram.png"
         fig.savefig(path, dpi=120)
         plt.close(fig)
@@ -239,7 +251,9 @@ def write_report(
             "|---|---|",
         ]
         for yv, xt in tips:
-            md.append(f"| {yv:g} | {'no crossing' if xt is None else f'{xt:.3g}'} |")
+            md.append(
+                f"| {_fmt(yv, ticks.get(y))} | {'no crossing' if xt is None else f'{xt:.3g}'} |"
+            )
         md.append("")
 
     # outcome shares per parameter
@@ -260,6 +274,8 @@ def write_report(
                 color=COLOURS[oc],
             )
         ax.set_xlabel(_label(p))
+        if p in ticks:
+            ax.set_xticks(range(len(ticks[p])), ticks[p])
         ax.set_ylim(-0.02, 1.02)
         ax.set_ylabel("share of runs")
         ax.grid(alpha=0.3)
@@ -274,7 +290,7 @@ def write_report(
             cells = " | ".join(
                 f"{r[oc]:.0%} [{r[f'{oc}_lo']:.0%}, {r[f'{oc}_hi']:.0%}]" for oc in OUTCOMES
             )
-            md.append(f"| {r[p]:.3g} | {int(r['runs'])} | {cells} |")
+            md.append(f"| {_fmt(r[p], ticks.get(p))} | {int(r['runs'])} | {cells} |")
         md.append("")
     axes[0][0].legend(loc="best", fontsize=8)
     fig.suptitle(f"{sweep['title']}: outcome shares with 95% Wilson intervals", fontsize=10)
@@ -343,6 +359,16 @@ def write_report(
     path.write_text("\n".join(md))
     files.append(path)
     return files
+
+
+def _fmt(value: float, labels: list[str] | None) -> str:
+    return labels[int(value)] if labels else f"{value:.3g}"
+
+
+def _span(values: pd.Series, labels: list[str] | None) -> str:
+    if labels:
+        return "{" + ", ".join(labels) + "}"
+    return f"[{values.min():g}, {values.max():g}]"
 
 
 def _label(address: str) -> str:
