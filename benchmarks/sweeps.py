@@ -17,11 +17,12 @@ with every per-day series stored. The phases, in one process, one after another:
    same code path as a real cluster; the cluster is started before the clock starts (a user starts
    a cluster once for many sweeps).
 
-Printed: the store's overhead per run (serial vs bare, and the time spent inside ``Store.write``),
+Printed: the store's overhead per run (serial vs bare on this process's CPU time, and the time
+spent inside ``Store.write``),
 and the pool's and Dask's throughput as ratios to serial. Targets: store overhead under 5 % of a
 run, pool at least 1.8 x serial, Dask at least 1.6 x serial, on 2 cores. The last line is one JSON
 object with the figures. Wall-clock timings swing on a shared machine; the ratios are measured
-within one run.
+within one run, and each phase prints the load average so competition for the cores shows.
 """
 
 from __future__ import annotations
@@ -84,14 +85,17 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"sweep: {runs} runs of {agents} agents x {horizon} days, cores: {os.cpu_count()}")
 
     # 1. bare loop
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for task in tasks_for(sw, set()):
         sc = sw.scenario.with_overrides(task.overrides)
         model = RegimeModel(sc, rng=task.seed, until_horizon=True)
         while model.running:
             model.step()
-    bare = time.perf_counter() - t0
-    print(f"bare loop:   {bare:7.2f} s  ({bare / runs * 1000:.0f} ms per run)")
+    bare, bare_cpu = time.perf_counter() - t0, time.process_time() - c0
+    print(
+        f"bare loop:   {bare:7.2f} s  ({bare / runs * 1000:.0f} ms per run; CPU {bare_cpu:.2f} s)"
+        f"{_load()}"
+    )
 
     # 2. serial through the coordinator and the store; time spent in Store.write measured too
     write_time = 0.0
@@ -104,19 +108,24 @@ def main(argv: list[str] | None = None) -> dict:
         write_time += time.perf_counter() - t
 
     store_mod.Store.write = timed_write  # type: ignore[method-assign]
+    c0 = time.process_time()
     try:
         serial = _timed_sweep(sw, tmp / "serial.duckdb", workers=1)
     finally:
         store_mod.Store.write = original  # type: ignore[method-assign]
-    overhead = serial / bare - 1
+    serial_cpu = time.process_time() - c0
+    # on CPU time: both phases run in this process, so another process on the machine does not
+    # count (wall time is printed too)
+    overhead = serial_cpu / bare_cpu - 1
     print(
-        f"serial:      {serial:7.2f} s  store overhead {overhead:+.1%} of a run "
-        f"(Store.write: {write_time / runs * 1000:.1f} ms per run, {write_time / bare:.1%})"
+        f"serial:      {serial:7.2f} s  (CPU {serial_cpu:.2f} s) store overhead {overhead:+.1%} "
+        f"of a run on CPU time ({serial / bare - 1:+.1%} on wall time; Store.write "
+        f"{write_time / runs * 1000:.1f} ms per run, {write_time / bare:.1%}){_load()}"
     )
 
     # 3. pool
     pool = _timed_sweep(sw, tmp / "pool.duckdb", workers=2)
-    print(f"pool (2):    {pool:7.2f} s  {serial / pool:.2f} x serial")
+    print(f"pool (2):    {pool:7.2f} s  {serial / pool:.2f} x serial{_load()}")
 
     result = {
         "runs": runs,
@@ -126,6 +135,7 @@ def main(argv: list[str] | None = None) -> dict:
         "serial_s": serial,
         "store_write_s_per_run": write_time / runs,
         "store_overhead": overhead,
+        "store_overhead_wall": serial / bare - 1,
         "store_write_share": write_time / bare,
         "pool_s": pool,
         "pool_speedup": serial / pool,
@@ -139,7 +149,7 @@ def main(argv: list[str] | None = None) -> dict:
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster:
             dask_s = _timed_sweep(sw, tmp / "dask.duckdb", scheduler=cluster.scheduler_address)
-        print(f"dask (2):    {dask_s:7.2f} s  {serial / dask_s:.2f} x serial")
+        print(f"dask (2):    {dask_s:7.2f} s  {serial / dask_s:.2f} x serial{_load()}")
         result |= {"dask_s": dask_s, "dask_speedup": serial / dask_s}
 
     for key, (op, target) in TARGETS.items():
@@ -148,6 +158,11 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"target {key} {op} {target}: {'met' if ok else 'NOT met'} ({result[key]:.3f})")
     print(json.dumps(result))
     return result
+
+
+def _load() -> str:
+    """The 1-minute load average: above the core count, other processes competed for the CPU."""
+    return f"  [load {os.getloadavg()[0]:.1f}]"
 
 
 def _timed_sweep(sw, db: Path, workers: int = 1, scheduler=None) -> float:

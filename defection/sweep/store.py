@@ -114,6 +114,8 @@ class Store:
         self.path = Path(path)
         self.con = _connect(self.path, read_only)
         if not read_only:
+            # the coordinator writes small batches; one thread leaves the cores to the workers
+            self.con.execute("SET threads = 1")
             for stmt in _SCHEMA:
                 self.con.execute(stmt)
 
