@@ -174,22 +174,7 @@ class RegimeModel(mesa.Model):
     # --------------------------------------------------------------------------------------------
 
     def _check_geometry(self) -> None:
-        p = self.p
-        side = min(p["grid.width"], p["grid.height"])
-        problems = []
-        for name in ("protest.vision", "soldiers.vision"):
-            if 2 * p[name] + 1 > side:
-                problems.append(
-                    f"{self._origin}: field `{name}`: vision {p[name]} needs a grid at "
-                    f"least {2 * p[name] + 1} cells wide (grid is {side})"
-                )
-        for r in self.scenario_def.regions:
-            total = r["citizen_density"] + r["garrison_density"]
-            if total > 1:
-                problems.append(
-                    f"{self._origin}: field `regions.{r['name']}`: citizen_density + "
-                    f"garrison_density must be at most 1 (got {total:g})"
-                )
+        problems = geometry_problems(self.scenario_def, self._origin)
         if problems:
             raise ScenarioError(problems)
 
@@ -844,6 +829,31 @@ class RegimeModel(mesa.Model):
 
     def _collect(self) -> None:
         self.datacollector.collect(self)
+
+
+def geometry_problems(scenario: Scenario, origin: str) -> list[str]:
+    """Rules on the grid that involve several parameters; the model refuses to build if any fails.
+
+    Vision must fit the torus (``2 v + 1`` cells, so no cell is counted twice; Epstein 2002 uses
+    vision 7 on 40 x 40), and a region's protesters and soldiers must fit its cells.
+    """
+    p = scenario.params
+    side = min(p["grid.width"], p["grid.height"])
+    problems = []
+    for name in ("protest.vision", "soldiers.vision"):
+        if 2 * p[name] + 1 > side:
+            problems.append(
+                f"{origin}: field `{name}`: vision {p[name]} needs a grid at "
+                f"least {2 * p[name] + 1} cells wide (grid is {side})"
+            )
+    for r in scenario.regions:
+        total = r["citizen_density"] + r["garrison_density"]
+        if total > 1:
+            problems.append(
+                f"{origin}: field `regions.{r['name']}`: citizen_density + "
+                f"garrison_density must be at most 1 (got {total:g})"
+            )
+    return problems
 
 
 def _stat(name: str):

@@ -239,3 +239,17 @@ def test_bundled_sweeps_validate(name):
 
     sw = load_spec(bundled_dir() / "sweeps" / f"{name}.toml")
     assert sw.n_runs >= 100
+
+
+def test_a_combination_the_model_refuses_is_caught_before_any_run(tmp_path):
+    text = SMALL_SPEC.replace(
+        '[vary."regime.repression"]\nvalues = [0.2, 0.8]',
+        '[vary."grid.width"]\nvalues = [12, 30]\n\n[vary."protest.vision"]\nvalues = [3, 7]',
+    ).replace('"grid.width" = 20\n', "")
+    spec = write_spec(tmp_path, text, "geo.toml")
+    db = tmp_path / "geo.duckdb"
+    res = runner.invoke(app, ["sweep", str(spec), "--db", str(db)])
+    assert res.exit_code == 2, res.output
+    assert "vision 7 needs a grid at least 15 cells wide (grid is 12)" in res.output
+    assert "grid.width = 12" in res.output and "protest.vision = 7" in res.output
+    assert not db.exists()

@@ -524,20 +524,36 @@ def _draw(meta: SweepMeta, dims: list[Dimension]) -> list[dict[str, Any]]:
 
 
 def _check_points(scenario: Scenario, dims: list[Dimension], origin: str) -> None:
-    """Apply each axis's extreme values to the scenario so the schema's own rules see them."""
-    corners: list[dict[str, Any]] = []
-    for d in dims:
+    """Check the design's extreme points against the scenario schema and the model's own rules.
+
+    Every combination of the axes' extremes is checked (up to 256 of them, else each axis's
+    extremes alone), which catches rules between parameters, such as a vision wider than a grid.
+    """
+    from defection.model.regime import geometry_problems
+
+    def ends(d: Dimension) -> tuple[Any, ...]:
         vals = d.values if d.values is not None else (d.lo, d.hi)
-        for v in vals:
-            corners.append({d.address: int(round(v)) if d.param.type == "int" else v})
+        if d.param.type in ("float", "int") and len(vals) > 2:
+            vals = (min(vals), max(vals))
+        return tuple(int(round(v)) if d.param.type == "int" else v for v in vals)
+
+    axes = [[(d.address, v) for v in ends(d)] for d in dims]
+    if math.prod(len(a) for a in axes) <= 256:
+        corners = [dict(c) for c in itertools.product(*axes)]
+    else:
+        corners = [dict([c]) for a in axes for c in a]
     problems: list[str] = []
+    where = f"{origin} [vary]"
     for c in corners:
         try:
-            scenario.with_overrides(c, origin=f"{origin} [vary]")
+            sc = scenario.with_overrides(c, origin=where)
         except ScenarioError as exc:
             problems += exc.problems
+            continue
+        at = ", ".join(f"{k} = {v!r}" for k, v in c.items())
+        problems += [f"{line} (at {at})" for line in geometry_problems(sc, where)]
     if problems:
-        raise ScenarioError(sorted(set(problems)))
+        raise ScenarioError(list(dict.fromkeys(problems)))
 
 
 def canonical_json(sweep: Sweep) -> str:
