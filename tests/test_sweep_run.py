@@ -289,3 +289,23 @@ values = [0.2, 0.8]
     assert res.exit_code == 0, res.output
     md = (out / "report.md").read_text()
     assert "`soldiers.can_defect` {False, True}" in md and "| True | 4 |" in md
+
+
+def test_a_batch_that_starts_with_a_failed_run_keeps_every_column(serial_reference, tmp_path):
+    from defection.sweep.coordinator import tasks_for
+    from defection.sweep.engine import Result, execute, failed_row
+
+    spec, _, ref_runs, _ = serial_reference
+    sw = load_spec(spec)
+    tasks = tasks_for(sw, set())
+    batch = [Result(failed_row(tasks[0], "boom"), None)]
+    batch += [execute(t, sw.scenario) for t in tasks[1:]]
+    db = tmp_path / "batch.duckdb"
+    with Store(db) as store:
+        store.register(sw)
+        store.write(batch)
+    runs, _ = read_runs(db)
+    good = comparable(runs[runs["status"] == "ok"])
+    ref = comparable(ref_runs[ref_runs["run_id"].isin(good["run_id"])])
+    assert len(good) == 11
+    pd.testing.assert_frame_equal(good, ref)

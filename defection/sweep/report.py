@@ -233,10 +233,7 @@ def write_report(
             ax.set_xticks(range(len(ticks[x])), ticks[x])
         if y in ticks:
             ax.set_yticks(range(len(ticks[y])), ticks[y])
-        path = folder / "phase_diagram.png"
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        files.append(path)
+        files.append(_save(plt, fig, folder / "phase_diagram.png"))
         md += [
             "## Phase diagram",
             "",
@@ -294,11 +291,7 @@ def write_report(
         md.append("")
     axes[0][0].legend(loc="best", fontsize=8)
     fig.suptitle(f"{sweep['title']}: outcome shares with 95% Wilson intervals", fontsize=10)
-    fig.tight_layout()
-    path = folder / "outcome_shares.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    files.append(path)
+    files.append(_save(plt, fig, folder / "outcome_shares.png"))
 
     # Sobol indices
     if sweep["design"] == "sobol":
@@ -335,11 +328,7 @@ def write_report(
                     )
                 md.append("")
             fig.suptitle(f"{sweep['title']}: Sobol indices (SALib)", fontsize=10)
-            fig.tight_layout()
-            path = folder / "sobol.png"
-            fig.savefig(path, dpi=120)
-            plt.close(fig)
-            files.append(path)
+            files.append(_save(plt, fig, folder / "sobol.png"))
             md += ["![Sobol indices](sobol.png)", ""]
 
     md += [
@@ -359,6 +348,13 @@ def write_report(
     path.write_text("\n".join(md))
     files.append(path)
     return files
+
+
+def _save(plt: Any, fig: Any, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return path
 
 
 def _fmt(value: float, labels: list[str] | None) -> str:
@@ -417,7 +413,7 @@ def _phase_figure(plt, phase, tips, x, y, sweep, others, outcome):
             linestyles="--",
         )
         ax.plot([], [], "k--", lw=2, label="tipping line (share = 1/2)")
-        ax.legend(loc="upper right", fontsize=8, framealpha=0.8)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), fontsize=8, frameon=False)
         del cs
     ax.set_xlabel(_label(x))
     ax.set_ylabel(_label(y))

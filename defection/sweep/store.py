@@ -187,7 +187,10 @@ class Store:
             row = {k.removeprefix("param:"): v for k, v in r.row.items()}
             row["finished"] = now
             rows.append(row)
-        runs = pa.Table.from_pylist(rows)
+        # every row gets every key: Arrow takes its columns from the first row, and a failed run's
+        # row has no outcome columns
+        keys = list(dict.fromkeys(k for row in rows for k in row))
+        runs = pa.Table.from_pylist([{k: row.get(k) for k in keys} for row in rows])
         series = _series_table([r for r in results if r.series is not None])
         self.con.begin()
         try:
