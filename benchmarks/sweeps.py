@@ -12,10 +12,14 @@ with every per-day series stored. The phases, in one process, one after another:
 1. **bare**: the runs in a plain loop, ``RegimeModel`` built and stepped, nothing stored: the peer
    for the store's overhead;
 2. **serial**: ``run_sweep(workers=1)``: the same runs through the coordinator, written to DuckDB;
-3. **pool**: ``run_sweep(workers=2)``: the local process pool, its start-up included;
+3. **pool**: ``run_sweep(workers=2)``: the local process pool, its workers' start-up included.
+   The fork server they fork from is started when the benchmark starts, as ``defection sweep``
+   starts it first thing, so that its imports (about 3 s here) overlap with the command's own
+   imports and the spec's validation, which no phase counts;
 4. **dask**: ``run_sweep(scheduler=LocalCluster(n_workers=2, threads_per_worker=1))``, through the
-   same code path as a real cluster; the cluster is started before the clock starts (a user starts
-   a cluster once for many sweeps).
+   same code path as a real cluster; the cluster is started, its workers preloading the model as
+   the README's ``dask worker --preload`` does, before the clock starts (a user starts a cluster
+   once for many sweeps).
 
 Printed: the store's overhead per run (serial vs bare on this process's CPU time, and the time
 spent inside ``Store.write``),
@@ -72,10 +76,12 @@ def main(argv: list[str] | None = None) -> dict:
     runs, horizon, side = (6, 20, 16) if args.quick else (96, 200, 30)
 
     from defection.model.regime import RegimeModel
+    from defection.sweep import PRELOAD, start_forkserver
     from defection.sweep import store as store_mod
     from defection.sweep.coordinator import tasks_for
     from defection.sweep.spec import load_spec
 
+    start_forkserver()  # as `defection sweep` does first thing, overlapping its own start-up
     tmp = Path(tempfile.mkdtemp(prefix="defection-bench-"))
     spec_path = tmp / "bench.toml"
     spec_path.write_text(spec_text(runs, horizon, side))
@@ -146,7 +152,11 @@ def main(argv: list[str] | None = None) -> dict:
         from distributed import LocalCluster
 
         with LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            preload=[PRELOAD],  # as the README's `dask worker --preload` does
         ) as cluster:
             dask_s = _timed_sweep(sw, tmp / "dask.duckdb", scheduler=cluster.scheduler_address)
         print(f"dask (2):    {dask_s:7.2f} s  {serial / dask_s:.2f} x serial{_load()}")

@@ -265,6 +265,11 @@ def sweep(
     """Run a sweep: every design point x replicate, stored in DuckDB; resumes where it stopped."""
     import os
 
+    if scheduler is None and (workers or os.cpu_count() or 1) > 1:
+        from defection.sweep import start_forkserver
+
+        start_forkserver()  # its imports overlap with ours and with the spec's validation
+
     from defection.model.scenario import ScenarioError
     from defection.sweep.spec import load_spec
 

@@ -73,7 +73,18 @@ def cluster(tmp_path_factory):
         for _ in range(2):
             procs.append(
                 _start(
-                    ["worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--no-dashboard"],
+                    # as the README says to start them
+                    [
+                        "worker",
+                        address,
+                        "--host",
+                        "127.0.0.1",
+                        "--nthreads",
+                        "1",
+                        "--no-dashboard",
+                        "--preload",
+                        "defection.sweep.engine",
+                    ],
                     log,
                 )
             )

@@ -6,3 +6,32 @@
 * :mod:`defection.sweep.store`: the results database (one writer: the coordinator).
 * :mod:`defection.sweep.report`: plots and a Markdown summary from the database.
 """
+
+import os
+
+#: Environment for pool workers, set before they import numpy: one BLAS thread per process, so
+#: two workers on two cores do not oversubscribe them (Dask's nanny sets the same by default).
+BLAS_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "VECLIB_MAXIMUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+}
+#: Imported once by the fork server (local pool) or at worker start (Dask ``--preload``).
+PRELOAD = "defection.sweep.engine"
+
+
+def start_forkserver() -> None:
+    """Start the local pool's fork server now, so it imports the model while this process works.
+
+    The pool's workers fork from a server process that has imported :data:`PRELOAD` once; this
+    module imports nothing heavy, so ``defection sweep`` calls it first thing and the server's
+    imports (seconds) overlap with the command's own start-up. Idempotent.
+    """
+    import multiprocessing as mp
+    from multiprocessing import forkserver
+
+    os.environ.update(BLAS_ENV)  # inherited by the fork server, not used by this process's BLAS
+    mp.get_context("forkserver").set_forkserver_preload([PRELOAD])
+    forkserver.ensure_running()

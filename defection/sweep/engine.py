@@ -36,16 +36,8 @@ from defection import __version__
 from defection.model.regime import RegimeModel
 from defection.model.rules import DEFECTED, DESERTED, SOLDIER_STATES
 from defection.model.scenario import Scenario
+from defection.sweep import start_forkserver
 
-#: Environment set for pool workers before they import numpy: one BLAS thread per process, so two
-#: workers on two cores do not oversubscribe them (Dask's nanny sets the same by default).
-BLAS_ENV = {
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "VECLIB_MAXIMUM_THREADS": "1",
-    "NUMEXPR_NUM_THREADS": "1",
-}
 #: Testing hook, read by the coordinator and passed inside each task: JSON such as
 #: ``{"delay": 0.2, "raise": ["p000003/r00000"], "exit": ["p000005/r00001"]}``. ``delay`` adds
 #: seconds to every run, ``raise`` makes the named runs raise, ``exit`` makes them kill their worker
@@ -198,10 +190,9 @@ def _make_pool(workers: int, scenario: Scenario) -> ProcessPoolExecutor:
 
     # forkserver: workers fork from a clean server process that has imported the model once
     # (imports and caches are paid once per sweep, not per run), and no thread of this process is
-    # forked (the progress bar runs one). The start method is set for this pool only.
-    os.environ.update(BLAS_ENV)  # inherited by the fork server when it starts, not used here
+    # forked (the progress bar and DuckDB run some). The start method is set for this pool only.
+    start_forkserver()
     ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["defection.sweep.engine"])
     pool = ProcessPoolExecutor(
         max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(scenario,)
     )
