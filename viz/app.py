@@ -185,14 +185,14 @@ def Page() -> None:
                 solara.Markdown(f"**{SECTION_TITLES.get(section, section)}**")
                 for p in params:
                     LeverSlider(p, session, levers[p.name], bump)
-            with solara.Details("Lever values in the running model"):
-                with solara.Column(classes=["model-values"]):
-                    for name, value in live.items():
-                        p = next(p for ps in lever_groups().values() for p in ps if p.name == name)
-                        solara.Text(
-                            f"{name} = {_fmt(p, value)}",
-                            classes=["model-value", f"model-value-{_css_name(name)}"],
-                        )
+            solara.Markdown("**Lever values in the running model**")
+            with solara.Column(classes=["model-values"], gap="0px"):
+                for p in (p for ps in lever_groups().values() for p in ps):
+                    solara.Text(
+                        f"{p.name} = {_fmt(p, live[p.name])}",
+                        classes=["model-value", f"model-value-{_css_name(p.name)}"],
+                        style={"font-size": "11px", "font-family": "monospace"},
+                    )
         with solara.Column():
             with solara.Columns([1, 1]):
                 with solara.Column():
