@@ -1,7 +1,12 @@
 """The UI's logic and pictures without a browser: session, layout, images, timing."""
 
+import os
+import re
 import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -161,3 +166,19 @@ def test_a_step_of_the_syrian_scenario_renders_in_under_300_ms():
         times.append(1000 * (time.perf_counter() - t))
     print(f"syria_2011 step + pictures: median {statistics.median(times):.0f} ms, {times}")
     assert statistics.median(times) < 300
+
+
+@pytest.mark.parametrize("ci, outcome", [("", "skipped"), ("true", "error")])
+def test_browser_tests_skip_without_chromium_only_outside_ci(ci, outcome, tmp_path):
+    browser_tests = Path(__file__).with_name("test_ui_browser.py")
+    env = dict(os.environ, CI=ci, DEFECTION_CHROMIUM=str(tmp_path / "no-chromium"))
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", str(browser_tests), "-q", "-p", "no:cacheprovider"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert re.search(rf"\b1 {outcome}\b", out.stdout), out.stdout + out.stderr
+    # a module-level skip collects nothing (pytest's exit 5); the failure exits 1 or 2
+    assert (out.returncode in (0, 5)) == (outcome == "skipped")

@@ -47,6 +47,11 @@ def _fmt(p: Param, value: float) -> str:
     return f"{int(value)}" if p.type == "int" else f"{value:.3g}"
 
 
+def Heading(text: str, size: str = "15px") -> None:
+    """A bold line (plain text: solara.Markdown would load mermaid from a CDN)."""
+    solara.Text(text, style={"font-weight": "bold", "font-size": size, "margin-top": "6px"})
+
+
 @solara.component
 def LeverSlider(p: Param, session: Session, value: float, on_change) -> None:
     """One slider generated from a registry entry: its range, unit and help text."""
@@ -80,9 +85,11 @@ def Page() -> None:
     files = solara.use_memo(lambda: scenario_files(_initial_scenario()), [])
     session = solara.use_memo(lambda: Session(picker_value(_initial_scenario())), [])
     lock = solara.use_memo(threading.Lock, [])
+    shown = solara.use_memo(threading.Event, [])  # set each time the page is drawn
     tick, set_tick = solara.use_state(0)
     playing = solara.use_reactive(False)
     seed = solara.use_reactive(session.seed)
+    per_frame = solara.use_reactive(1)
     error = solara.use_reactive("")
 
     def bump() -> None:
@@ -111,12 +118,17 @@ def Page() -> None:
 
     def play_loop() -> None:
         while playing.value:
+            t = time.perf_counter()
             with lock:
                 if not session.running:
                     break
-                session.step()
+                session.step(per_frame.value)
+                shown.clear()
             bump()
-            time.sleep(PLAY_INTERVAL_S)
+            # one day at a time: wait until the page has drawn this day (renders must not queue
+            # up ahead of the user's clicks), then rest at least as long as the day took
+            shown.wait(timeout=10)
+            time.sleep(max(PLAY_INTERVAL_S, time.perf_counter() - t))
         playing.set(False)
 
     solara.lab.use_task(play_loop, dependencies=[playing.value], prefer_threaded=True)
@@ -128,6 +140,7 @@ def Page() -> None:
         upcoming = session.scheduled()
         levers = {p.name: session.lever_value(p.name) for ps in lever_groups().values() for p in ps}
         live = {name: model.p[name] for name in levers}
+    solara.use_effect(shown.set, None)  # after every render, once the widgets are updated
     del tick
 
     solara.Title("defection")
@@ -137,7 +150,7 @@ def Page() -> None:
     )
     with solara.Columns([1, 3], style={"padding": "8px"}):
         with solara.Column(style={"max-height": "96vh", "overflow-y": "auto"}):
-            solara.Markdown("## defection")
+            Heading("defection", "24px")
             solara.Select(
                 "Scenario",
                 values=files,
@@ -146,6 +159,7 @@ def Page() -> None:
                 classes=["scenario-picker"],
             )
             solara.InputInt("Seed (applies on reset)", value=seed, classes=["seed-input"])
+            solara.SliderInt("Days per frame when playing", value=per_frame, min=1, max=30)
             with solara.Row():
                 solara.Button(
                     "Play",
@@ -182,10 +196,10 @@ def Page() -> None:
             if error.value:
                 solara.Error(error.value, classes=["scenario-error"])
             for section, params in lever_groups().items():
-                solara.Markdown(f"**{SECTION_TITLES.get(section, section)}**")
+                Heading(SECTION_TITLES.get(section, section))
                 for p in params:
                     LeverSlider(p, session, levers[p.name], bump)
-            solara.Markdown("**Lever values in the running model**")
+            Heading("Lever values in the running model")
             with solara.Column(classes=["model-values"], gap="0px"):
                 for p in (p for ps in lever_groups().values() for p in ps):
                     solara.Text(
@@ -196,15 +210,17 @@ def Page() -> None:
         with solara.Column():
             with solara.Columns([1, 1]):
                 with solara.Column():
-                    solara.Markdown(
-                        "**Cascade**: companies as pies of their soldiers' states, guard units "
-                        "ringed; spokes to battalions, faint lines for cross ties"
+                    Heading("Cascade")
+                    solara.Text(
+                        "Companies as pies of their soldiers' states, guard units ringed; "
+                        "spokes to battalions, faint lines for cross ties.",
+                        style={"font-size": "12px"},
                     )
                     solara.Image(frame.cascade, width="100%", classes=["cascade-view"])
                 with solara.Column():
-                    solara.Markdown("**Charts**")
+                    Heading("Charts")
                     solara.Image(frame.charts, width="100%", classes=["charts-view"])
-            solara.Markdown("**Map**: each region's grid")
+            Heading("Map: each region's grid")
             with solara.Row(style={"flex-wrap": "wrap", "gap": "6px", "font-size": "11px"}):
                 for name, colour in MAP_COLOURS.items():
                     solara.Text(
@@ -226,7 +242,7 @@ def Page() -> None:
                             f"\u00b7 garrison left {summ['left']:.0%} \u00b7 legitimacy "
                             f"{summ['legitimacy']:.2f}"
                         )
-            solara.Markdown("**Event log**")
+            Heading("Event log")
             with solara.Column(classes=["event-log"], gap="0px"):
                 if not log:
                     solara.Text("nothing yet", classes=["event-log-empty"])
