@@ -182,3 +182,13 @@ def test_browser_tests_skip_without_chromium_only_outside_ci(ci, outcome, tmp_pa
     assert re.search(rf"\b1 {outcome}\b", out.stdout), out.stdout + out.stderr
     # a module-level skip collects nothing (pytest's exit 5); the failure exits 1 or 2
     assert (out.returncode in (0, 5)) == (outcome == "skipped")
+
+
+def test_ui_command_rejects_an_unknown_scenario():
+    exe = Path(sys.executable).with_name("defection")
+    out = subprocess.run(
+        [str(exe), "ui", "nosuch_scenario", "--port", "0"], capture_output=True, text=True
+    )
+    assert out.returncode == 2
+    assert "nosuch_scenario" in out.stderr and "bundled" in out.stderr
+    assert "Traceback" not in out.stderr

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from base64 import b64encode
 
 import solara
 
@@ -144,10 +145,7 @@ def Page() -> None:
     del tick
 
     solara.Title("defection")
-    solara.Style(
-        ".region-panel img, .solara-image.pixelated { image-rendering: pixelated; }"
-        ".event-log { max-height: 260px; overflow-y: auto; font-size: 13px; }"
-    )
+    solara.Style(".event-log { max-height: 260px; overflow-y: auto; font-size: 13px; }")
     with solara.Columns([1, 3], style={"padding": "8px"}):
         with solara.Column(style={"max-height": "96vh", "overflow-y": "auto"}):
             Heading("defection", "24px")
@@ -223,10 +221,12 @@ def Page() -> None:
             Heading("Map: each region's grid")
             with solara.Row(style={"flex-wrap": "wrap", "gap": "6px", "font-size": "11px"}):
                 for name, colour in MAP_COLOURS.items():
-                    solara.Text(
-                        f"\u25a0 {name}",
-                        style={"color": colour if name != "empty" else "#999"},
-                    )
+                    with solara.Row(gap="2px"):
+                        solara.Text(
+                            "\u25a0",
+                            style={"color": colour, "-webkit-text-stroke": "0.5px #999"},
+                        )
+                        solara.Text(name)
             cols = len(frame.regions) if len(frame.regions) <= 8 else 5
             with solara.GridFixed(columns=cols, column_gap="6px", row_gap="6px"):
                 for png, summ in zip(frame.regions, frame.summaries, strict=True):
@@ -236,7 +236,14 @@ def Page() -> None:
                             f"{summ['name']}{mark}",
                             style={"font-weight": "bold", "color": "#d1495b" if mark else "black"},
                         )
-                        solara.Image(png, width="100%")
+                        solara.v.Html(
+                            tag="img",
+                            attributes={
+                                "src": "data:image/png;base64," + b64encode(png).decode(),
+                                "alt": f"grid of {summ['name']}",
+                            },
+                            style_="width: 100%; image-rendering: pixelated; display: block",
+                        )
                         solara.Text(
                             f"active {summ['active']:.0%} \u00b7 jailed {summ['jailed']:.0%} "
                             f"\u00b7 garrison left {summ['left']:.0%} \u00b7 legitimacy "
