@@ -204,7 +204,7 @@ def test_play_pause_reset(ui):
     page.wait_for_timeout(1500)
     ui.shot("playing")
     page.locator(".btn-pause").click()
-    expect(page.locator(".btn-play")).to_be_enabled()
+    expect(page.locator(".btn-play")).to_be_enabled(timeout=15_000)
     paused_at = day(ui)
     assert paused_at > 1
     page.wait_for_timeout(1000)
