@@ -14,6 +14,7 @@ import pytest
 from defection.model.params import LEVERS
 from defection.model.regime import RegimeModel
 from defection.model.rules import DEFECTED, SOLDIER_STATES
+from defection.model.scenario import ScenarioError
 from defection.viz import render
 from defection.viz.session import (
     Session,
@@ -192,3 +193,17 @@ def test_ui_command_rejects_an_unknown_scenario():
     assert out.returncode == 2
     assert "nosuch_scenario" in out.stderr and "bundled" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_a_scenario_that_fails_to_load_leaves_the_session_as_it_was(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[scenario]\nname = "bad"\n[soldiers]\nsurveillance = 7\n')
+    s = Session("syria_2011.toml", seed=1)
+    s.set_lever("soldiers.pay", 0.5)
+    s.step(2)
+    model = s.model
+    with pytest.raises(ScenarioError):
+        s.reset(scenario=str(bad))
+    assert (
+        s.scenario == "syria_2011.toml" and s.model is model and s.levers == {"soldiers.pay": 0.5}
+    )

@@ -87,7 +87,8 @@ def Page() -> None:
     session = solara.use_memo(lambda: Session(picker_value(_initial_scenario())), [])
     lock = solara.use_memo(threading.Lock, [])
     shown = solara.use_memo(threading.Event, [])  # set each time the page is drawn
-    tick, set_tick = solara.use_state(0)
+    tick, set_tick = solara.use_state(0)  # the model moved (step, reset): redraw the pictures
+    lever_tick, set_lever_tick = solara.use_state(0)  # a slider moved: update the values shown
     playing = solara.use_reactive(False)
     seed = solara.use_reactive(session.seed)
     per_frame = solara.use_reactive(1)
@@ -95,6 +96,9 @@ def Page() -> None:
 
     def bump() -> None:
         set_tick(lambda t: t + 1)
+
+    def lever_moved() -> None:
+        set_lever_tick(lambda t: t + 1)
 
     def do_step() -> None:
         with lock:
@@ -134,15 +138,19 @@ def Page() -> None:
 
     solara.lab.use_task(play_loop, dependencies=[playing.value], prefer_threaded=True)
 
+    def draw():
+        with lock:
+            return session.frame()
+
+    frame = solara.use_memo(draw, [tick])
     with lock:
-        frame = session.frame()
         model = session.model
         log = session.event_log()
         upcoming = session.scheduled()
         levers = {p.name: session.lever_value(p.name) for ps in lever_groups().values() for p in ps}
         live = {name: model.p[name] for name in levers}
     solara.use_effect(shown.set, None)  # after every render, once the widgets are updated
-    del tick
+    del lever_tick
 
     solara.Title("defection")
     solara.Style(".event-log { max-height: 260px; overflow-y: auto; font-size: 13px; }")
@@ -196,7 +204,7 @@ def Page() -> None:
             for section, params in lever_groups().items():
                 Heading(SECTION_TITLES.get(section, section))
                 for p in params:
-                    LeverSlider(p, session, levers[p.name], bump)
+                    LeverSlider(p, session, levers[p.name], lever_moved)
             Heading("Lever values in the running model")
             with solara.Column(classes=["model-values"], gap="0px"):
                 for p in (p for ps in lever_groups().values() for p in ps):

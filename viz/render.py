@@ -95,6 +95,7 @@ class UnitLayout:
 
 
 _LAYOUTS: dict[str, UnitLayout] = {}
+_MAX_LAYOUTS = 64
 
 
 def _structure_key(model: RegimeModel) -> str:
@@ -173,6 +174,8 @@ def unit_layout(model: RegimeModel) -> UnitLayout:
         region_names=tuple(model.region_names),
         extent=(0.0, float(cols), 0.0, float(rows)),
     )
+    if len(_LAYOUTS) >= _MAX_LAYOUTS:
+        _LAYOUTS.pop(next(iter(_LAYOUTS)))  # forget the oldest
     _LAYOUTS[key] = layout
     return layout
 

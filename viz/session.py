@@ -105,14 +105,17 @@ class Session:
         """Rebuild the model from the scenario, the seed and the levers set so far.
 
         Picking another scenario forgets the levers (the sliders go back to its values).
+
+        Raises:
+            ScenarioError: The scenario does not load; the session keeps its current run.
         """
-        if scenario is not None and scenario != self.scenario:
-            self.scenario = scenario
-            self.levers = {}
-        if seed is not None:
-            self.seed = int(seed)
-        sc = load(self.scenario)
-        self.model = RegimeModel(sc, rng=self.seed, overrides=self.levers or None)
+        new_scenario = scenario is not None and scenario != self.scenario
+        name = scenario if new_scenario else self.scenario
+        levers = {} if new_scenario else self.levers
+        seed = self.seed if seed is None else int(seed)
+        # build first: a scenario that fails to load leaves the session as it was
+        model = RegimeModel(load(name), rng=seed, overrides=levers or None)
+        self.scenario, self.levers, self.seed, self.model = name, levers, seed, model
         self.notes = []
         self._went_over = self._companies_gone_over()
         self._cascade = render.CascadePainter(self.model)
