@@ -257,7 +257,8 @@ def ui(
     if _assets_missing():
         err_console.print(
             "warning: the UI's JavaScript is not in the local cache; the browser will fetch it "
-            "from a public CDN (run ./dev setup with npm installed to work offline)",
+            "from a public CDN (to work offline, install npm and run "
+            "`.venv/bin/python scripts/solara_assets.py`)",
             markup=False,
             soft_wrap=True,
         )

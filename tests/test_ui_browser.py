@@ -144,6 +144,25 @@ def ui(server, browser, tmp_path):
     w.check()
 
 
+CLICK_STEP_AND_TIME = """() => new Promise(resolve => {
+    const counter = document.querySelector('.day-counter');
+    const charts = () => document.querySelector('.charts-view').src;
+    const day0 = counter.textContent, charts0 = charts();
+    const t0 = performance.now();
+    let tDay = null;
+    const obs = new MutationObserver(() => {
+        if (tDay === null && counter.textContent !== day0) tDay = performance.now() - t0;
+        if (tDay !== null && charts() !== charts0) {
+            obs.disconnect();
+            resolve([tDay, performance.now() - t0]);
+        }
+    });
+    obs.observe(document.body, {subtree: true, childList: true, characterData: true,
+                                attributes: true});
+    document.querySelector('.btn-step').click();
+})"""
+
+
 def day(w: Watched) -> int:
     return int(w.page.locator(".day-counter").inner_text().split()[-1])
 
@@ -166,12 +185,16 @@ def test_pick_syria_and_step_ten_days(ui):
     log0 = page.locator(".event-log-entry").count()
     waits = []
     for n in range(1, 11):
-        t = time.perf_counter()
-        page.locator(".btn-step").click()
+        # measured in the page: from the click to the new day and the new charts in the DOM
+        waits.append(page.evaluate(CLICK_STEP_AND_TIME))
         expect(page.locator(".day-counter")).to_have_text(f"day {n}")
-        waits.append(1000 * (time.perf_counter() - t))
     ui.shot("syria-day-10")
-    print(f"browser: step click to new day shown, median {statistics.median(waits):.0f} ms")
+    day_ms = statistics.median(w[0] for w in waits)
+    charts_ms = statistics.median(w[1] for w in waits)
+    print(f"browser: Step click to new day {day_ms:.0f} ms, to new charts {charts_ms:.0f} ms")
+    (ui.shots / "step-latency-ms.txt").write_text(f"{waits}\n")
+    # the budget is 300 ms on an idle machine (README); CI runs another test worker beside this
+    assert charts_ms < 1000, waits
     assert page.locator(".charts-view").screenshot() != charts0
     assert page.locator(".cascade-view").screenshot() != cascade0
     entries = page.locator(".event-log-entry")
