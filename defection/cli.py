@@ -450,5 +450,66 @@ def report(
         out_console.print(f"wrote {f}", markup=False, highlight=False)
 
 
+@app.command()
+def ui(
+    scenario: Annotated[
+        str, typer.Argument(help="Scenario shown first: bundled name or path to a TOML file.")
+    ] = "syria_2011",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: a free one).", min=0)] = 8765,
+    host: Annotated[
+        str, typer.Option(help="Address to bind (default: this machine only).")
+    ] = "127.0.0.1",
+) -> None:
+    """Start the browser UI (Solara) and print its address; Ctrl-C stops it."""
+    import os
+    import socket
+
+    from defection.model.scenario import ScenarioError
+    from defection.viz.session import picker_value
+
+    try:
+        first = picker_value(scenario)
+    except ScenarioError as exc:
+        _fail_input(exc.problems)
+    if port == 0:
+        with socket.socket() as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+    env = dict(os.environ)
+    env["DEFECTION_UI_SCENARIO"] = first
+    env.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")  # no calls home
+    # Solara warns about iframe cookies on any host but "localhost", 127.0.0.1 included
+    env.setdefault("PYTHONWARNINGS", "ignore:Cookies with samesite=none:UserWarning")
+    shown = f"[{host}]" if ":" in host else host
+    print(f"defection UI: http://{shown}:{port}/  (scenario {first}; Ctrl-C stops it)", flush=True)
+    if _assets_missing():
+        err_console.print(
+            "warning: the UI's JavaScript is not in the local cache; the browser will fetch it "
+            "from a public CDN (to work offline, install npm and run "
+            "`.venv/bin/python scripts/solara_assets.py`)",
+            markup=False,
+            soft_wrap=True,
+        )
+    cmd = [sys.executable, "-m", "solara", "run", "defection.viz.app", "--production"]
+    cmd += ["--host", host, "--port", str(port), "--no-open", "--log-level", "warning"]
+    # replace this process with the server: a signal to this pid (Ctrl-C, terminate() from a test
+    # or a script) reaches the server itself, and no server is left behind without its parent
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, cmd, env)
+
+
+def _assets_missing() -> bool:
+    """Whether Solara's local asset cache lacks a package it loads (see scripts/solara_assets)."""
+    from pathlib import Path as _Path
+
+    from solara.server import settings
+
+    root = _Path(settings.assets.proxy_cache_dir)
+    needed = ("@widgetti/solara-vuetify-app@", "requirejs@", "font-awesome@")
+    found = [p.relative_to(root).as_posix() for p in root.glob("**/*@*") if p.is_dir()]
+    return not all(any(f.startswith(n) for f in found) for n in needed)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())
