@@ -240,11 +240,16 @@ class _RateColumn(ProgressColumn):
 
 @app.command()
 def sweep(
-    spec: Annotated[Path, typer.Argument(help="Sweep file (TOML), e.g. scenarios/sweeps/....")],
+    spec: Annotated[
+        Path,
+        typer.Argument(
+            help="Sweep file (TOML), such as scenarios/sweeps/baseline_pay_repression.toml."
+        ),
+    ],
     workers: Annotated[
         int | None,
         typer.Option(
-            help="Local worker processes [default: all cores]; 1 runs in this process.", min=1
+            help="Local worker processes (default: one per core); 1 runs in this process.", min=1
         ),
     ] = None,
     scheduler: Annotated[
@@ -265,7 +270,8 @@ def sweep(
     """Run a sweep: every design point x replicate, stored in DuckDB; resumes where it stopped."""
     import os
 
-    if scheduler is None and (workers or os.cpu_count() or 1) > 1:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if scheduler is None and (workers or cores or 1) > 1:
         from defection.sweep import start_forkserver
 
         start_forkserver()  # its imports overlap with ours and with the spec's validation
@@ -281,7 +287,7 @@ def sweep(
         sw = load_spec(spec)
     except ScenarioError as exc:
         _fail_input(exc.problems)
-    n_workers = workers or os.cpu_count() or 1
+    n_workers = workers or cores or 1
     where = (
         f"Dask cluster {scheduler}"
         if scheduler
