@@ -20,16 +20,6 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = os.environ.get("DEFECTION_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
 #: Console messages of type "error" that do not fail a test, each with its reason.
 TOLERATED_CONSOLE_ERRORS: list[tuple[str, str]] = []
 
@@ -44,6 +34,8 @@ if not Path(CHROMIUM).exists():
     )
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+
+from defection.viz import CHROMIUM_ARGS  # noqa: E402
 
 
 def _free_port() -> int:
@@ -95,7 +87,7 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
         yield b
         b.close()
 
