@@ -384,7 +384,10 @@ def _print_sweep_summary(sw: Any, prog: Any, db: Path) -> None:
     t.add_row("database", str(db))
     out_console.print(t)
     out_console.print(
-        f"next: defection report {sw.sweep_id} --db {db}", markup=False, highlight=False
+        f"next: defection report {sw.sweep_id} --db {db}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
     )
 
 
