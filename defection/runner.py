@@ -82,14 +82,39 @@ def defection_rates(model: RegimeModel) -> list[dict[str, Any]]:
     return rows
 
 
+def final_figures(model: RegimeModel, ts: pd.DataFrame | None = None) -> dict[str, Any]:
+    """A finished run's headline numbers, shared by ``summary.json`` and the sweep store.
+
+    Args:
+        model: The model after its last day.
+        ts: Its DataCollector frame, if the caller has it already.
+
+    Returns:
+        ``soldiers`` (final share of the initial force by state), ``soldiers_left`` (deserted or
+        defected), ``elites_defected``, ``active_protesters`` (last day),
+        ``peak_active_protesters``, ``belief_survival`` (last day) and ``regions_with_defection``.
+    """
+    if ts is None:
+        ts = model.datacollector.get_model_vars_dataframe()
+    state = model.soldiers.state
+    S0 = max(model.initial_force, 1)
+    counts = np.bincount(state, minlength=len(SOLDIER_STATES))
+    return {
+        "soldiers": {name: float(counts[i] / S0) for i, name in enumerate(SOLDIER_STATES)},
+        "soldiers_left": float(((state == DEFECTED) | (state == DESERTED)).sum() / S0),
+        "elites_defected": float(model.stats["elites_defected"]),
+        "active_protesters": float(model.stats["active_protesters"]),
+        "peak_active_protesters": float(ts["active_protesters"].max()),
+        "belief_survival": float(model.stats["belief_survival"]),
+        "regions_with_defection": int(model.region_had_defection().sum()),
+    }
+
+
 def summarize(model: RegimeModel, seed: int) -> dict[str, Any]:
     """The run's summary (the content of summary.json; fields documented in docs/OUTPUTS.md)."""
     ppa = model.p["run.people_per_agent"]
-    st = model.stats
-    ts = model.datacollector.get_model_vars_dataframe()
-    s = model.soldiers
-    counts = np.bincount(s.state, minlength=5)
-    S0 = max(model.initial_force, 1)
+    fig = final_figures(model)
+    counts = np.bincount(model.soldiers.state, minlength=5)
     E = model.elites.state.size
     ecounts = np.bincount(model.elites.state, minlength=3)
     had = model.region_had_defection()
@@ -112,16 +137,14 @@ def summarize(model: RegimeModel, seed: int) -> dict[str, Any]:
             "soldiers": model.n_soldiers,
             "elites": E,
         },
-        "soldiers": {name: float(counts[i] / S0) for i, name in enumerate(SOLDIER_STATES)},
+        "soldiers": fig["soldiers"],
         "soldiers_people": {name: float(counts[i] * ppa) for i, name in enumerate(SOLDIER_STATES)},
         "elites": {
             name: float(ecounts[i] / E) if E else 0.0 for i, name in enumerate(ELITE_STATES)
         },
-        "peak_active_protesters": float(ts["active_protesters"].max()),
-        "peak_active_protesters_people": float(
-            ts["active_protesters"].max() * model.n_protesters * ppa
-        ),
-        "final_belief_survival": st["belief_survival"],
+        "peak_active_protesters": fig["peak_active_protesters"],
+        "peak_active_protesters_people": fig["peak_active_protesters"] * model.n_protesters * ppa,
+        "final_belief_survival": fig["belief_survival"],
         "regions": [
             {
                 "name": name,
@@ -131,7 +154,7 @@ def summarize(model: RegimeModel, seed: int) -> dict[str, Any]:
             }
             for i, name in enumerate(model.region_names)
         ],
-        "regions_with_defection": int(had.sum()),
+        "regions_with_defection": fig["regions_with_defection"],
         "defection_rates": defection_rates(model),
         "events": [{"day": d, "text": t} for d, t in model.log],
     }

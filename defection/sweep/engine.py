@@ -31,11 +31,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from defection import __version__
 from defection.model.regime import RegimeModel
-from defection.model.rules import DEFECTED, DESERTED, SOLDIER_STATES
+from defection.model.rules import SOLDIER_STATES
 from defection.model.scenario import Scenario
+from defection.runner import final_figures
 from defection.sweep import start_forkserver
 
 #: Testing hook, read by the coordinator and passed inside each task: JSON such as
@@ -102,8 +104,9 @@ def execute(task: Task, scenario: Scenario | None = None) -> Result:
         model = RegimeModel(sc, rng=task.seed, until_horizon=task.until_horizon)
         while model.running:
             model.step()
-        row = _row(task, model, sc.hash)
-        series = _series(model, task.series) if task.series else None
+        ts = model.datacollector.get_model_vars_dataframe()
+        row = _row(task, model, sc.hash, ts)
+        series = _series(ts, task.series) if task.series else None
     except Exception as exc:  # noqa: BLE001 - a failed run is data, not the end of the sweep
         row = failed_row(task, f"{type(exc).__name__}: {exc}")
         series = None
@@ -132,11 +135,8 @@ def _base_row(task: Task) -> dict[str, Any]:
     }
 
 
-def _row(task: Task, model: RegimeModel, scenario_hash: str) -> dict[str, Any]:
-    ts = model.datacollector.get_model_vars_dataframe()
-    s = model.soldiers
-    counts = np.bincount(s.state, minlength=len(SOLDIER_STATES)) / max(model.initial_force, 1)
-    left = (s.state == DEFECTED) | (s.state == DESERTED)
+def _row(task: Task, model: RegimeModel, scenario_hash: str, ts: pd.DataFrame) -> dict[str, Any]:
+    fig = final_figures(model, ts)
     return _base_row(task) | {
         "status": "ok",
         "error": None,
@@ -146,18 +146,12 @@ def _row(task: Task, model: RegimeModel, scenario_hash: str) -> dict[str, Any]:
         "outcome_day": model.outcome_day,
         "outcome_rule": model.outcome_rule,
         "days": int(model.day),
-        **{col: float(counts[i]) for i, col in enumerate(FINAL_COLUMNS)},
-        "soldiers_left": float(left.sum() / max(model.initial_force, 1)),
-        "elites_defected": float(model.stats["elites_defected"]),
-        "active_protesters": float(model.stats["active_protesters"]),
-        "peak_active_protesters": float(ts["active_protesters"].max()),
-        "belief_survival": float(model.stats["belief_survival"]),
-        "regions_with_defection": int(model.region_had_defection().sum()),
+        **{f"soldiers_{state}": share for state, share in fig.pop("soldiers").items()},
+        **fig,
     }
 
 
-def _series(model: RegimeModel, keep: tuple[str, ...]) -> dict[str, np.ndarray]:
-    ts = model.datacollector.get_model_vars_dataframe()
+def _series(ts: pd.DataFrame, keep: tuple[str, ...]) -> dict[str, np.ndarray]:
     out = {"day": ts["day"].to_numpy(dtype=np.int32)}
     for name in keep:
         out[name] = ts[name].to_numpy(dtype=np.float64)
