@@ -123,14 +123,12 @@ def run_sweep(
             on_result(prog, res)
 
     try:
-        if not tasks:
-            pass
-        elif scheduler is not None:
+        if tasks and scheduler is not None:
             run_dask(tasks, sweep.scenario, scheduler, collect)
-        elif workers <= 1:
-            run_serial(tasks, sweep.scenario, collect)
-        else:
+        elif tasks and workers > 1:
             run_pool(tasks, sweep.scenario, workers, collect)
+        else:
+            run_serial(tasks, sweep.scenario, collect)
     finally:
         flush()
         prog.seconds = time.perf_counter() - start

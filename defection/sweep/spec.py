@@ -65,7 +65,6 @@ from defection.model.scenario import (
 
 #: Per-day series a sweep can keep (the model's DataCollector columns but ``day``).
 SERIES_NAMES: tuple[str, ...] = tuple(c for c in RegimeModel.SERIES if c != "day")
-DESIGNS = ("grid", "lhs", "sobol")
 #: A sweep larger than this is refused (a typo in ``steps`` should not start a billion runs).
 MAX_RUNS = 2_000_000
 
@@ -145,7 +144,6 @@ class Sweep:
         dims: The varied parameters, in file order.
         points: One ``{address: value}`` per design point, in design order.
         meta: The validated ``[sweep]`` table.
-        fixed: The ``[set]`` overrides.
         series: Per-day series kept.
     """
 
@@ -156,7 +154,6 @@ class Sweep:
     dims: list[Dimension]
     points: list[dict[str, Any]]
     meta: SweepMeta
-    fixed: dict[str, Any]
     series: tuple[str, ...]
     canonical: dict[str, Any] = field(default_factory=dict)
 
@@ -177,8 +174,8 @@ class Sweep:
         The hash covers the validated spec, the resolved scenario and the package version, so
         changing any of them starts a new sweep instead of mixing rows into an old one.
         """
-        blob = json.dumps(self.canonical, sort_keys=True, default=str).encode()
-        return f"{self.name}-{hashlib.sha256(blob).hexdigest()[:10]}"
+        digest = hashlib.sha256(canonical_json(self).encode()).hexdigest()
+        return f"{self.name}-{digest[:10]}"
 
     def run_id(self, point: int, replicate: int) -> str:
         """Deterministic id of one run: ``<sweep id>/p<point>/r<replicate>``."""
@@ -189,14 +186,6 @@ class Sweep:
         key = (replicate,) if self.meta.seeds == "common" else (point, replicate)
         ss = np.random.SeedSequence(self.meta.seed, spawn_key=(1, *key))
         return int(ss.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
-
-    def salib_problem(self) -> dict[str, Any]:
-        """The SALib problem definition of the varied parameters (lhs and sobol designs)."""
-        return {
-            "num_vars": len(self.dims),
-            "names": [d.address for d in self.dims],
-            "bounds": [[d.lo, d.hi] for d in self.dims],
-        }
 
 
 # ------------------------------------------------------------------------------------------------
@@ -257,10 +246,7 @@ def spec_from_dict(
         raise ScenarioError(
             [f"{origin}: field `sweep.scenario`: {line}" for line in exc.problems]
         ) from None
-    try:
-        scenario = base.with_overrides(spec.set, origin=f"{origin} [set]") if spec.set else base
-    except ScenarioError as exc:
-        raise ScenarioError(exc.problems) from None
+    scenario = base.with_overrides(spec.set, origin=f"{origin} [set]") if spec.set else base
 
     dims: list[Dimension] = []
     if not spec.vary:
@@ -310,7 +296,6 @@ def spec_from_dict(
         dims=dims,
         points=points,
         meta=meta,
-        fixed=dict(spec.set),
         series=tuple(spec.outputs.series),
         canonical=canonical,
     )
@@ -562,7 +547,6 @@ def canonical_json(sweep: Sweep) -> str:
 
 
 __all__ = [
-    "DESIGNS",
     "SERIES_NAMES",
     "Dimension",
     "Sweep",
