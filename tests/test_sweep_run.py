@@ -309,3 +309,19 @@ def test_a_batch_that_starts_with_a_failed_run_keeps_every_column(serial_referen
     ref = comparable(ref_runs[ref_runs["run_id"].isin(good["run_id"])])
     assert len(good) == 11
     pd.testing.assert_frame_equal(good, ref)
+
+
+def test_sobol_indices_are_undefined_not_zero_when_the_output_does_not_vary():
+    from defection.sweep.report import sobol_indices
+
+    runs = pd.DataFrame(
+        {
+            "status": "ok",
+            "point": range(8),
+            "outcome": "collapse",
+            "a": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8],
+            "b": [0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1],
+        }
+    )
+    tab = sobol_indices(runs, {"points": 8, "parameters": ["a", "b"]}, "collapse")
+    assert tab is not None and tab[["S1", "ST"]].isna().all().all()

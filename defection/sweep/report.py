@@ -137,9 +137,9 @@ def sobol_indices(runs: pd.DataFrame, sweep: dict[str, Any], output: str) -> pd.
         bounds.append([float(col.min()), float(col.max())])
     problem = {"num_vars": len(names), "names": names, "bounds": bounds}
     yv = means.sort_index().to_numpy(float)
-    if np.allclose(yv, yv[0]):
+    if np.allclose(yv, yv[0]):  # no variance to apportion: the indices are undefined (0 / 0)
         return pd.DataFrame(
-            {"parameter": names, "S1": 0.0, "S1_conf": 0.0, "ST": 0.0, "ST_conf": 0.0}
+            {"parameter": names, "S1": np.nan, "S1_conf": np.nan, "ST": np.nan, "ST_conf": np.nan}
         )
     res = sobol.analyze(
         problem, yv, calc_second_order=False, conf_level=0.95, print_to_console=False, seed=1
@@ -315,6 +315,10 @@ def write_report(
                 ax.axhline(0, color="k", lw=0.6)
                 ax.grid(alpha=0.3, axis="y")
                 ax.legend(fontsize=8)
+                if tab["S1"].isna().all():
+                    ax.set_title(f"output: {o.replace('_', ' ')} does not vary", fontsize=9)
+                    md += [f"Output `{o}` does not vary over the design: no indices.", ""]
+                    continue
                 md += [
                     f"Output `{o}` (mean over each point's replicates); 95% bootstrap intervals:",
                     "",
