@@ -33,14 +33,10 @@ def simulate(
     seed: int,
     until_horizon: bool = False,
     on_day: Callable[[RegimeModel], None] | None = None,
-    proxies: bool = False,
 ) -> RegimeModel:
     """Build and run a model to its outcome (or horizon); ``on_day`` is called after each day."""
-    model = RegimeModel(scenario, rng=seed, until_horizon=until_horizon, proxies=proxies)
-    while model.running:
-        model.step()
-        if on_day is not None:
-            on_day(model)
+    model = RegimeModel(scenario, rng=seed, until_horizon=until_horizon)
+    model.run(on_day=on_day)
     return model
 
 

@@ -33,7 +33,6 @@ class Units:
     battalion_guard: NDArray[np.bool_]  # per battalion
     adjacency: sparse.csr_array
     degree: NDArray[np.float64]
-    graph: nx.Graph
 
 
 def build_units(
@@ -150,7 +149,6 @@ def build_units(
         battalion_guard=np.asarray(bn_guard, dtype=bool),
         adjacency=adjacency,
         degree=degree,
-        graph=graph,
     )
 
 

@@ -28,7 +28,10 @@ def run(seed, overrides=None, events=False, proxies=False):
     if events:
         sc = scn.from_dict({**sc.raw, "events": EVENTS})
     sc = sc.with_overrides({**SMALL, **(overrides or {})})
-    m = RegimeModel(sc, rng=seed, until_horizon=True, proxies=proxies)
+    m = RegimeModel(sc, rng=seed, until_horizon=True)
+    if proxies:  # built on first access; must not draw from any random stream
+        assert len(m.agents) == m.n_protesters + m.n_soldiers + m.elites.state.size
+
     m.run()
     return m
 
@@ -100,8 +103,8 @@ def test_different_seeds_differ():
 
 
 def test_seedless_runs_are_fresh():
-    a = RegimeModel(scn.load("baseline", SMALL), proxies=False)
-    b = RegimeModel(scn.load("baseline", SMALL), proxies=False)
+    a = RegimeModel(scn.load("baseline", SMALL))
+    b = RegimeModel(scn.load("baseline", SMALL))
     assert not np.array_equal(a.protesters.hardship, b.protesters.hardship)
 
 

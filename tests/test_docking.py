@@ -56,7 +56,7 @@ def our_runs(overrides: dict | None = None) -> np.ndarray:
     scenario = load("epstein_1").with_overrides({"run.horizon": STEPS, **(overrides or {})})
     out = []
     for seed in OUR_SEEDS:
-        model = RegimeModel(scenario, rng=seed, until_horizon=True, proxies=False)
+        model = RegimeModel(scenario, rng=seed, until_horizon=True)
         model.run()
         df = model.datacollector.get_model_vars_dataframe()
         active = df["active_protesters"].to_numpy()

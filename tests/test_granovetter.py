@@ -7,7 +7,7 @@ from defection.model.rules import DEFECTED
 
 
 def riot(replace_threshold_one: bool) -> tuple[int, list[int]]:
-    model = RegimeModel("granovetter", rng=7, until_horizon=True, proxies=False)
+    model = RegimeModel("granovetter", rng=7, until_horizon=True)
     s = model.soldiers
     assert s.state.size == 100
     assert np.all(model.units.degree == 99)  # one squad: the complete network

@@ -73,7 +73,10 @@ def build(overrides, events, seed, proxies):
     sc = scn.load("baseline")
     doc = {**sc.raw, "events": EVENTS if events else []}
     sc = scn.from_dict(doc).with_overrides(overrides)
-    return RegimeModel(sc, rng=seed, until_horizon=True, proxies=proxies)
+    m = RegimeModel(sc, rng=seed, until_horizon=True)
+    if proxies:  # Mesa agents are built on first access of model.agents
+        assert len(m.agents) == m.n_protesters + m.n_soldiers + m.elites.state.size
+    return m
 
 
 def check_day(m, prev_soldiers, prev_elites):
@@ -140,10 +143,7 @@ def check_day(m, prev_soldiers, prev_elites):
 def test_invariants_hold_every_day(run):
     overrides, events, seed, proxies = run
     m = build(overrides, events, seed, proxies)
-    if proxies:
-        assert len(m.agents) == m.n_protesters + m.n_soldiers + m.elites.state.size
-    else:
-        assert len(m.agents) == 0
+    assert m._proxies_built == proxies
     prev_s, prev_e = m.soldiers.state.copy(), m.elites.state.copy()
     check_day(m, prev_s, prev_e)
     while m.running:

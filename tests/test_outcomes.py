@@ -17,13 +17,13 @@ SEEDS = range(1, 11)
 
 
 def soviet(seed: int) -> tuple[str, int]:
-    model = RegimeModel("soviet_1991", rng=seed, proxies=False)
+    model = RegimeModel("soviet_1991", rng=seed)
     model.run()
     return model.outcome, int(model.region_had_defection().sum())
 
 
 def syria(seed: int) -> tuple[str, float, float]:
-    model = RegimeModel("syria_2011", rng=seed, proxies=False)
+    model = RegimeModel("syria_2011", rng=seed)
     model.run()
     rates = {(r["group"], r["rank"]): r["defected_share"] for r in defection_rates(model)}
     return model.outcome, rates[("sunni", "conscript")], rates.get(("alawite", "officer"), 0.0)

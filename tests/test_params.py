@@ -91,7 +91,7 @@ def _scenario(overrides):
 
 
 def _fingerprint(overrides):
-    m = RegimeModel(_scenario(overrides), rng=SEED, until_horizon=True, proxies=False)
+    m = RegimeModel(_scenario(overrides), rng=SEED, until_horizon=True)
     m.run()
     arrays = {}
     groups = {"protesters": m.protesters, "soldiers": m.soldiers, "elites": m.elites}

@@ -19,7 +19,6 @@ def final_shares(overrides: dict) -> np.ndarray:
         model = RegimeModel(
             "baseline",
             rng=seed,
-            proxies=False,
             until_horizon=True,
             overrides={"run.horizon": 120, **overrides},
         )
@@ -44,9 +43,7 @@ def test_p5_security_force_defection_makes_collapse_much_more_likely():
     def collapses(can_defect: bool) -> int:
         n = 0
         for seed in SEEDS:
-            model = RegimeModel(
-                "baseline", rng=seed, proxies=False, overrides={"soldiers.can_defect": can_defect}
-            )
+            model = RegimeModel("baseline", rng=seed, overrides={"soldiers.can_defect": can_defect})
             model.run()
             n += model.outcome == "collapse"
         return n

@@ -48,10 +48,10 @@ def test_sliders_are_exactly_the_registry_levers():
 
 
 def test_layout_is_cached_and_hierarchical():
-    m = RegimeModel("syria_2011", rng=1, proxies=False)
+    m = RegimeModel("syria_2011", rng=1)
     a = render.unit_layout(m)
     assert render.unit_layout(m) is a
-    m2 = RegimeModel("syria_2011", rng=1, proxies=False)
+    m2 = RegimeModel("syria_2011", rng=1)
     assert render.unit_layout(m2) is a  # same scenario and seed: reused
     n_co = m.units.company_size.size
     assert a.company_xy.shape == (n_co, 2)
@@ -66,7 +66,7 @@ def test_layout_is_cached_and_hierarchical():
 
 
 def test_company_shares_sum_to_one_and_follow_the_state():
-    m = RegimeModel("syria_2011", rng=2, proxies=False)
+    m = RegimeModel("syria_2011", rng=2)
     sh = render.company_shares(m)
     assert np.allclose(sh.sum(axis=1), 1.0)
     assert np.allclose(sh[:, 0], 1.0)  # all loyal on day 0
@@ -76,7 +76,7 @@ def test_company_shares_sum_to_one_and_follow_the_state():
 
 
 def test_region_images_show_the_grid():
-    m = RegimeModel("syria_2011", rng=1, proxies=False)
+    m = RegimeModel("syria_2011", rng=1)
     m.run(5)
     imgs = render.region_images(m, scale=1)
     assert len(imgs) == 7 and imgs[0].shape == (40, 40, 3)

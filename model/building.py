@@ -1,0 +1,228 @@
+"""Initialization (ODD section 5): the grids, who stands where, units, soldiers and elites.
+
+Everything drawn here comes from the build stream, so a parameter that changes the size of one
+draw (the guard share changes how many guard cells are picked) cannot shift the draws of the
+daily processes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from defection.model.network import build_units
+from defection.model.rules import ELITE_LOYAL, LOYAL, OFFICER, QUIET
+from defection.model.scenario import Scenario, ScenarioError
+from defection.model.space import GridStack
+from defection.model.state import EliteArrays, ProtesterArrays, SoldierArrays
+
+if TYPE_CHECKING:
+    from defection.model.regime import RegimeModel
+
+
+def geometry_problems(scenario: Scenario, origin: str) -> list[str]:
+    """Rules on the grid that involve several parameters; the model refuses to build if any fails.
+
+    Vision must fit the torus (``2 v + 1`` cells, so no cell is counted twice; Epstein 2002 uses
+    vision 7 on 40 x 40), and a region's protesters and soldiers must fit its cells.
+    """
+    p = scenario.params
+    side = min(p["grid.width"], p["grid.height"])
+    problems = []
+    for name in ("protest.vision", "soldiers.vision"):
+        if 2 * p[name] + 1 > side:
+            problems.append(
+                f"{origin}: field `{name}`: vision {p[name]} needs a grid at "
+                f"least {2 * p[name] + 1} cells wide (grid is {side})"
+            )
+    for r in scenario.regions:
+        total = r["citizen_density"] + r["garrison_density"]
+        if total > 1:
+            problems.append(
+                f"{origin}: field `regions.{r['name']}`: citizen_density + "
+                f"garrison_density must be at most 1 (got {total:g})"
+            )
+    return problems
+
+
+def draw_category(cum: NDArray[np.float64], u: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Index of the category each uniform draw falls in, given cumulative probabilities per row."""
+    if u.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    last = cum.shape[1] - 1
+    return np.minimum((u[:, None] >= cum).sum(axis=1), last).astype(np.int64)
+
+
+def build(m: RegimeModel, rng: np.random.Generator) -> None:
+    """Lay out the regions' grids and create every agent's state on ``m`` (ODD section 5).
+
+    Each cell holds a protester with probability ``citizen_density``, a soldier with probability
+    ``garrison_density`` (or exactly ``soldiers.count`` soldiers drawn by density), or nothing, as
+    Mesa's Epstein example draws it; guard soldiers are added in the capital. Soldiers are then cut
+    into units where they stand (:func:`~defection.model.network.build_units`) and given a home
+    region, an identity group, loyalty and a threshold; elites get client company commanders.
+
+    Sets on ``m``: ``grid``, ``occupant``, ``pos``, ``n_protesters``, ``n_soldiers``,
+    ``protesters``, ``soldiers``, ``units``, ``elites``, ``n_groups``, ``core_group``,
+    ``capital``, ``initial_force``, ``garrison``, ``legitimacy`` and ``group_shift``.
+
+    Raises:
+        ScenarioError: ``soldiers.count`` soldiers do not fit the free cells.
+    """
+    sc, p = m.scenario_def, m.p
+    R, H, W = len(sc.regions), p["grid.height"], p["grid.width"]
+    m.grid = GridStack(R, H, W)
+    cells = m.grid.cells
+    G = len(sc.groups)
+    m.n_groups = G
+    core = [i for i, g in enumerate(sc.groups) if g["core"]]
+    m.core_group = core[0] if core else -1
+    m.capital = next(i for i, r in enumerate(sc.regions) if r["capital"])
+    cell_region = np.arange(cells) // (H * W)
+    prot_cells, sold_cells, n_regular, guard_share = _place(m, rng, cell_region)
+    P, S = prot_cells.size, sold_cells.size
+    m.occupant = np.full(cells, -1, dtype=np.int64)
+    m.occupant[prot_cells] = np.arange(P)
+    m.occupant[sold_cells] = P + np.arange(S)
+    m.n_protesters, m.n_soldiers = P, S
+    # one position array for every agent on the grid; protesters' and soldiers' are views
+    m.pos = np.concatenate([prot_cells, sold_cells]).astype(np.int64)
+    # --- protesters
+    preg = cell_region[prot_cells]
+    mix = np.array([[r["groups"][g["name"]] for g in sc.groups] for r in sc.regions])
+    cum = np.cumsum(mix, axis=1)
+    hard = np.array([r["hardship"] for r in sc.regions])
+    m.protesters = ProtesterArrays(
+        region=preg,
+        group=draw_category(cum[preg], rng.random(P)),
+        hardship=hard[preg] * rng.random(P),
+        risk_aversion=rng.random(P),
+        tactic_draw=rng.random(P),
+        state=np.full(P, QUIET, dtype=np.int8),
+        jail=np.zeros(P, dtype=np.int64),
+        pos=m.pos[:P],
+    )
+    _build_soldiers(m, rng, cell_region[sold_cells], n_regular, guard_share, cum)
+    _build_elites(m, rng)
+    m.legitimacy = np.array([r["legitimacy"] for r in sc.regions], dtype=float)
+    m.group_shift = np.array([g["legitimacy_shift"] for g in sc.groups], dtype=float)
+
+
+def _place(m: RegimeModel, rng: np.random.Generator, cell_region: NDArray[np.int64]):
+    """Who stands where: per cell, citizen / soldier / empty; then guard cells in the capital."""
+    sc, p = m.scenario_def, m.p
+    H, W = p["grid.height"], p["grid.width"]
+    cells = cell_region.size
+    dp = np.array([r["citizen_density"] for r in sc.regions])[cell_region]
+    ds = np.array([r["garrison_density"] for r in sc.regions])[cell_region]
+    u = rng.random(cells)
+    prot_cells = np.flatnonzero(u < dp)
+    sold_cells = np.flatnonzero((u >= dp) & (u < dp + ds))
+    if p["soldiers.count"] > 0:
+        # exact count: drawn among the cells not taken by protesters, weighted by density
+        free = np.flatnonzero(u >= dp)
+        weight = ds[free]
+        n = p["soldiers.count"]
+        if weight.sum() <= 0 or n > free.size:
+            raise ScenarioError(
+                [
+                    f"{m.origin}: field `soldiers.count`: {n} soldiers do not fit "
+                    f"({free.size} free cells with positive garrison density)"
+                ]
+            )
+        pick = rng.choice(free, size=n, replace=False, p=weight / weight.sum())
+        sold_cells = np.sort(pick)
+    n_regular = sold_cells.size
+    guard_share = p["soldiers.guard_share"]
+    n_guard = int(round(guard_share / (1.0 - guard_share) * n_regular))
+    lo = m.capital * H * W
+    free = np.setdiff1d(np.arange(lo, lo + H * W), np.concatenate([prot_cells, sold_cells]))
+    n_guard = min(n_guard, free.size)
+    guard_cells = np.sort(rng.choice(free, size=n_guard, replace=False))
+    return prot_cells, np.concatenate([sold_cells, guard_cells]), n_regular, guard_share
+
+
+def _build_soldiers(
+    m: RegimeModel,
+    rng: np.random.Generator,
+    sreg: NDArray[np.int64],
+    n_regular: int,
+    guard_share: float,
+    cum: NDArray[np.float64],
+) -> None:
+    """Units first (they are formed where soldiers stand), then homes, groups, loyalty."""
+    sc, p = m.scenario_def, m.p
+    R, S = len(sc.regions), sreg.size
+    guard = np.zeros(S, dtype=bool)
+    guard[n_regular:] = True
+    m.units = units = build_units(
+        sreg,
+        guard,
+        p["soldiers.squad_size"],
+        p["soldiers.squads_per_company"],
+        p["soldiers.companies_per_battalion"],
+        p["soldiers.officer_share"],
+        p["soldiers.nco_share"],
+        p["soldiers.cross_ties"],
+        rng,
+    )
+    # home region per battalion: stationed at home unless rotated away
+    pop = np.array([r["population"] for r in sc.regions], dtype=float)
+    pop = pop / pop.sum() if pop.sum() > 0 else np.full(R, 1.0 / R)
+    n_bn = units.battalion_region.size
+    rotated = rng.random(n_bn) < p["soldiers.rotation"]
+    drawn_home = draw_category(np.cumsum(pop)[None, :].repeat(n_bn, 0), rng.random(n_bn))
+    bn_home = np.where(rotated | units.battalion_guard, drawn_home, units.battalion_region)
+    home = bn_home[units.battalion] if S else np.zeros(0, dtype=np.int64)
+    # identity group: officers and guards stacked from the core group
+    grp = draw_category(cum[home], rng.random(S))
+    stack = (units.rank == OFFICER) | guard
+    stacked = stack & (rng.random(S) < p["soldiers.ethnic_stacking"]) & (m.core_group >= 0)
+    grp = np.where(stacked, m.core_group, grp)
+    loyalty = (
+        p["soldiers.loyalty"]
+        + p["soldiers.loyalty_sd"] * rng.standard_normal(S)
+        + p["soldiers.core_loyalty"] * (grp == m.core_group)
+        + p["soldiers.guard_loyalty"] * guard
+        - p["soldiers.guard_resentment"] * guard_share * ~guard
+    )
+    if p["soldiers.threshold_dist"] == "ladder":
+        threshold = np.arange(S) / max(S - 1, 1)
+    else:
+        threshold = p["soldiers.threshold"] + p["soldiers.threshold_sd"] * rng.standard_normal(S)
+    m.soldiers = SoldierArrays(
+        region=sreg,
+        home=home,
+        group=grp,
+        guard=guard,
+        rank=units.rank,
+        loyalty=loyalty,
+        threshold=threshold,
+        exposure=rng.random(S),
+        state=np.full(S, LOYAL, dtype=np.int8),
+        pos=m.pos[m.n_protesters :],
+        belief=np.ones(S),
+        on_duty=np.zeros(S, dtype=bool),
+    )
+    m.initial_force = S
+    m.garrison = np.bincount(sreg, minlength=R)
+
+
+def _build_elites(m: RegimeModel, rng: np.random.Generator) -> None:
+    """Elites and their client company commanders (regular army only)."""
+    p, units = m.p, m.units
+    E, k = p["elites.count"], p["elites.clients"]
+    regular_cos = np.flatnonzero(~units.battalion_guard[units.battalion[units.company_commander]])
+    commanders = units.company_commander[regular_cos]
+    clients = np.full((E, k), -1, dtype=np.int64)
+    if E and k and commanders.size:
+        for e in range(E):
+            take = min(k, commanders.size)
+            clients[e, :take] = rng.choice(commanders, size=take, replace=False)
+    m.elites = EliteArrays(
+        loyalty=p["elites.loyalty"] + p["elites.loyalty_sd"] * rng.standard_normal(E),
+        clients=clients,
+        state=np.full(E, ELITE_LOYAL, dtype=np.int8),
+    )

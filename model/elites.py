@@ -1,0 +1,48 @@
+"""Elites (ODD section 7.5): break with a regime that looks doomed, taking client commanders."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from defection.model import rules, soldiers
+from defection.model.rules import DEFECTED, ELITE_DEFECTED, ELITE_LOYAL, LOYAL, SHIRKING
+
+if TYPE_CHECKING:
+    from defection.model.regime import RegimeModel
+
+
+def decide(m: RegimeModel, rng: np.random.Generator) -> None:
+    """Each loyal elite defects when :func:`~defection.model.rules.elite_defect_gain` >= 0."""
+    e, p = m.elites, m.p
+    loyal = np.flatnonzero(e.state == ELITE_LOYAL)
+    if loyal.size == 0:
+        return
+    gain = rules.elite_defect_gain(
+        m.belief_public,
+        p["elites.rents"],
+        p["elites.purge_risk"],
+        e.loyalty[loyal],
+        p["elites.outside_option"],
+        p["opposition.amnesty"],
+        m.stats["elites_defected"],
+        p["elites.peer_weight"],
+    )
+    defect(m, loyal[gain >= 0], rng)
+
+
+def defect(m: RegimeModel, who: NDArray[np.int64], rng: np.random.Generator) -> None:
+    """Public defection of elites ``who``; each client commander follows with a probability."""
+    if who.size == 0:
+        return
+    e, s = m.elites, m.soldiers
+    e.state[who] = ELITE_DEFECTED
+    m.log.append((m.day, f"{who.size} elite(s) defected publicly"))
+    cl = e.clients[who].ravel()
+    cl = np.unique(cl[cl >= 0])
+    go = cl[(rng.random(cl.size) < m.p["elites.client_follow"])]
+    go = go[(s.state[go] == LOYAL) | (s.state[go] == SHIRKING)]
+    s.state[go] = DEFECTED
+    soldiers.leave_grid(m, go)

@@ -1,0 +1,102 @@
+"""Scheduled events (ODD section 7.8): what the regime or outside actors do on a given day.
+
+A scenario's ``[[events]]`` are applied at the start of their day, before any agent decides.
+Adding an event kind: its fields go in the registry, its effect in :func:`apply_events`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from defection.model import elites, outcome, rules, soldiers
+from defection.model.rules import DETAINED, ELITE_LOYAL, ELITE_PURGED, LOYAL, SHIRKING
+
+if TYPE_CHECKING:
+    from defection.model.regime import RegimeModel
+
+#: Defaults of optional event fields, by kind and field.
+EVENT_DEFAULTS: dict[str, dict[str, float]] = {
+    "crackdown": {"repression": 1.0},
+    "elite_split": {"share": 0.2},
+    "coup": {"share": 0.2, "legitimacy_cost": 0.1},
+    "legitimacy_shock": {"delta": 0.0},
+}
+
+
+def _get(ev: dict[str, Any], name: str) -> Any:
+    return ev.get(name, EVENT_DEFAULTS[ev["kind"]][name])
+
+
+def apply_events(m: RegimeModel, rng: np.random.Generator) -> None:
+    """Apply the scenario's events scheduled for today, in file order, and log each."""
+    for ev in m.scenario_def.events:
+        if ev["day"] != m.day:
+            continue
+        kind = ev["kind"]
+        if kind == "pay_cut":
+            if "pay" in ev:
+                m.p["soldiers.pay"] = ev["pay"]
+            if "arrears" in ev:
+                m.p["soldiers.arrears"] = ev["arrears"]
+        elif kind == "crackdown":
+            m.p["regime.repression"] = _get(ev, "repression")
+            if "lethality" in ev:
+                m.p["regime.lethality"] = ev["lethality"]
+        elif kind == "elite_split":
+            loyal = np.flatnonzero(m.elites.state == ELITE_LOYAL)
+            n = int(round(_get(ev, "share") * loyal.size))
+            if n:
+                elites.defect(m, np.sort(rng.choice(loyal, size=n, replace=False)), rng)
+        elif kind == "coup":
+            coup(m, ev, rng)
+        elif kind == "legitimacy_shock":
+            idx = [m.region_names.index(ev["region"])] if ev.get("region") else slice(None)
+            m.legitimacy[idx] = np.clip(m.legitimacy[idx] + _get(ev, "delta"), 0, 1)
+        m.log.append((m.day, event_text(ev)))
+
+
+def coup(m: RegimeModel, ev: dict[str, Any], rng: np.random.Generator) -> None:
+    """A faction of elites tries to seize the centre with its client companies in the capital.
+
+    The plotters are the in-force soldiers of the faction's client companies stationed in the
+    capital; they face the loyal soldiers at the centre (guards weighted by
+    ``outcome.guard_weight``). Success decides the outcome (``collapse`` by ``coup``); failure
+    purges the faction, detains its commanders and costs the regime ``legitimacy_cost``.
+    """
+    e, s, u = m.elites, m.soldiers, m.units
+    loyal = np.flatnonzero(e.state == ELITE_LOYAL)
+    n = max(1, int(round(_get(ev, "share") * loyal.size))) if loyal.size else 0
+    faction = np.sort(rng.choice(loyal, size=n, replace=False)) if n else loyal[:0]
+    commanders = e.clients[faction].ravel()
+    commanders = commanders[commanders >= 0]
+    in_force = (s.state == LOYAL) | (s.state == SHIRKING)
+    coup_cos = np.zeros(u.company_size.size, dtype=bool)
+    coup_cos[u.company[commanders]] = True
+    # only units stationed at the centre can seize it
+    plotters = in_force & coup_cos[u.company] & (s.region == m.capital)
+    coup_force = float(plotters.sum())
+    at_centre = (s.state == LOYAL) & (s.region == m.capital) & ~plotters
+    centre = rules.loyal_force(
+        float((at_centre & ~s.guard).sum()),
+        float((at_centre & s.guard).sum()),
+        m.p["outcome.guard_weight"],
+    )
+    if rules.coup_succeeds(coup_force, centre):
+        outcome.decide(m, "collapse", "coup")
+        m.log.append((m.day, f"coup succeeded ({coup_force:.0f} vs {centre:.0f} agents)"))
+    else:
+        e.state[faction] = ELITE_PURGED
+        s.state[commanders[in_force[commanders]]] = DETAINED
+        soldiers.leave_grid(m, commanders)
+        cost = _get(ev, "legitimacy_cost")
+        m.legitimacy = np.clip(m.legitimacy - cost, 0.0, 1.0)
+        m.log.append((m.day, f"coup failed ({coup_force:.0f} vs {centre:.0f} agents)"))
+
+
+def event_text(ev: dict[str, Any]) -> str:
+    """The event-log line of an event: its kind, its fields and its note."""
+    extra = ", ".join(f"{k}={v}" for k, v in ev.items() if k not in ("day", "kind", "note"))
+    note = f": {ev['note']}" if ev.get("note") else ""
+    return f"event {ev['kind']}" + (f" ({extra})" if extra else "") + note

@@ -1,0 +1,55 @@
+"""Signals and beliefs (ODD section 7.3): the public signal and beliefs in regime survival."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from defection.model import rules
+from defection.model.rules import DEFECTED, DESERTED
+
+if TYPE_CHECKING:
+    from defection.model.regime import RegimeModel
+
+
+def initial_belief(m: RegimeModel) -> float:
+    """The public belief before day 1: messaging only, no signal yet."""
+    p = m.p
+    return float(
+        rules.belief_survival(
+            p["belief.intercept"], p["regime.messaging"], p["belief.w_messaging"], 0.0, 0.0, 0.0
+        )
+    )
+
+
+def update(m: RegimeModel) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Update the public signal (a moving average) and every soldier's belief.
+
+    The raw signal is yesterday's active-protester, left-the-force and defected-elite shares,
+    damped by information control; ``m.signal`` keeps ``belief.memory`` of its old value.
+    ``m.belief_public`` is the belief without network neighbours; each soldier's belief also
+    weighs the share of his neighbours who left.
+
+    Returns:
+        ``(n_left, belief)``: per soldier, the share of neighbours who left, and his belief.
+    """
+    p, s = m.p, m.soldiers
+    raw = rules.public_signal(
+        m.stats["active_protesters"],
+        m.stats["soldiers_deserted"] + m.stats["soldiers_defected"],
+        m.stats["elites_defected"],
+        p["belief.w_protest"],
+        p["belief.w_defect"],
+        p["belief.w_elite"],
+        p["regime.information_control"],
+    )
+    mem = p["belief.memory"]
+    m.signal = mem * m.signal + (1.0 - mem) * raw
+    left = (s.state == DEFECTED) | (s.state == DESERTED)
+    n_left = rules.peer_share(m.units.adjacency, left, m.units.degree)
+    args = (p["belief.intercept"], p["regime.messaging"], p["belief.w_messaging"], m.signal)
+    m.belief_public = float(rules.belief_survival(*args, 0.0, 0.0))
+    s.belief = rules.belief_survival(*args, n_left, p["belief.w_neighbours"])
+    return n_left, s.belief

@@ -1,0 +1,155 @@
+"""Soldiers (ODD sections 3 and 7.4): crowd duty; the choice to stay, shirk, desert or defect.
+
+The choice is computed for every soldier still in the force at once from the pure rules of
+:mod:`defection.model.rules`; this module gathers their inputs from the state arrays and writes
+the result back.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from defection.model import rules
+from defection.model.rules import (
+    ACTIVE,
+    DEFECTED,
+    DESERTED,
+    DETAINED,
+    LOYAL,
+    NCO,
+    OFFICER,
+    SHIRKING,
+)
+from defection.model.space import diamond_offsets
+
+if TYPE_CHECKING:
+    from defection.model.regime import RegimeModel
+
+#: Officer bonus received by an NCO, as a share of an officer's (``soldiers.officer_bonus``).
+NCO_BONUS_SHARE = 0.5
+#: How many times an ordinary soldier's reward the opposition offers a defecting officer.
+OFFICER_REWARD_FACTOR = 2.0
+
+
+def draw_duty(m: RegimeModel, rng: np.random.Generator) -> None:
+    """Today's crowd duty: each soldier in the force goes out with the repression order.
+
+    ``P(duty) = regime.repression``, times ``1 - regime.selective_deployment`` for regular
+    soldiers outside the core group (trusted units are deployed first).
+    """
+    s, p = m.soldiers, m.p
+    in_force = (s.state == LOYAL) | (s.state == SHIRKING)
+    trusted = s.guard | (s.group == m.core_group)
+    chance = p["regime.repression"] * np.where(trusted, 1.0, 1.0 - p["regime.selective_deployment"])
+    s.on_duty = in_force & (rng.random(s.state.size) < chance)
+
+
+def decide(
+    m: RegimeModel,
+    counts: dict[str, NDArray[np.int32]],
+    n_left: NDArray[np.float64],
+    belief: NDArray[np.float64],
+    rng: np.random.Generator,
+) -> None:
+    """Every soldier in the force chooses: stay loyal, shirk, desert or defect (ODD 7.4).
+
+    Args:
+        m: The model.
+        counts: Actives and violent actives in each soldier's vision
+            (:func:`defection.model.protesters.neighbourhood_counts` with ``for_soldiers``).
+        n_left: Share of each soldier's network neighbours who have left.
+        belief: Each soldier's belief that the regime survives.
+        rng: The decisions stream (commanders' pull, detection, purges).
+    """
+    s, p, u, pr = m.soldiers, m.p, m.units, m.protesters
+    if s.state.size == 0:
+        return
+    idx = np.flatnonzero((s.state == LOYAL) | (s.state == SHIRKING))
+    cells = s.pos[idx]
+    n_vis = len(diamond_offsets(p["soldiers.vision"]))
+    act_v = counts["actives_sv"][cells].astype(float)
+    crowd = act_v / n_vis
+    nonviolent = np.divide(
+        act_v - counts["violent_sv"][cells], act_v, out=np.ones_like(act_v), where=act_v > 0
+    )
+    R, G = len(m.region_names), m.n_groups
+    active = pr.state == ACTIVE
+    by_rg = np.bincount(pr.region[active] * G + pr.group[active], minlength=R * G)
+    by_r = by_rg.reshape(R, G).sum(axis=1)
+    reg, grp = s.region[idx], s.group[idx]
+    shared = np.divide(
+        by_rg[reg * G + grp].astype(float), by_r[reg], out=np.zeros(idx.size), where=by_r[reg] > 0
+    )
+    mc = rules.moral_cost(
+        p["soldiers.moral_cost"],
+        crowd,
+        p["soldiers.crowd_scale"],
+        nonviolent,
+        shared,
+        p["soldiers.shared_identity"],
+        s.home[idx] == reg,
+        p["soldiers.home_region"],
+        p["regime.lethality"],
+    )
+    rank = s.rank[idx]
+    officer = rank == OFFICER
+    bonus = p["soldiers.officer_bonus"] * np.where(
+        officer, 1.0, np.where(rank == NCO, NCO_BONUS_SHARE, 0.0)
+    )
+    stake = p["soldiers.business_stake"] * officer
+    loyalty = s.loyalty[idx] + p["soldiers.indoctrination"]
+    b, n = belief[idx], n_left[idx]
+    duty = s.on_duty[idx]
+    stay = rules.stay_value(
+        p["soldiers.pay"] * (1.0 - p["soldiers.arrears"]),
+        p["soldiers.w_pay"],
+        bonus,
+        stake,
+        b,
+        loyalty,
+        mc,
+        duty,
+    )
+    q = rules.detection_probability(p["soldiers.surveillance"], p["soldiers.safety_in_numbers"], n)
+    punish = p["soldiers.punishment"] + p["soldiers.family_reprisal"] * s.exposure[idx]
+    reward = p["opposition.amnesty"] + p["opposition.defector_value"] * np.where(
+        officer, OFFICER_REWARD_FACTOR, 1.0
+    )
+    reward = reward * (1.0 - p["soldiers.core_tied_fate"] * (grp == m.core_group))
+    g_def = rules.defect_gain(
+        stay, b, reward, q, punish, n, p["soldiers.peer_weight"], p["opposition.fight_risk"]
+    )
+    g_des = rules.desert_gain(
+        stay, b, q, punish, p["soldiers.exit_barrier"], n, p["soldiers.peer_weight"]
+    )
+    choice = rules.soldier_choice(g_def, g_des, s.threshold[idx])
+    # commanders who defected pull their companies
+    cmd = u.company_commander[u.company[idx]]
+    follow = (s.state[cmd] == DEFECTED) & (cmd != idx)
+    follow &= rng.random(idx.size) < p["soldiers.follow_commander"]
+    choice = np.where(follow & (choice == LOYAL), DEFECTED, choice)
+    leaving = choice != LOYAL
+    detected = leaving & (rng.random(idx.size) < q)
+    new = np.where(detected, DETAINED, choice)
+    stayers = ~leaving
+    shirk = rules.shirks(mc, loyalty, b * q * punish, duty)
+    new = np.where(stayers, np.where(shirk, SHIRKING, LOYAL), new)
+    # purges: wavering officers detained
+    wavering = stayers & officer & (np.maximum(g_def, g_des) > 0)
+    purged = wavering & (rng.random(idx.size) < p["soldiers.purge_rate"])
+    new = np.where(purged, DETAINED, new).astype(np.int8)
+    gone = idx[new >= DESERTED]
+    s.state[idx] = new
+    s.on_duty &= s.state == LOYAL
+    leave_grid(m, gone)
+
+
+def leave_grid(m: RegimeModel, who: NDArray[np.int64]) -> None:
+    """Take soldiers ``who`` (indices) off the grid: they deserted, defected or were detained."""
+    s = m.soldiers
+    on = who[s.pos[who] >= 0]
+    m.occupant[s.pos[on]] = -1
+    s.pos[on] = -1
