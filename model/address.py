@@ -54,7 +54,7 @@ class InvalidValue(ScenarioError):
     """
 
     def __init__(self, what: str, rule: str, value: Any):
-        super().__init__([f"`{what}`: {rule} (got {shown(value)})"])
+        super().__init__([f"`{quoted(what)}`: {rule} (got {shown(value)})"])
         self.rule = rule
         self.value = value
 
@@ -63,6 +63,15 @@ def shown(value: Any, limit: int = 60) -> str:
     """``repr`` of a value for an error message: one line, at most about ``limit`` characters."""
     text = repr(value)
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def quoted(text: str, limit: int = 100) -> str:
+    """Text to show inside backticks in a message.
+
+    As is if short and printable, else :func:`shown` (escaped, shortened), so a hostile string
+    cannot break a message's one line.
+    """
+    return text if len(text) <= limit and text.isprintable() else shown(text, limit)
 
 
 def closest(word: str, options: list[str]) -> str:
@@ -141,7 +150,7 @@ def parse_address(address: str) -> Address:
     if len(parts) == 2 and parts[0] in SECTIONS:
         if address not in BY_NAME:
             raise ScenarioError(
-                [f"`{address}`: unknown parameter{closest(address, list(BY_NAME))}"]
+                [f"`{quoted(address)}`: unknown parameter{closest(address, list(BY_NAME))}"]
             )
         return Address("param", parts[0], parts[1])
     if len(parts) == 3 and parts[0] in TABLE_FIELDS:
@@ -149,7 +158,7 @@ def parse_address(address: str) -> Address:
         return Address(kind, parts[1], parts[2])
     raise ScenarioError(
         [
-            f"`{address}`: unknown parameter{closest(address, list(BY_NAME))} "
+            f"`{quoted(address)}`: unknown parameter{closest(address, list(BY_NAME))} "
             "(addresses are section.name, regions.<region>.<field> or groups.<group>.<field>)"
         ]
     )
@@ -188,7 +197,7 @@ def set_address(doc: dict[str, Any], address: str, value: Any, origin: str) -> l
         if not match:
             names = [str(e.get("name")) for e in entries]
             return [
-                f"{origin}: `{address}`: no {addr.kind} named `{addr.owner}`"
+                f"{origin}: `{quoted(address)}`: no {addr.kind} named `{quoted(addr.owner)}`"
                 f"{closest(addr.owner, names)}"
             ]
         target = match[0]
@@ -196,12 +205,13 @@ def set_address(doc: dict[str, Any], address: str, value: Any, origin: str) -> l
     if p is None:
         options = list(TABLE_FIELDS[f"{addr.kind}s"])
         return [
-            f"{origin}: field `{address}`: unknown key `{addr.field}`{closest(addr.field, options)}"
+            f"{origin}: field `{quoted(address)}`: unknown key `{quoted(addr.field)}`"
+            f"{closest(addr.field, options)}"
         ]
     try:
         target[addr.field] = coerce(p, value)
     except InvalidValue as exc:
-        return [f"{origin}: field `{address}`: {exc.rule} (got {shown(value)})"]
+        return [f"{origin}: field `{quoted(address)}`: {exc.rule} (got {shown(value)})"]
     return []
 
 
@@ -237,7 +247,7 @@ def coerce(target: str | Param, value: Any, *, lenient: bool = False) -> Any:
     if isinstance(target, str):
         p = parse_address(target).param
         if p is None:
-            raise ScenarioError([f"`{target}`: unknown field"])
+            raise ScenarioError([f"`{quoted(target)}`: unknown field"])
         what = target
     else:
         p, what = target, target.name
@@ -288,7 +298,7 @@ def check_live(name: str, value: Any) -> Any:
     p = BY_NAME.get(name)
     if p is None:
         raise ScenarioError(
-            [f"set_param: `{name}`: unknown parameter{closest(name, list(BY_NAME))}"]
+            [f"set_param: `{quoted(name)}`: unknown parameter{closest(name, list(BY_NAME))}"]
         )
     if p.build_only:
         raise ScenarioError([f"set_param: `{name}`: fixed when the model is built; reset"])
@@ -311,6 +321,7 @@ __all__ = [
     "coerce",
     "is_name",
     "param_for",
+    "quoted",
     "parse_address",
     "set_address",
     "shown",

@@ -22,6 +22,7 @@ from defection.model.address import (
     closest,
     coerce,
     is_name,
+    quoted,
     shown,
 )
 from defection.model.params import (
@@ -232,7 +233,7 @@ def pydantic_problems(exc: ValidationError, doc: dict[str, Any], origin: str) ->
         if typ == "extra_forbidden":
             key = str(loc[-1])
             problems.append(
-                f"{origin}: field `{address}`: unknown key `{shown(key)[1:-1]}`"
+                f"{origin}: field `{address}`: unknown key `{quoted(key)}`"
                 f"{closest(key, _valid_keys(loc[:-1]))}"
             )
             continue
@@ -283,7 +284,7 @@ def _semantic_problems(
             if g not in group_names:
                 problems.append(
                     f"{origin}: field `regions.{r['name']}.groups`: unknown group "
-                    f"`{shown(g)[1:-1]}`{closest(g, group_names)}"
+                    f"`{quoted(g)}`{closest(g, group_names)}"
                 )
     if regions and sum(1 for r in regions if r.get("capital")) > 1:
         problems.append(f"{origin}: field `regions`: at most one region may be `capital = true`")
@@ -297,7 +298,7 @@ def _semantic_problems(
         )
         if not ok:
             problems.append(
-                f"{origin}: field `sources`: `{shown(key)[1:-1]}` is not a parameter, section, "
+                f"{origin}: field `sources`: `{quoted(key)}` is not a parameter, section, "
                 f"region or group{closest(key, sorted(known))}"
             )
     for i, ev in enumerate(events):
