@@ -1,15 +1,20 @@
 """The parameter registry: every parameter of the model, defined once.
 
-Each :class:`Param` carries its default, type, range, unit, meaning, source and whether it is a
-policy lever. The scenario schema, ``defection run --set``, the README table, the sweep axes and
-the UI sliders are all generated from :data:`PARAMS`; nothing else defines a parameter.
+Each :class:`Param` carries its default, type, range, unit, meaning, source, whether it is a
+policy lever and whether the model reads it only when built (:data:`BUILD_ONLY`). The scenario
+schema, ``defection run --set``, the README table, the sweep axes and the UI sliders are all
+generated from :data:`PARAMS`; nothing else defines a parameter. The fields of regions
+(:data:`REGION_FIELDS`, :data:`REGION_OWN`), identity groups (:data:`GROUP_FIELDS`) and scheduled
+events (:data:`EVENT_FIELDS`, with the defaults the model uses, :func:`event_field_default`) are
+registry entries of the same kind. Values are checked against them in one place,
+:mod:`defection.model.address`.
 
 Addressing:
     A parameter is addressed by ``section.name`` (``soldiers.pay``). Parameters marked
     ``per_region`` may be overridden for one region with ``regions.<region>.<name>``
     (``regions.latvia.legitimacy`` overrides ``protest.legitimacy`` in Latvia only); the
     region-level key is the parameter's last part. Identity groups are addressed the same way,
-    ``groups.<group>.<field>`` (see :data:`GROUP_FIELDS`).
+    ``groups.<group>.<field>``.
 
 Sources:
     ``source`` says where a default comes from. ``"Epstein 2002"`` and the like cite the published
