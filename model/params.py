@@ -1,15 +1,20 @@
 """The parameter registry: every parameter of the model, defined once.
 
-Each :class:`Param` carries its default, type, range, unit, meaning, source and whether it is a
-policy lever. The scenario schema, ``defection run --set``, the README table, the sweep axes and
-the UI sliders are all generated from :data:`PARAMS`; nothing else defines a parameter.
+Each :class:`Param` carries its default, type, range, unit, meaning, source, whether it is a
+policy lever and whether the model reads it only when built (:data:`BUILD_ONLY`). The scenario
+schema, ``defection run --set``, the README table, the sweep axes and the UI sliders are all
+generated from :data:`PARAMS`; nothing else defines a parameter. The fields of regions
+(:data:`REGION_FIELDS`, :data:`REGION_OWN`), identity groups (:data:`GROUP_FIELDS`) and scheduled
+events (:data:`EVENT_FIELDS`, with the defaults the model uses, :func:`event_field_default`) are
+registry entries of the same kind. Values are checked against them in one place,
+:mod:`defection.model.address`.
 
 Addressing:
     A parameter is addressed by ``section.name`` (``soldiers.pay``). Parameters marked
     ``per_region`` may be overridden for one region with ``regions.<region>.<name>``
     (``regions.latvia.legitimacy`` overrides ``protest.legitimacy`` in Latvia only); the
     region-level key is the parameter's last part. Identity groups are addressed the same way,
-    ``groups.<group>.<field>`` (see :data:`GROUP_FIELDS`).
+    ``groups.<group>.<field>``.
 
 Sources:
     ``source`` says where a default comes from. ``"Epstein 2002"`` and the like cite the published
@@ -22,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-ParamType = Literal["float", "int", "bool", "choice"]
+ParamType = Literal["float", "int", "bool", "choice", "name"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,8 @@ class Param:
     Attributes:
         name: Dotted address, ``section.name``.
         default: Default value.
-        type: ``float``, ``int``, ``bool`` or ``choice``.
+        type: ``float``, ``int``, ``bool``, ``choice`` or ``name`` (an identifier, see
+            :mod:`defection.model.address`).
         lo: Lower bound (inclusive), numbers only.
         hi: Upper bound (inclusive), numbers only.
         unit: Unit of measurement ("share", "days", "cells", "utility", ...).
@@ -41,6 +47,7 @@ class Param:
         lever: True for a policy lever (regime's or opposition's) shown as a UI slider.
         per_region: True if a region may override it (``regions.<r>.<leaf>``).
         choices: Allowed values for ``choice`` parameters.
+        build_only: True if the model reads it only when it is built (a change needs a reset).
     """
 
     name: str
@@ -54,6 +61,7 @@ class Param:
     lever: bool = False
     per_region: bool = False
     choices: tuple[str, ...] = ()
+    build_only: bool = False
 
     @property
     def section(self) -> str:
@@ -63,7 +71,7 @@ class Param:
     @property
     def leaf(self) -> str:
         """The key inside its table (and inside a region table, if ``per_region``)."""
-        return self.name.split(".", 1)[1]
+        return self.name.rsplit(".", 1)[1]
 
 
 E02 = "Epstein 2002, PNAS 99(S3):7243, doi:10.1073/pnas.092080199"
@@ -80,17 +88,17 @@ def _p(name, default, type_, lo, hi, unit, meaning, source, **kw) -> Param:
 PARAMS: tuple[Param, ...] = (
     # --- run -------------------------------------------------------------------------------------
     _p("run.horizon", 365, "int", 1, 100_000, "days", "Days simulated unless an outcome stops the run first.", A + "one year of crisis"),  # noqa: E501
-    _p("run.people_per_agent", 1.0, "float", 1, 1e7, "people", "How many people one agent stands for; counts are reported in people.", A + "1 = one agent per person"),  # noqa: E501
+    _p("run.people_per_agent", 1.0, "float", 1, 1e7, "people", "How many people one agent stands for; counts are reported in people.", A + "1 = one agent per person", build_only=True),  # noqa: E501
     # --- grid ------------------------------------------------------------------------------------
-    _p("grid.width", 40, "int", 5, 5000, "cells", "Width of each region's torus grid.", E02),
-    _p("grid.height", 40, "int", 5, 5000, "cells", "Height of each region's torus grid.", E02),
+    _p("grid.width", 40, "int", 5, 5000, "cells", "Width of each region's torus grid.", E02, build_only=True),  # noqa: E501
+    _p("grid.height", 40, "int", 5, 5000, "cells", "Height of each region's torus grid.", E02, build_only=True),  # noqa: E501
     _p("grid.movement", True, "bool", None, None, "switch", "Agents move to a random empty cell in vision each day.", E02),  # noqa: E501
     _p("grid.substeps", 3, "int", 1, 64, "sub-steps", "Random batches per day in which protesters decide, soldiers arrest and agents move, each batch seeing the last (approximates Mesa's random sequential order).", A + "3 docks with Mesa's example (tests/test_docking.py)"),  # noqa: E501
     _p("grid.move_tries", 4, "int", 1, 50, "cells", "Candidate cells a mover draws in each of two rounds; it proposes the first empty one (more: closer to Mesa's always-move rule).", A + "4 docks with Mesa's example (tests/test_docking.py)"),  # noqa: E501
     # --- protest (Epstein Model I) ----------------------------------------------------------------
-    _p("protest.citizen_density", 0.7, "float", 0, 1, "agents/cell", "Protester (citizen) density on the grid.", E02, per_region=True),  # noqa: E501
+    _p("protest.citizen_density", 0.7, "float", 0, 1, "agents/cell", "Protester (citizen) density on the grid.", E02, per_region=True, build_only=True),  # noqa: E501
     _p("protest.legitimacy", 0.82, "float", 0, 1, "share", "Regime legitimacy L in grievance G = H(1-L).", E02, per_region=True),  # noqa: E501
-    _p("protest.hardship", 1.0, "float", 0, 1, "share", "Upper bound of hardship H ~ U(0, hardship).", E02 + " (H ~ U(0,1))", per_region=True),  # noqa: E501
+    _p("protest.hardship", 1.0, "float", 0, 1, "share", "Upper bound of hardship H ~ U(0, hardship).", E02 + " (H ~ U(0,1))", per_region=True, build_only=True),  # noqa: E501
     _p("protest.threshold", 0.1, "float", 0, 1, "utility", "Activation threshold T: active iff G - R*P > T.", E02),  # noqa: E501
     _p("protest.arrest_k", 2.3, "float", 0, 20, "1", "Constant k in P = 1 - exp(-k * round(C/A)).", E02),  # noqa: E501
     _p("protest.rounding", True, "bool", None, None, "switch", "Round C/A to an integer (half to even) before the exponential, as Mesa's example does.", MESA + " (needed to reproduce Epstein's bursts)"),  # noqa: E501
@@ -103,45 +111,45 @@ PARAMS: tuple[Param, ...] = (
     _p("opposition.defector_value", 2.0, "float", 0, 5, "utility", "Value to a defector of being on the winning side if the regime falls (doubled for officers).", A + "twice a soldier's pay: a place in the new order"),  # noqa: E501
     _p("opposition.fight_risk", 1.5, "float", 0, 5, "utility", "Cost to an armed defector of fighting a regime that survives (times belief).", A + "why rank-and-file exit rather than fight while the regime looks strong"),  # noqa: E501
     # --- soldiers --------------------------------------------------------------------------------
-    _p("soldiers.garrison_density", 0.04, "float", 0, 1, "agents/cell", "Soldier density on a region's grid (its garrison).", E02 + " (cop density)", per_region=True),  # noqa: E501
-    _p("soldiers.count", 0, "int", 0, 10_000_000, "agents", "Exact number of regular soldier agents, spread over regions by garrison density; 0: drawn cell by cell from the densities.", A + "for exact docking configurations (Granovetter's 100)"),  # noqa: E501
+    _p("soldiers.garrison_density", 0.04, "float", 0, 1, "agents/cell", "Soldier density on a region's grid (its garrison).", E02 + " (cop density)", per_region=True, build_only=True),  # noqa: E501
+    _p("soldiers.count", 0, "int", 0, 10_000_000, "agents", "Exact number of regular soldier agents, spread over regions by garrison density; 0: drawn cell by cell from the densities.", A + "for exact docking configurations (Granovetter's 100)", build_only=True),  # noqa: E501
     _p("soldiers.can_defect", True, "bool", None, None, "switch", "Soldiers decide each day; off, they are Epstein's cops (always loyal).", E02),  # noqa: E501
     _p("soldiers.vision", 7, "int", 1, 30, "cells", "Soldiers' von Neumann vision radius (arrests and the crowd they face).", E02),  # noqa: E501
-    _p("soldiers.officer_share", 0.1, "float", 0, 1, "share", "Share of soldiers who are officers (company and battalion commanders are officers).", A + "typical armies 8-15%"),  # noqa: E501
-    _p("soldiers.nco_share", 0.2, "float", 0, 1, "share", "Share of soldiers who are NCOs (squad leaders).", A + "one NCO per squad of about five"),  # noqa: E501
+    _p("soldiers.officer_share", 0.1, "float", 0, 1, "share", "Share of soldiers who are officers (company and battalion commanders are officers).", A + "typical armies 8-15%", build_only=True),  # noqa: E501
+    _p("soldiers.nco_share", 0.2, "float", 0, 1, "share", "Share of soldiers who are NCOs (squad leaders).", A + "one NCO per squad of about five", build_only=True),  # noqa: E501
     _p("soldiers.pay", 1.0, "float", 0, 3, "x subsistence", "Pay relative to subsistence.", "Albrecht & Ohl 2016; 'For Money or Liberty?' (Syria)", lever=True),  # noqa: E501
     _p("soldiers.officer_bonus", 0.5, "float", 0, 3, "x subsistence", "Extra pay and perks for officers and NCOs (NCOs get half).", "Makara 2013", lever=True),  # noqa: E501
     _p("soldiers.arrears", 0.0, "float", 0, 1, "share", "Share of pay not paid (arrears); pay-cut events set it.", "'For Money or Liberty?' (reference article [66])", lever=True),  # noqa: E501
     _p("soldiers.w_pay", 1.0, "float", 0, 5, "utility/pay", "Weight of pay received in the value of staying.", A + "utility scale"),  # noqa: E501
     _p("soldiers.business_stake", 0.0, "float", 0, 3, "utility", "Officers' stake in military-owned businesses, lost if the regime falls (value: stake x belief).", "Defection-proofing and military-owned businesses (reference article [109])", lever=True),  # noqa: E501
-    _p("soldiers.loyalty", 0.5, "float", -3, 3, "utility", "Mean intrinsic loyalty.", A + "utility scale"),  # noqa: E501
-    _p("soldiers.loyalty_sd", 0.5, "float", 0, 3, "utility", "Spread of intrinsic loyalty (normal).", A + "utility scale"),  # noqa: E501
-    _p("soldiers.core_loyalty", 1.0, "float", 0, 5, "utility", "Extra loyalty of soldiers from the regime's core identity group.", "McLauchlin 2010, Comparative Politics 42(3)"),  # noqa: E501
+    _p("soldiers.loyalty", 0.5, "float", -3, 3, "utility", "Mean intrinsic loyalty.", A + "utility scale", build_only=True),  # noqa: E501
+    _p("soldiers.loyalty_sd", 0.5, "float", 0, 3, "utility", "Spread of intrinsic loyalty (normal).", A + "utility scale", build_only=True),  # noqa: E501
+    _p("soldiers.core_loyalty", 1.0, "float", 0, 5, "utility", "Extra loyalty of soldiers from the regime's core identity group.", "McLauchlin 2010, Comparative Politics 42(3)", build_only=True),  # noqa: E501
     _p("soldiers.core_tied_fate", 0.8, "float", 0, 1, "share", "Share of the defection reward core-group soldiers cannot claim: their fate is tied to the regime's.", "McLauchlin 2010; Makara 2013"),  # noqa: E501
     _p("soldiers.indoctrination", 0.0, "float", 0, 3, "utility", "Loyalty added by political indoctrination.", A + "utility scale", lever=True),  # noqa: E501
     _p("soldiers.moral_cost", 0.6, "float", 0, 10, "utility", "Moral cost of repressing a crowd filling one's vision (scaled by crowd density, nonviolence and shared identity).", "Nepstad 2011; Chenoweth & Stephan 2011"),  # noqa: E501
     _p("soldiers.crowd_scale", 0.2, "float", 0.001, 1, "share of vision", "Active density in vision at which the moral cost is half its maximum.", A + "saturating crowd effect"),  # noqa: E501
     _p("soldiers.shared_identity", 1.0, "float", 0, 5, "x", "Moral cost multiplier (1 + this) when the crowd shares the soldier's identity group.", "McLauchlin 2010; Makara 2013"),  # noqa: E501
     _p("soldiers.home_region", 0.5, "float", 0, 5, "x", "Moral cost multiplier (1 + this) when stationed in the home region.", "Lee 2015; " + A + "strength"),  # noqa: E501
-    _p("soldiers.rotation", 0.0, "float", 0, 1, "share", "Share of battalions stationed away from their home region.", "Quinlivan 1999 (rotation as coup-proofing)", lever=True),  # noqa: E501
+    _p("soldiers.rotation", 0.0, "float", 0, 1, "share", "Share of battalions stationed away from their home region.", "Quinlivan 1999 (rotation as coup-proofing)", lever=True, build_only=True),  # noqa: E501
     _p("soldiers.surveillance", 0.3, "float", 0, 1, "probability", "Daily chance a defection or desertion attempt is detected (before safety in numbers).", A + "informant networks", lever=True),  # noqa: E501
     _p("soldiers.punishment", 1.0, "float", 0, 5, "utility", "Cost of being caught defecting or deserting.", A + "utility scale", lever=True),  # noqa: E501
     _p("soldiers.family_reprisal", 0.5, "float", 0, 5, "utility", "Extra cost from reprisals against family, scaled by each soldier's exposure U(0,1).", "Reference article (families of defectors detained)", lever=True),  # noqa: E501
     _p("soldiers.safety_in_numbers", 0.8, "float", 0, 1, "share", "How far detection falls as neighbours defect at once: q = s (1 - this * peer share).", "Granovetter 1978; Kuran 1991"),  # noqa: E501
     _p("soldiers.peer_weight", 1.5, "float", 0, 10, "utility/share", "Weight of the share of network neighbours who have left.", G78),  # noqa: E501
-    _p("soldiers.threshold", 0.0, "float", -5, 10, "utility", "Mean personal threshold theta for leaving.", G78 + "; " + A + "scale"),  # noqa: E501
-    _p("soldiers.threshold_sd", 0.75, "float", 0, 5, "utility", "Spread of thresholds (normal).", G78),  # noqa: E501
-    _p("soldiers.threshold_dist", "normal", "choice", None, None, "", "normal: theta ~ N(mean, sd); ladder: theta_i = i/(n-1) (Granovetter's 0..n-1 in shares).", G78, choices=("normal", "ladder")),  # noqa: E501
+    _p("soldiers.threshold", 0.0, "float", -5, 10, "utility", "Mean personal threshold theta for leaving.", G78 + "; " + A + "scale", build_only=True),  # noqa: E501
+    _p("soldiers.threshold_sd", 0.75, "float", 0, 5, "utility", "Spread of thresholds (normal).", G78, build_only=True),  # noqa: E501
+    _p("soldiers.threshold_dist", "normal", "choice", None, None, "", "normal: theta ~ N(mean, sd); ladder: theta_i = i/(n-1) (Granovetter's 0..n-1 in shares).", G78, choices=("normal", "ladder"), build_only=True),  # noqa: E501
     _p("soldiers.exit_barrier", 1.0, "float", 0, 5, "utility", "Cost of deserting (distance, papers, roadblocks).", "Albrecht & Ohl 2016", lever=True),  # noqa: E501
-    _p("soldiers.guard_share", 0.0, "float", 0, 0.6, "share", "Share of the force in separate guard units (counterbalancing), stationed in the capital.", "Quinlivan 1999; De Bruin", lever=True),  # noqa: E501
-    _p("soldiers.guard_loyalty", 1.5, "float", 0, 5, "utility", "Extra loyalty of guard units (selected, better paid).", "Quinlivan 1999"),  # noqa: E501
+    _p("soldiers.guard_share", 0.0, "float", 0, 0.6, "share", "Share of the force in separate guard units (counterbalancing), stationed in the capital.", "Quinlivan 1999; De Bruin", lever=True, build_only=True),  # noqa: E501
+    _p("soldiers.guard_loyalty", 1.5, "float", 0, 5, "utility", "Extra loyalty of guard units (selected, better paid).", "Quinlivan 1999", build_only=True),  # noqa: E501
     _p("soldiers.guard_resentment", 1.0, "float", 0, 5, "utility", "Loyalty lost by regular soldiers per unit of guard share.", "Dworschak 2020; Lutscher 2016"),  # noqa: E501
-    _p("soldiers.ethnic_stacking", 0.0, "float", 0, 1, "share", "Chance an officer or guard is drawn from the core group instead of his region's mix.", "McLauchlin 2010; Makara 2013", lever=True),  # noqa: E501
+    _p("soldiers.ethnic_stacking", 0.0, "float", 0, 1, "share", "Chance an officer or guard is drawn from the core group instead of his region's mix.", "McLauchlin 2010; Makara 2013", lever=True, build_only=True),  # noqa: E501
     _p("soldiers.purge_rate", 0.0, "float", 0, 0.2, "1/day", "Daily chance a wavering officer (gain from leaving > 0) is purged (detained).", "Quinlivan 1999", lever=True),  # noqa: E501
-    _p("soldiers.squad_size", 8, "int", 2, 500, "soldiers", "Soldiers per squad (a clique in the network).", A + "infantry squad"),  # noqa: E501
-    _p("soldiers.squads_per_company", 4, "int", 1, 20, "squads", "Squads per company.", A + "infantry company"),  # noqa: E501
-    _p("soldiers.companies_per_battalion", 4, "int", 1, 20, "companies", "Companies per battalion.", A + "infantry battalion"),  # noqa: E501
-    _p("soldiers.cross_ties", 1.0, "float", 0, 20, "ties/soldier", "Mean random ties to soldiers in other units of the same region.", A + "friendships across units"),  # noqa: E501
+    _p("soldiers.squad_size", 8, "int", 2, 500, "soldiers", "Soldiers per squad (a clique in the network).", A + "infantry squad", build_only=True),  # noqa: E501
+    _p("soldiers.squads_per_company", 4, "int", 1, 20, "squads", "Squads per company.", A + "infantry company", build_only=True),  # noqa: E501
+    _p("soldiers.companies_per_battalion", 4, "int", 1, 20, "companies", "Companies per battalion.", A + "infantry battalion", build_only=True),  # noqa: E501
+    _p("soldiers.cross_ties", 1.0, "float", 0, 20, "ties/soldier", "Mean random ties to soldiers in other units of the same region.", A + "friendships across units", build_only=True),  # noqa: E501
     _p("soldiers.follow_commander", 0.3, "float", 0, 1, "probability", "Daily chance a soldier follows his company commander who defected.", "Reference article (USSR: subordinate units defected)"),  # noqa: E501
     # --- belief that the regime survives ----------------------------------------------------------
     _p("belief.intercept", 2.0, "float", -10, 10, "logit", "Logit of belief in survival with no signals.", "Kuran 1991; " + A + "b0 = 2 gives 0.88"),  # noqa: E501
@@ -158,14 +166,14 @@ PARAMS: tuple[Param, ...] = (
     _p("regime.messaging", 0.5, "float", 0, 1, "share", "Intensity of the regime's messaging that it will survive.", A + "propaganda", lever=True),  # noqa: E501
     _p("regime.information_control", 0.0, "float", 0, 1, "share", "Scales public signals of protest and defection down by (1 - this).", "Kuran 1991 (preference falsification)", lever=True),  # noqa: E501
     # --- elites ----------------------------------------------------------------------------------
-    _p("elites.count", 20, "int", 0, 10_000, "agents", "Number of elite agents (not scaled by people_per_agent).", A + "inner circle"),  # noqa: E501
+    _p("elites.count", 20, "int", 0, 10_000, "agents", "Number of elite agents (not scaled by people_per_agent).", A + "inner circle", build_only=True),  # noqa: E501
     _p("elites.rents", 1.0, "float", 0, 5, "utility", "Rents an elite keeps while the regime survives.", "Svolik 2012", lever=True),  # noqa: E501
     _p("elites.purge_risk", 0.2, "float", 0, 1, "probability", "Chance a wavering elite is purged if the regime survives.", "Svolik 2012", lever=True),  # noqa: E501
-    _p("elites.loyalty", 1.0, "float", -3, 3, "utility", "Mean intrinsic loyalty of elites.", A + "utility scale"),  # noqa: E501
-    _p("elites.loyalty_sd", 0.5, "float", 0, 3, "utility", "Spread of elite loyalty.", A + "utility scale"),  # noqa: E501
+    _p("elites.loyalty", 1.0, "float", -3, 3, "utility", "Mean intrinsic loyalty of elites.", A + "utility scale", build_only=True),  # noqa: E501
+    _p("elites.loyalty_sd", 0.5, "float", 0, 3, "utility", "Spread of elite loyalty.", A + "utility scale", build_only=True),  # noqa: E501
     _p("elites.outside_option", 1.5, "float", 0, 5, "utility", "What a defecting elite gets if the regime falls.", A + "utility scale"),  # noqa: E501
     _p("elites.peer_weight", 2.0, "float", 0, 10, "utility/share", "Weight of the share of elites already defected.", G78),  # noqa: E501
-    _p("elites.clients", 3, "int", 0, 100, "commanders", "Client company commanders per elite.", "Reference article; " + A + "patronage"),  # noqa: E501
+    _p("elites.clients", 3, "int", 0, 100, "commanders", "Client company commanders per elite.", "Reference article; " + A + "patronage", build_only=True),  # noqa: E501
     _p("elites.client_follow", 0.5, "float", 0, 1, "probability", "Chance a client commander defects with his patron.", A + "patronage ties"),  # noqa: E501
     # --- outcome ---------------------------------------------------------------------------------
     _p("outcome.k_days", 7, "int", 1, 365, "days", "Consecutive days the loyal force must stay below the opposition for a collapse.", A + "a week"),  # noqa: E501
@@ -186,11 +194,87 @@ REGION_FIELDS: dict[str, Param] = {p.leaf: p for p in PARAMS if p.per_region}
 assert len(REGION_FIELDS) == sum(p.per_region for p in PARAMS), "per-region leaves must be unique"
 LEVERS: tuple[Param, ...] = tuple(p for p in PARAMS if p.lever)
 
-#: Fields of an identity group (``[[groups]]`` table), with (default, lo, hi, meaning).
-GROUP_FIELDS: dict[str, tuple[float, float, float, str]] = {
-    "share": (1.0, 0.0, 1.0, "Share of the national population (normalised over groups)."),
-    "legitimacy_shift": (0.0, -1.0, 1.0, "Added to regime legitimacy among this group."),
+BUILD_ONLY: frozenset[str] = frozenset(p.name for p in PARAMS if p.build_only)
+
+# fmt: off
+#: Fields of a ``[[regions]]`` table besides its name and the per-region overrides.
+REGION_OWN: dict[str, Param] = {
+    p.leaf: p
+    for p in (
+        _p("regions.capital", False, "bool", None, None, "switch", "The centre: guards stand here; coups aim here.", A + "the first region if none is marked"),  # noqa: E501
+        _p("regions.population", 1.0, "float", 0, 1e9, "relative weight", "Relative population: weight of its home-region recruitment.", A + "equal regions"),  # noqa: E501
+    )
 }
+
+#: Fields of an identity group (``[[groups]]`` table) besides its name.
+GROUP_FIELDS: dict[str, Param] = {
+    p.leaf: p
+    for p in (
+        _p("groups.core", False, "bool", None, None, "switch", "The ruler's own group (ethnic stacking draws from it).", "McLauchlin 2010"),  # noqa: E501
+        _p("groups.share", 1.0, "float", 0, 1, "share", "Share of the national population (normalised over groups).", A + "one group"),  # noqa: E501
+        _p("groups.legitimacy_shift", 0.0, "float", -1, 1, "share", "Added to regime legitimacy among this group.", A + "no group grievance"),  # noqa: E501
+    )
+}
+
+# --- scheduled events -----------------------------------------------------------------------------
+_PAY = BY_NAME["soldiers.pay"]
+_ARREARS = BY_NAME["soldiers.arrears"]
+_LETHALITY = BY_NAME["regime.lethality"]
+
+#: Fields of each kind of ``[[events]]`` entry (besides ``day``, ``kind`` and ``note``), by kind.
+#: ``default`` is what the model uses when the field is left out; ``None`` leaves the value as it
+#: is (or, for ``region``, means every region).
+EVENT_FIELDS: dict[str, dict[str, Param]] = {
+    "pay_cut": {
+        "pay": _p("events.pay_cut.pay", None, "float", _PAY.lo, _PAY.hi, _PAY.unit, "Sets soldiers.pay.", _PAY.source),  # noqa: E501
+        "arrears": _p("events.pay_cut.arrears", None, "float", _ARREARS.lo, _ARREARS.hi, _ARREARS.unit, "Sets soldiers.arrears.", _ARREARS.source),  # noqa: E501
+    },
+    "crackdown": {
+        "repression": _p("events.crackdown.repression", 1.0, "float", 0, 1, "share", "Sets regime.repression.", A + "a crackdown sends every loyal soldier out"),  # noqa: E501
+        "lethality": _p("events.crackdown.lethality", None, "float", _LETHALITY.lo, _LETHALITY.hi, _LETHALITY.unit, "Sets regime.lethality.", _LETHALITY.source),  # noqa: E501
+    },
+    "elite_split": {
+        "share": _p("events.elite_split.share", 0.2, "float", 0, 1, "share of loyal elites", "Share of the still-loyal elites who defect publicly.", A + "a faction of one in five"),  # noqa: E501
+    },
+    "coup": {
+        "share": _p("events.coup.share", 0.2, "float", 0, 1, "share of loyal elites", "Share of the still-loyal elites in the plot (at least one); their client units try to seize the capital.", A + "a faction of one in five"),  # noqa: E501
+        "legitimacy_cost": _p("events.coup.legitimacy_cost", 0.1, "float", 0, 1, "share", "Legitimacy lost everywhere if the coup fails.", A + "a failed coup discredits the regime somewhat"),  # noqa: E501
+    },
+    "legitimacy_shock": {
+        "delta": _p("events.legitimacy_shock.delta", 0.0, "float", -1, 1, "share", "Added to legitimacy (clipped to 0..1).", A + "no change unless given"),  # noqa: E501
+        "region": _p("events.legitimacy_shock.region", None, "name", None, None, "", "Region hit; every region if left out.", A + "national shock"),  # noqa: E501
+    },
+}
+# fmt: on
+EVENT_KINDS: tuple[str, ...] = tuple(EVENT_FIELDS)
+#: Kinds that do nothing unless one of these fields is given.
+EVENT_NEEDS_ONE_OF: dict[str, tuple[str, ...]] = {
+    "pay_cut": ("pay", "arrears"),
+    "legitimacy_shock": ("delta",),
+}
+#: Every event field once (the union over kinds, first-seen order): the scenario schema's columns.
+EVENT_FIELD_UNION: dict[str, Param] = {}
+for _fields in EVENT_FIELDS.values():
+    for _leaf, _param in _fields.items():
+        _seen = EVENT_FIELD_UNION.setdefault(_leaf, _param)
+        assert (_seen.type, _seen.lo, _seen.hi) == (_param.type, _param.lo, _param.hi), _leaf
+
+
+def event_field_default(kind: str, field: str) -> Any:
+    """Value the model uses for an event field that the scenario left out.
+
+    Args:
+        kind: Event kind (one of :data:`EVENT_KINDS`).
+        field: Field of that kind (a key of ``EVENT_FIELDS[kind]``).
+
+    Returns:
+        The default; ``None`` means the event leaves that value unchanged (or, for ``region``,
+        applies everywhere).
+
+    Raises:
+        KeyError: Not a field of that kind.
+    """
+    return EVENT_FIELDS[kind][field].default
 
 
 def defaults() -> dict[str, Any]:

@@ -106,6 +106,22 @@ MALFORMED = {
         HEAD + '[[events]]\nday = 3\nkind = "coup"\nshar = 0.5\n',
         ["field `events[0].shar`", "did you mean `share`"],
     ),
+    "event_field_of_another_kind": (
+        HEAD + '[[events]]\nday = 3\nkind = "crackdown"\npay = 0.5\ndelta = 0.1\n',
+        ["field `events[0].pay`", "a `crackdown` event takes"],
+    ),
+    "event_that_sets_nothing": (
+        HEAD + '[[events]]\nday = 3\nkind = "pay_cut"\n',
+        ["field `events[0]`", "needs `pay` or `arrears`"],
+    ),
+    "region_name_breaks_the_rule": (
+        HEAD + '[[regions]]\nname = "x\'; DROP TABLE runs; --"\n',
+        ["field `regions[0].name`", "^[a-z][a-z0-9_]{0,63}$"],
+    ),
+    "scenario_name_leaves_the_folder": (
+        '[scenario]\nname = "../../evil"\n',
+        ["field `scenario.name`", "must be a name"],
+    ),
     "event_day_after_horizon": (
         HEAD + '[run]\nhorizon = 10\n[[events]]\nday = 30\nkind = "crackdown"\n',
         ["field `events[0].day`", "after the horizon"],

@@ -15,12 +15,15 @@ exists; the parameter is live if it changes the outputs in at least one of them.
 import dataclasses
 import functools
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from defection.model import scenario as scn
-from defection.model.params import BY_NAME, PARAMS
+from defection.model.address import coerce
+from defection.model.params import BY_NAME, PARAMS, SECTIONS
 from defection.model.regime import RegimeModel
 from defection.model.scenario import ScenarioError
 from defection.runner import summarize
@@ -140,12 +143,16 @@ def _moves(p, current):
         return [not current]
     if p.type == "choice":
         return [c for c in p.choices if c != current]
-    cast = int if p.type == "int" else float
-    ends = [cast(p.lo), cast(p.hi)]
-    return [v for v in ends if v != current]
+    if p.type in ("int", "float"):
+        cast = int if p.type == "int" else float
+        ends = [cast(p.lo), cast(p.hi)]
+        return [v for v in ends if v != current]
+    raise AssertionError(f"{p.name}: no rule to move a parameter of type {p.type!r}")
 
 
-LIVE = [p for p in PARAMS if p.type in ("int", "float", "bool", "choice") and p.name not in EXEMPT]
+#: Every parameter but the exempt ones; ``_moves`` refuses a type it cannot move, so a new type
+#: fails ``test_every_parameter_is_covered`` instead of dropping out of the test.
+LIVE = [p for p in PARAMS if p.name not in EXEMPT]
 
 
 def _toward(p, current, end):
@@ -190,13 +197,44 @@ def test_parameter_is_live(name):
 
 
 def test_every_parameter_is_covered():
+    """Each parameter is exempt (with a reason) or can be moved to another value it accepts."""
     assert set(EXEMPT) <= set(BY_NAME), "an exemption names no parameter"
+    assert all(why.strip() for why in EXEMPT.values()), "an exemption gives no reason"
     assert set(MOVE_TO) <= set(BY_NAME)
+    assert not set(MOVE_TO) & set(EXEMPT), "an exempt parameter needs no move"
+    base = _scenario({}).params
     for name, (value, _why) in MOVE_TO.items():
-        p = BY_NAME[name]
-        assert p.lo <= value <= p.hi
-    covered = {p.name for p in LIVE} | set(EXEMPT)
-    assert covered == set(BY_NAME)
+        assert coerce(BY_NAME[name], value) == value
+        assert value != base[name], f"{name}: MOVE_TO does not move it"
+    for p in LIVE:
+        moves = _moves(p, base[p.name])
+        assert moves, f"`{p.name}`: no value to move it to from {base[p.name]!r}"
+        for v in moves:
+            assert v != base[p.name]
+            assert coerce(p, v) == v, p.name  # a value of the registry's type, in bounds
+
+
+def _model_source() -> str:
+    """Source of the model's engine: everything in ``model/`` that is not the registry or the
+    scenario machinery, and the runner (which reports in people)."""
+    root = Path(__file__).resolve().parents[1]
+    skip = {"params.py", "address.py", "schema.py", "scenario.py"}
+    files = [f for f in (root / "model").rglob("*.py") if f.name not in skip]
+    return "\n".join(f.read_text(encoding="utf-8") for f in [*files, root / "defection/runner.py"])
+
+
+def test_every_parameter_is_read_by_the_model():
+    """Independent of the runs above: each registry name appears in the engine's source (a
+    per-region parameter may be read from the region table by its leaf), and every
+    ``"section.name"`` string in the engine names a registry parameter (no typos)."""
+    src = _model_source()
+    strings = set(re.findall(r'"([a-z_]+(?:\.[a-z_]+)?)"', src))
+    unread = [
+        p.name for p in PARAMS if p.name not in strings and not (p.per_region and p.leaf in strings)
+    ]
+    assert not unread, f"never read by the model: {unread}"
+    dotted = {s for s in strings if "." in s and s.split(".")[0] in SECTIONS}
+    assert dotted <= set(BY_NAME), f"not registry names: {sorted(dotted - set(BY_NAME))}"
 
 
 def test_people_per_agent_only_scales_people_counts():

@@ -115,7 +115,7 @@ BAD = {
     ),
     "value outside the bounds": (
         SMALL_SPEC.replace("values = [0.2, 0.8]", "values = [0.2, 1.8]"),
-        ["vary.regime.repression", "1.8", "outside the parameter's bounds"],
+        ["vary.regime.repression", "value 1.8 refused: must be between 0 and 1 share"],
     ),
     "misspelled key": (
         SMALL_SPEC.replace("replicates = 3", "replicate = 3"),
@@ -159,7 +159,7 @@ BAD = {
     ),
     "value of the wrong type": (
         SMALL_SPEC.replace("values = [0.2, 0.8]", 'values = [0.2, "high"]'),
-        ["vary.regime.repression", "'high' is not a number"],
+        ["vary.regime.repression", "value 'high' refused: must be a number"],
     ),
     "unknown output series": (
         SMALL_SPEC + '\n[outputs]\nseries = ["active_protester"]\n',

@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from defection.model.params import BY_NAME, LEVERS, Param
-from defection.model.regime import BUILD_ONLY, RegimeModel
+from defection.model.address import coerce
+from defection.model.params import BUILD_ONLY, LEVERS, Param
+from defection.model.regime import RegimeModel
 from defection.model.rules import DEFECTED
 from defection.model.scenario import bundled_dir, bundled_names, find, load
 from defection.viz import render
@@ -125,11 +126,16 @@ class Session:
     def set_lever(self, name: str, value: Any) -> bool:
         """Set a lever: now if the model can take it mid-run, else from the next reset.
 
+        The value is checked and converted by the registry (a slider's number is rounded for an
+        integer parameter).
+
         Returns:
             True if the running model took the value, False if it waits for a reset.
+
+        Raises:
+            ScenarioError: Unknown parameter, or a value of the wrong type or out of bounds.
         """
-        p = BY_NAME[name]
-        value = int(round(value)) if p.type == "int" else float(value)
+        value = coerce(name, value, lenient=True)
         self.levers[name] = value
         if needs_reset(name):
             return False

@@ -372,9 +372,9 @@ def _span(values: pd.Series, labels: list[str] | None) -> str:
 
 
 def _label(address: str) -> str:
-    from defection.sweep.spec import _param_for
+    from defection.model.address import param_for
 
-    p = _param_for(address)
+    p = param_for(address)
     return f"{address} ({p.unit})" if p is not None and p.unit else address
 
 

@@ -3,7 +3,7 @@
 A sweep file is TOML::
 
     [sweep]
-    name = "baseline_pay_repression"   # letters, digits, _ and -
+    name = "baseline_pay_repression"   # a lower-case letter, then lower-case letters, digits, _
     title = "Pay x repression on the baseline"
     scenario = "baseline"              # a bundled name, or a path relative to this file
     design = "grid"                    # grid | lhs | sobol
@@ -53,15 +53,12 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from defection import __version__
-from defection.model.params import BY_NAME, GROUP_FIELDS, REGION_FIELDS, Param
+from defection.model.address import NAME_PATTERN, InvalidValue, coerce, param_for
+from defection.model.address import closest as _closest
+from defection.model.params import Param
 from defection.model.regime import RegimeModel
-from defection.model.scenario import (
-    Scenario,
-    ScenarioError,
-    _closest,
-    _pydantic_problems,
-    load,
-)
+from defection.model.scenario import Scenario, ScenarioError, load
+from defection.model.schema import pydantic_problems
 
 #: Per-day series a sweep can keep (the model's DataCollector columns but ``day``).
 SERIES_NAMES: tuple[str, ...] = tuple(c for c in RegimeModel.SERIES if c != "day")
@@ -69,14 +66,13 @@ SERIES_NAMES: tuple[str, ...] = tuple(c for c in RegimeModel.SERIES if c != "day
 MAX_RUNS = 2_000_000
 
 _STRICT = ConfigDict(extra="forbid", strict=True)
-_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
 
 
 class SweepMeta(BaseModel):
     """The ``[sweep]`` table."""
 
     model_config = _STRICT
-    name: Annotated[str, Field(pattern=_NAME, max_length=80)]
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
     title: str = ""
     description: str = ""
     scenario: str
@@ -313,7 +309,7 @@ def _spec_problems(exc: ValidationError, doc: dict[str, Any], origin: str) -> li
         "vary": list(Axis.model_fields),
         "outputs": list(Outputs.model_fields),
     }
-    lines = _pydantic_problems(exc, doc, origin)
+    lines = pydantic_problems(exc, doc, origin)
     out = []
     for err, line in zip(exc.errors(), lines, strict=True):
         loc = tuple(err["loc"])
@@ -346,23 +342,10 @@ def _scenario_path(name: str, base_dir: Path | None) -> str | Path:
     return name
 
 
-def _param_for(address: str) -> Param | None:
-    """Registry entry behind an address (region fields and group fields included)."""
-    if address in BY_NAME:
-        return BY_NAME[address]
-    parts = address.split(".")
-    if len(parts) == 3 and parts[0] == "regions" and parts[2] in REGION_FIELDS:
-        return REGION_FIELDS[parts[2]]
-    if len(parts) == 3 and parts[0] == "groups" and parts[2] in GROUP_FIELDS:
-        default, lo, hi, meaning = GROUP_FIELDS[parts[2]]
-        return Param(address, default, "float", lo, hi, "share", meaning, "group field")
-    return None
-
-
 def _dimension(
     address: str, axis: Axis, design: str, where: str, scenario: Scenario
 ) -> tuple[Dimension | None, list[str]]:
-    p = _param_for(address)
+    p = param_for(address)
     if p is None:
         # reuse the scenario machinery's message (closest name, address forms)
         try:
@@ -434,7 +417,10 @@ def _dimension(
     else:
         vals = list(axis.values or [])
         for v in vals:
-            errs += _value_problems(p, v, where, bounds)
+            try:
+                coerce(p, v)
+            except InvalidValue as exc:
+                errs.append(f"{where}: value {v!r} refused: {exc.rule}")
         if len({json.dumps(v) for v in vals}) != len(vals):
             errs.append(f"{where}: `values` lists a value twice")
         if not errs:
@@ -444,23 +430,6 @@ def _dimension(
     if errs:
         return None, errs
     return Dimension(address, p, lo, hi, values), []
-
-
-def _value_problems(p: Param, v: Any, where: str, bounds: str) -> list[str]:
-    kind = {"float": "a number", "int": "an integer", "bool": "true or false"}.get(
-        p.type, "one of " + ", ".join(p.choices)
-    )
-    ok_type = (
-        (p.type == "float" and isinstance(v, int | float) and not isinstance(v, bool))
-        or (p.type == "int" and isinstance(v, int) and not isinstance(v, bool))
-        or (p.type == "bool" and isinstance(v, bool))
-        or (p.type == "choice" and v in p.choices)
-    )
-    if not ok_type:
-        return [f"{where}: value {v!r} is not {kind}"]
-    if p.type in ("float", "int") and not p.lo <= v <= p.hi:
-        return [f"{where}: value {v!r} is outside the parameter's bounds ({bounds})"]
-    return []
 
 
 def _design_problems(meta: SweepMeta, origin: str) -> list[str]:
