@@ -11,22 +11,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from defection.model import elites, outcome, rules, soldiers
+from defection.model.params import event_field_default
 from defection.model.rules import DETAINED, ELITE_LOYAL, ELITE_PURGED, LOYAL, SHIRKING
 
 if TYPE_CHECKING:
     from defection.model.regime import RegimeModel
 
-#: Defaults of optional event fields, by kind and field.
-EVENT_DEFAULTS: dict[str, dict[str, float]] = {
-    "crackdown": {"repression": 1.0},
-    "elite_split": {"share": 0.2},
-    "coup": {"share": 0.2, "legitimacy_cost": 0.1},
-    "legitimacy_shock": {"delta": 0.0},
-}
-
 
 def _get(ev: dict[str, Any], name: str) -> Any:
-    return ev.get(name, EVENT_DEFAULTS[ev["kind"]][name])
+    """An event's field, or the registry's default for its kind."""
+    return ev.get(name, event_field_default(ev["kind"], name))
 
 
 def apply_events(m: RegimeModel, rng: np.random.Generator) -> None:

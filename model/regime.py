@@ -34,42 +34,9 @@ from defection.model import (
     signals,
     soldiers,
 )
+from defection.model.address import check_live
 from defection.model.agents import Elite, Protester, Soldier
-from defection.model.params import BY_NAME
 from defection.model.scenario import Scenario, ScenarioError, load
-
-#: Parameters read only when the model is built; changing them needs a reset.
-BUILD_ONLY = frozenset(
-    {
-        "run.people_per_agent",
-        "grid.width",
-        "grid.height",
-        "protest.citizen_density",
-        "protest.hardship",
-        "soldiers.garrison_density",
-        "soldiers.count",
-        "soldiers.officer_share",
-        "soldiers.nco_share",
-        "soldiers.loyalty",
-        "soldiers.loyalty_sd",
-        "soldiers.core_loyalty",
-        "soldiers.threshold",
-        "soldiers.threshold_sd",
-        "soldiers.threshold_dist",
-        "soldiers.guard_share",
-        "soldiers.guard_loyalty",
-        "soldiers.ethnic_stacking",
-        "soldiers.rotation",
-        "soldiers.squad_size",
-        "soldiers.squads_per_company",
-        "soldiers.companies_per_battalion",
-        "soldiers.cross_ties",
-        "elites.count",
-        "elites.loyalty",
-        "elites.loyalty_sd",
-        "elites.clients",
-    }
-)
 
 geometry_problems = building.geometry_problems
 
@@ -214,18 +181,7 @@ class RegimeModel(mesa.Model):
         Raises:
             ScenarioError: Unknown name, value out of range, or a build-only parameter.
         """
-        p = BY_NAME.get(name)
-        if p is None:
-            raise ScenarioError([f"set_param: `{name}`: unknown parameter"])
-        if name in BUILD_ONLY:
-            raise ScenarioError([f"set_param: `{name}`: fixed when the model is built; reset"])
-        if p.type in ("int", "float"):
-            if not (p.lo <= value <= p.hi):
-                raise ScenarioError(
-                    [f"set_param: `{name}`: must be between {p.lo:g} and {p.hi:g} (got {value})"]
-                )
-            value = float(value) if p.type == "float" else int(value)
-        self.p[name] = value
+        self.p[name] = check_live(name, value)
 
     def run(
         self, steps: int | None = None, on_day: Callable[[RegimeModel], None] | None = None
