@@ -251,6 +251,26 @@ def write(folder: Path | None = None, *, force: bool = False) -> tuple[Path, Pat
     return csv_path, json_path
 
 
+def strata_markdown(meta: dict | None = None) -> str:
+    """The split's counts per stratum and set as a Markdown table (for docs/DATA.md).
+
+    Args:
+        meta: The sidecar's content; read from ``navco_split.json`` by default.
+
+    Returns:
+        Markdown text, ending with a newline.
+    """
+    meta = json.loads(SPLIT_JSON.read_text()) if meta is None else meta
+    out = ["| stratum | units | forced | test quota | fit | test |", "|---|---|---|---|---|---|"]
+    for name, c in meta["strata"].items():
+        cells = [name, c["units"], c["forced"], f"{c['quota']:.2f}", c["fit"], c["test"]]
+        out.append("| " + " | ".join(map(str, cells)) + " |")
+    out.append(
+        f"| all | {meta['units']} | {len(meta['forced'])} | | {meta['fit']} | {meta['test']} |"
+    )
+    return "\n".join(out) + "\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: write the split once, or check it.
 
@@ -267,7 +287,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="overwrite an existing split")
     parser.add_argument("--check", action="store_true", help="verify the committed split")
     parser.add_argument("--dir", type=Path, default=None, help="folder of the split files")
+    parser.add_argument(
+        "--markdown", action="store_true", help="print the counts per stratum and set"
+    )
     args = parser.parse_args(argv)
+    if args.markdown:
+        print(strata_markdown(), end="")
+        return 0
     if args.check:
         problems = check(args.dir)
         for p in problems:
