@@ -53,8 +53,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from defection import __version__
+from defection.model import version
+from defection.model.outputs import SWEEP_SERIES
 from defection.model.params import BY_NAME, GROUP_FIELDS, REGION_FIELDS, Param
-from defection.model.regime import RegimeModel
 from defection.model.scenario import (
     Scenario,
     ScenarioError,
@@ -64,7 +65,7 @@ from defection.model.scenario import (
 )
 
 #: Per-day series a sweep can keep (the model's DataCollector columns but ``day``).
-SERIES_NAMES: tuple[str, ...] = tuple(c for c in RegimeModel.SERIES if c != "day")
+SERIES_NAMES: tuple[str, ...] = SWEEP_SERIES
 #: A sweep larger than this is refused (a typo in ``steps`` should not start a billion runs).
 MAX_RUNS = 2_000_000
 
@@ -171,8 +172,9 @@ class Sweep:
     def sweep_id(self) -> str:
         """``<name>-<10 hex>``: the name and a hash of everything that determines the rows.
 
-        The hash covers the validated spec, the resolved scenario and the package version, so
-        changing any of them starts a new sweep instead of mixing rows into an old one.
+        The hash covers the validated spec, the resolved scenario, the package version and the
+        model version (:data:`defection.model.version.MODEL_VERSION`), so changing any of them
+        starts a new sweep instead of mixing rows into an old one.
         """
         digest = hashlib.sha256(canonical_json(self).encode()).hexdigest()
         return f"{self.name}-{digest[:10]}"
@@ -287,6 +289,7 @@ def spec_from_dict(
         "series": spec.outputs.series,
         "scenario_hash": scenario.hash,
         "version": __version__,
+        "model_version": version.MODEL_VERSION,
     }
     return Sweep(
         name=meta.name,
