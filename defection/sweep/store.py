@@ -185,6 +185,12 @@ class Store:
         from defection.sweep.spec import canonical_json
 
         sid = sweep.sweep_id
+        taken = {c.lower() for c in _TABLES["runs"]}
+        for d in sweep.dims:
+            if d.address.lower() in taken:
+                raise SweepError(
+                    f"varied parameter `{d.address}`: the runs table has a column of that name"
+                )
         known = self.con.execute("SELECT 1 FROM sweeps WHERE sweep_id = ?", [sid]).fetchone()
         row = {
             "sweep_id": sid,
@@ -220,19 +226,22 @@ class Store:
         return not known
 
     def _columns(self, table: str) -> set[str]:
-        """Names of a table's columns, lower-cased (DuckDB identifiers ignore case)."""
+        """Names of a table's columns, as stored."""
         rows = self.con.execute(
             "SELECT column_name FROM information_schema.columns "
             "WHERE table_schema = current_schema() AND table_name = ?",
             [table],
         ).fetchall()
-        return {r[0].lower() for r in rows}
+        return {r[0] for r in rows}
 
     def _add_columns(self, table: str, columns: dict[str, str]) -> None:
-        """Add the ``{name: type}`` columns a table lacks (NULL in the rows it holds)."""
+        """Add the ``{name: type}`` columns a table lacks (NULL in the rows it holds).
+
+        DuckDB matches identifiers without regard to case; ``IF NOT EXISTS`` leaves that to it.
+        """
         have = self._columns(table)
         for name, sql_type in columns.items():
-            if name.lower() in have:
+            if name in have:
                 continue
             if sql_type not in _COLUMN_TYPES and sql_type != "VARCHAR[]":
                 raise SweepError(f"column `{name}`: unsupported type {sql_type!r}")
@@ -240,7 +249,7 @@ class Store:
                 f"ALTER TABLE {quote_ident(table)} ADD COLUMN IF NOT EXISTS "
                 f"{quote_ident(name)} {sql_type}"
             )
-            have.add(name.lower())
+            have.add(name)
 
     def _rollback(self) -> None:
         """Roll back the open transaction, if there is still one.
@@ -288,18 +297,27 @@ class Store:
             # a run row or a series the database has no column for yet (a model newer than the
             # database): add the column, NULL in the rows already there
             self._add_columns("runs", _arrow_types(runs))
-            self.con.register("_batch_runs", runs)
-            self.con.execute("INSERT INTO runs BY NAME SELECT * FROM _batch_runs")
+            self._insert("runs", runs)
             if series is not None:
                 self._add_columns("series", _arrow_types(series))
-                self.con.register("_batch_series", series)
-                self.con.execute("INSERT INTO series BY NAME SELECT * FROM _batch_series")
+                self._insert("series", series)
             self.con.commit()
         except BaseException:
             self._rollback()
             raise
         finally:
             self._unregister("_batch_runs", "_batch_series")
+
+    def _insert(self, table: str, batch: pa.Table) -> None:
+        """Insert an Arrow batch, naming its columns in SQL (by position, not by Arrow's names).
+
+        DuckDB reads an Arrow column name only up to a NUL character, so the columns are matched
+        through the quoted names of the SQL statement instead.
+        """
+        view = f"_batch_{table}"
+        self.con.register(view, batch)
+        cols = ", ".join(quote_ident(name) for name in batch.column_names)
+        self.con.execute(f"INSERT INTO {quote_ident(table)} ({cols}) SELECT * FROM {view}")
 
     def _unregister(self, *views: str) -> None:
         """Drop the batch views (best effort: cleanup must not hide the error being raised)."""
