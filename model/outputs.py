@@ -41,6 +41,7 @@ __all__ = [
     "PROTESTER_COLOURS",
     "PROTESTER_STATES",
     "RANKS",
+    "RULE_COUP",
     "RULE_ELITE_MAJORITY",
     "RULE_HORIZON",
     "RULE_LOYAL_FORCE",
@@ -120,12 +121,14 @@ COLLAPSE, SPLIT, SURVIVAL = "collapse", "split", "survival"
 #: How a run ends (``RegimeModel.outcome``; ``None`` until decided).
 OUTCOMES: tuple[str, ...] = (COLLAPSE, SPLIT, SURVIVAL)
 RULE_ELITE_MAJORITY = "elite_majority"
+RULE_COUP = "coup"
 RULE_LOYAL_FORCE = "loyal_force_below_opposition"
 RULE_SPLIT = "armed_defectors_and_loyal_core"
 RULE_HORIZON = "horizon_reached"
 #: Which rule decided a run (``RegimeModel.outcome_rule``) and the outcome it decides.
 OUTCOME_RULES: dict[str, str] = {
     RULE_ELITE_MAJORITY: COLLAPSE,
+    RULE_COUP: COLLAPSE,
     RULE_LOYAL_FORCE: COLLAPSE,
     RULE_SPLIT: SPLIT,
     RULE_HORIZON: SURVIVAL,
