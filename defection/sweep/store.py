@@ -335,7 +335,7 @@ class Store:
         """Every sweep with its progress (runs done, failed) and outcome counts."""
         # a database made before model versions were recorded, opened read-only, lacks the column
         mv = "s.model_version" if "model_version" in self._columns("sweeps") else "NULL"
-        df = self.con.execute(
+        cur = self.con.execute(
             f"""
             SELECT s.sweep_id, s.name, s.scenario, s.design, s.parameters, s.points,
                    s.replicates, s.runs, s.created, {mv} AS model_version,
@@ -351,8 +351,9 @@ class Store:
             GROUP BY ALL ORDER BY s.created
             """,
             list(OUTCOMES),
-        ).fetchdf()
-        return df.to_dict("records")
+        )
+        names = [d[0] for d in cur.description]  # rows as dicts, without pandas (a quick listing)
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def sweep(self, sweep_id: str) -> dict[str, Any]:
         """One sweep's row; an unknown id is an error that lists close ids."""
