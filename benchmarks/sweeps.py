@@ -94,9 +94,7 @@ def main(argv: list[str] | None = None) -> dict:
     t0, c0 = time.perf_counter(), time.process_time()
     for task in tasks_for(sw, set()):
         sc = sw.scenario.with_overrides(task.overrides)
-        model = RegimeModel(sc, rng=task.seed, until_horizon=True)
-        while model.running:
-            model.step()
+        RegimeModel(sc, rng=task.seed, until_horizon=True).run()
     bare, bare_cpu = time.perf_counter() - t0, time.process_time() - c0
     print(
         f"bare loop:   {bare:7.2f} s  ({bare / runs * 1000:.0f} ms per run; CPU {bare_cpu:.2f} s)"

@@ -305,7 +305,7 @@ def sweep(
     if dry_run:
         return
     from defection.sweep.coordinator import run_sweep
-    from defection.sweep.engine import SweepError
+    from defection.sweep.errors import SweepError
     from defection.sweep.store import Store
 
     bar = Progress(
@@ -367,6 +367,8 @@ def sweep(
 
 
 def _print_sweep_summary(sw: Any, prog: Any, db: Path) -> None:
+    from defection.model.outputs import OUTCOMES
+
     t = Table(title=f"{sw.title} ({sw.sweep_id})", show_header=False, title_justify="left")
     t.add_column(style="bold")
     t.add_column()
@@ -376,7 +378,7 @@ def _print_sweep_summary(sw: Any, prog: Any, db: Path) -> None:
     if prog.retried_failed:
         t.add_row("failed runs retried", str(prog.retried_failed))
     ok = prog.done - prog.failed
-    for outcome in ("collapse", "split", "survival"):
+    for outcome in OUTCOMES:
         n = prog.outcomes.get(outcome, 0)
         share = f" ({n / ok:.0%} of this time's runs)" if ok else ""
         t.add_row(outcome, f"{n}{share}")
@@ -398,7 +400,8 @@ def sweeps_(
     ),
 ) -> None:
     """List the sweeps in a results database with their progress."""
-    from defection.sweep.engine import SweepError
+    from defection.model.outputs import OUTCOMES
+    from defection.sweep.errors import SweepError
     from defection.sweep.store import Store
 
     try:
@@ -414,9 +417,7 @@ def sweeps_(
     for r in rows:
         ok = r["done"] - r["failed"]
         shares = (
-            ", ".join(f"{o} {r[o] / ok:.0%}" for o in ("collapse", "split", "survival"))
-            if ok
-            else "no successful run yet"
+            ", ".join(f"{o} {r[o] / ok:.0%}" for o in OUTCOMES) if ok else "no successful run yet"
         )
         state = "complete" if r["done"] == r["runs"] else "incomplete: rerun to resume"
         out_console.print(f"[bold]{r['sweep_id']}[/]", highlight=False)
@@ -444,8 +445,9 @@ def report(
     ] = "collapse",
 ) -> None:
     """Plots (phase diagram, outcome shares, Sobol indices) and a Markdown summary of a sweep."""
-    from defection.sweep.engine import SweepError
-    from defection.sweep.report import OUTCOMES, write_report
+    from defection.model.outputs import OUTCOMES
+    from defection.sweep.errors import SweepError
+    from defection.sweep.report import write_report
 
     if outcome not in OUTCOMES:
         _fail_input([f"--outcome {outcome!r}: must be one of {', '.join(OUTCOMES)}"])
@@ -474,7 +476,7 @@ def ui(
     import socket
 
     from defection.model.scenario import ScenarioError
-    from defection.viz.session import picker_value
+    from defection.model.scenario_names import picker_value
 
     try:
         first = picker_value(scenario)

@@ -12,20 +12,23 @@ import numpy as np
 import pandas as pd
 
 from defection import __version__
-from defection.model.regime import RegimeModel
-from defection.model.rules import (
-    DEFECTED,
-    DESERTED,
+from defection.model import version
+from defection.model.outputs import (
     ELITE_STATES,
+    FINAL_FIGURES,
+    GROUP_COUNT_AXES,
     RANKS,
+    SHARE_SERIES,
     SOLDIER_STATES,
+    group_count_array,
+    has_left,
 )
+from defection.model.regime import RegimeModel
+from defection.model.rules import DEFECTED
 from defection.model.scenario import Scenario
 
 #: Columns of timeseries.parquet that are shares (each also has a ``<name>_people`` column).
-SHARE_COLUMNS = tuple(
-    c for c in RegimeModel.SERIES if c.endswith("_protesters") or c.startswith("soldiers_")
-)
+SHARE_COLUMNS = SHARE_SERIES
 
 
 def simulate(
@@ -59,7 +62,7 @@ def git_commit() -> str | None:
 def defection_rates(model: RegimeModel) -> list[dict[str, Any]]:
     """Share of soldiers who left (deserted or defected), by identity group and rank."""
     s = model.soldiers
-    left = (s.state == DEFECTED) | (s.state == DESERTED)
+    left = has_left(s.state)
     rows = []
     for g, gname in enumerate(model.group_names):
         for r, rname in enumerate(RANKS):
@@ -86,23 +89,28 @@ def final_figures(model: RegimeModel, ts: pd.DataFrame | None = None) -> dict[st
         ts: Its DataCollector frame, if the caller has it already.
 
     Returns:
-        ``soldiers`` (final share of the initial force by state), ``soldiers_left`` (deserted or
-        defected), ``elites_defected``, ``active_protesters`` (last day),
-        ``peak_active_protesters``, ``belief_survival`` (last day) and ``regions_with_defection``.
+        ``soldiers`` (final share of the initial force by state), and the figures named in
+        :data:`defection.model.outputs.FINAL_FIGURES`: ``soldiers_left`` (deserted or defected),
+        ``elites_defected``, ``active_protesters`` (last day), ``peak_active_protesters``,
+        ``belief_survival`` (last day) and ``regions_with_defection``.
     """
     if ts is None:
         ts = model.datacollector.get_model_vars_dataframe()
     state = model.soldiers.state
     S0 = max(model.initial_force, 1)
     counts = np.bincount(state, minlength=len(SOLDIER_STATES))
+    figures = {
+        "soldiers_left": has_left(state).sum() / S0,
+        "elites_defected": model.stats["elites_defected"],
+        "active_protesters": model.stats["active_protesters"],
+        "peak_active_protesters": ts["active_protesters"].max(),
+        "belief_survival": model.stats["belief_survival"],
+        "regions_with_defection": model.region_had_defection().sum(),
+    }
+    assert figures.keys() == FINAL_FIGURES.keys(), "outputs.FINAL_FIGURES and this list differ"
     return {
         "soldiers": {name: float(counts[i] / S0) for i, name in enumerate(SOLDIER_STATES)},
-        "soldiers_left": float(((state == DEFECTED) | (state == DESERTED)).sum() / S0),
-        "elites_defected": float(model.stats["elites_defected"]),
-        "active_protesters": float(model.stats["active_protesters"]),
-        "peak_active_protesters": float(ts["active_protesters"].max()),
-        "belief_survival": float(model.stats["belief_survival"]),
-        "regions_with_defection": int(model.region_had_defection().sum()),
+        **{name: FINAL_FIGURES[name](value) for name, value in figures.items()},
     }
 
 
@@ -110,9 +118,9 @@ def summarize(model: RegimeModel, seed: int) -> dict[str, Any]:
     """The run's summary (the content of summary.json; fields documented in docs/OUTPUTS.md)."""
     ppa = model.p["run.people_per_agent"]
     fig = final_figures(model)
-    counts = np.bincount(model.soldiers.state, minlength=5)
+    counts = np.bincount(model.soldiers.state, minlength=len(SOLDIER_STATES))
     E = model.elites.state.size
-    ecounts = np.bincount(model.elites.state, minlength=3)
+    ecounts = np.bincount(model.elites.state, minlength=len(ELITE_STATES))
     had = model.region_had_defection()
     share = model.region_defected_share()
     return {
@@ -121,6 +129,7 @@ def summarize(model: RegimeModel, seed: int) -> dict[str, Any]:
         "scenario_hash": model.scenario_def.hash,
         "seed": seed,
         "version": __version__,
+        "model_version": version.MODEL_VERSION,
         "commit": git_commit(),
         "parameters": model.scenario_def.params,
         "outcome": model.outcome,
@@ -170,12 +179,13 @@ def timeseries(model: RegimeModel) -> pd.DataFrame:
 def group_table(model: RegimeModel) -> pd.DataFrame:
     """Per day, region, identity group and rank: soldiers in each state, in people."""
     R, G = len(model.region_names), model.n_groups
-    arr = np.stack(model.group_counts).reshape(-1, R, G, 3, 5)
+    arr = group_count_array(np.stack(model.group_counts), R, G)  # (days, *GROUP_COUNT_AXES)
+    assert GROUP_COUNT_AXES == ("region", "group", "rank", "state")
     days, rr, gg, kk = np.meshgrid(
-        np.arange(arr.shape[0]), np.arange(R), np.arange(G), np.arange(3), indexing="ij"
+        np.arange(arr.shape[0]), np.arange(R), np.arange(G), np.arange(len(RANKS)), indexing="ij"
     )
     ppa = model.p["run.people_per_agent"]
-    flat = arr.reshape(-1, 5) * ppa
+    flat = arr.reshape(-1, len(SOLDIER_STATES)) * ppa
     df = pd.DataFrame(
         {
             "day": days.ravel(),
@@ -189,7 +199,10 @@ def group_table(model: RegimeModel) -> pd.DataFrame:
 
 
 def write_outputs(model: RegimeModel, seed: int, out: Path) -> dict[str, Any]:
-    """Write summary.json, timeseries.parquet, groups.parquet and cascade.png into ``out``."""
+    """Write summary.json, timeseries.parquet, groups.parquet and cascade.png into ``out``.
+
+    ``cascade.png`` is the run's summary figure (:func:`defection.plots.summary_figure`).
+    """
     out.mkdir(parents=True, exist_ok=True)
     summary = summarize(model, seed)
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -197,7 +210,7 @@ def write_outputs(model: RegimeModel, seed: int, out: Path) -> dict[str, Any]:
     ts.to_parquet(out / "timeseries.parquet", index=False)
     groups = group_table(model)
     groups.to_parquet(out / "groups.parquet", index=False)
-    from defection.plots import cascade_figure  # matplotlib only when writing files
+    from defection.plots import summary_figure  # matplotlib only when writing files
 
-    cascade_figure(model, ts, groups).savefig(out / "cascade.png", dpi=110)
+    summary_figure(model, ts).savefig(out / "cascade.png", dpi=110)
     return summary

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from defection.model import elites, outcome, rules, soldiers
+from defection.model import elites, outcome, outputs, rules, soldiers
 from defection.model.params import event_field_default
 from defection.model.rules import DETAINED, ELITE_LOYAL, ELITE_PURGED, LOYAL, SHIRKING
 
@@ -78,7 +78,7 @@ def coup(m: RegimeModel, ev: dict[str, Any], rng: np.random.Generator) -> None:
         m.p["outcome.guard_weight"],
     )
     if rules.coup_succeeds(coup_force, centre):
-        outcome.decide(m, "collapse", "coup")
+        outcome.decide(m, outputs.COLLAPSE, outputs.RULE_COUP)
         m.log.append((m.day, f"coup succeeded ({coup_force:.0f} vs {centre:.0f} agents)"))
     else:
         e.state[faction] = ELITE_PURGED

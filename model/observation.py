@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from defection.model import outputs
 from defection.model.rules import (
     ACTIVE,
     DEFECTED,
@@ -22,21 +23,7 @@ from defection.model.rules import (
 if TYPE_CHECKING:
     from defection.model.regime import RegimeModel
 
-#: The per-day series the DataCollector records (one column each), in order.
-SERIES = (
-    "day",
-    "active_protesters",
-    "jailed_protesters",
-    "soldiers_loyal",
-    "soldiers_shirking",
-    "soldiers_deserted",
-    "soldiers_defected",
-    "soldiers_detained",
-    "elites_defected",
-    "belief_survival",
-    "legitimacy",
-    "arrests",
-)
+SERIES = outputs.SERIES
 
 
 def update_stats(m: RegimeModel) -> None:
@@ -62,8 +49,7 @@ def update_stats(m: RegimeModel) -> None:
         "arrests": float(m.arrests_today),
     }
     R, G = len(m.region_names), m.n_groups
-    key = ((s.region * G + s.group) * 3 + s.rank) * 5 + s.state
-    m.group_counts.append(np.bincount(key, minlength=R * G * 3 * 5))
+    m.group_counts.append(outputs.group_counts(s.region, s.group, s.rank, s.state, R, G))
 
 
 def reporters() -> dict[str, Callable[[RegimeModel], float]]:
@@ -81,24 +67,19 @@ def reporters() -> dict[str, Callable[[RegimeModel], float]]:
 
 def region_defected_share(m: RegimeModel) -> NDArray[np.float64]:
     """Per region: share of the initial garrison that deserted or defected."""
-    s = m.soldiers
-    R = len(m.region_names)
-    left = np.bincount(s.region, weights=(s.state == DEFECTED) | (s.state == DESERTED), minlength=R)
-    return np.divide(left, m.garrison, out=np.zeros(R), where=m.garrison > 0)
+    return outputs.region_left_share(m.soldiers.state, m.soldiers.region, m.garrison)
 
 
 def region_had_defection(m: RegimeModel) -> NDArray[np.bool_]:
-    """Per region: whether it had a defection.
+    """Per region: whether it had a defection (:func:`.outputs.regions_with_defection`).
 
     A region had a defection when at least ``outcome.region_defection`` of its garrison deserted
-    or defected, or a whole company went over. The one definition used by the summary, the UI
-    and the tests.
+    or defected, or a whole company went over.
     """
     s, u = m.soldiers, m.units
-    R = len(m.region_names)
-    share = region_defected_share(m)
-    co_def = np.bincount(u.company, weights=s.state == DEFECTED, minlength=u.company_size.size)
-    whole = co_def >= u.company_size
-    co_region = s.region[u.company_commander] if u.company_size.size else np.zeros(0, int)
-    company_went = np.bincount(co_region[whole], minlength=R) > 0
-    return (share >= m.p["outcome.region_defection"]) | company_went
+    return outputs.regions_with_defection(
+        region_defected_share(m),
+        m.p["outcome.region_defection"],
+        outputs.companies_gone_over(s.state, u.company, u.company_size),
+        outputs.company_regions(s.region, u.company_commander),
+    )

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from defection.model import rules
+from defection.model import outputs, rules
 from defection.model.rules import ACTIVE, DEFECTED, LOYAL
 
 if TYPE_CHECKING:
@@ -43,18 +43,18 @@ def check(m: RegimeModel) -> None:
         )
         m.split_days = m.split_days + 1 if split else 0
         if m.elites.state.size and st["elites_defected"] > p["outcome.elite_majority"]:
-            decide(m, "collapse", "elite_majority")
+            decide(m, outputs.COLLAPSE, outputs.RULE_ELITE_MAJORITY)
         elif m.collapse_days >= p["outcome.k_days"]:
-            decide(m, "collapse", "loyal_force_below_opposition")
+            decide(m, outputs.COLLAPSE, outputs.RULE_LOYAL_FORCE)
         elif m.split_days >= p["outcome.split_days"]:
-            decide(m, "split", "armed_defectors_and_loyal_core")
+            decide(m, outputs.SPLIT, outputs.RULE_SPLIT)
     had = m.region_had_defection()
     for r in np.flatnonzero(had & ~m.first_region_defection):
         m.log.append((m.day, f"first defection in {m.region_names[r]}"))
     m.first_region_defection |= had
     if m.day >= p["run.horizon"]:
         if m.outcome is None:
-            decide(m, "survival", "horizon_reached")
+            decide(m, outputs.SURVIVAL, outputs.RULE_HORIZON)
         m.running = False
     elif m.outcome is not None and not m.until_horizon:
         m.running = False

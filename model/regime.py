@@ -38,8 +38,6 @@ from defection.model.address import check_live
 from defection.model.agents import Elite, Protester, Soldier
 from defection.model.scenario import Scenario, ScenarioError, load
 
-geometry_problems = building.geometry_problems
-
 
 class RegimeModel(mesa.Model):
     """A regime, its soldiers and elites, and the protesters of its regions.
@@ -237,5 +235,3 @@ class RegimeModel(mesa.Model):
             Soldier(self, i)
         for i in range(self.elites.state.size):
             Elite(self, i)
-
-    SERIES = observation.SERIES

@@ -6,7 +6,8 @@ DataCollector series and a digest of the per-day group counts. ``tests/test_base
 compares a fresh run with it exactly, so a refactor that changes a single random draw fails.
 
 Regenerate only when the model's numbers are meant to change, in a commit of its own whose
-message says what changed and why, and bump ``MODEL_VERSION`` with it (Covasim's
+message says what changed and why, and bump ``MODEL_VERSION`` in ``model/version.py`` with it
+(it goes into every summary and every sweep id, so a changed model starts new sweeps; Covasim's
 ``update_baseline`` is the model for this)::
 
     .venv/bin/python scripts/update_baseline.py            # all scenarios

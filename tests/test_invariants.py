@@ -10,6 +10,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from defection.model import outputs
 from defection.model import scenario as scn
 from defection.model.regime import RegimeModel
 from defection.model.rules import (
@@ -26,7 +27,7 @@ from defection.model.rules import (
 
 EXITS = np.array([DESERTED, DEFECTED, DETAINED])
 # every collected series is a share in [0, 1] except the day and the arrest count
-SHARE_STATS = tuple(c for c in RegimeModel.SERIES if c not in ("day", "arrests"))
+SHARE_STATS = tuple(c for c in outputs.SERIES if c not in ("day", "arrests"))
 SOLDIER_STATS = (
     "soldiers_loyal",
     "soldiers_shirking",

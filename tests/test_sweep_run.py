@@ -3,6 +3,7 @@ processes recorded without stopping the sweep, resume, the listing and the repor
 
 import json
 import os
+import socket
 
 import pandas as pd
 import pytest
@@ -49,9 +50,13 @@ def test_pool_gives_the_same_rows_and_series_as_serial(serial_reference, tmp_pat
     runs, series = read_runs(db)
     pd.testing.assert_frame_equal(comparable(runs), comparable(ref_runs))
     pd.testing.assert_frame_equal(series, ref_series)
-    assert (
-        runs["worker"].nunique() >= 1 and not runs["worker"].str.endswith(f":{os.getpid()}").any()
-    )
+    # the serial reference ran in this process; the pool's runs ran in its (at most 2) workers
+    here = f"{socket.gethostname()}:{os.getpid()}"
+    assert (ref_runs["worker"] == here).all()
+    parts = runs["worker"].str.rsplit(":", n=1, expand=True)
+    host, pid = parts[0], parts[1].astype(int)
+    assert (host == socket.gethostname()).all()
+    assert 1 <= pid.nunique() <= 2 and not (pid == os.getpid()).any()
 
 
 def test_a_second_invocation_runs_nothing_and_counts_nothing_twice(serial_reference, tmp_path):

@@ -173,7 +173,7 @@ def test_pick_syria_and_step_ten_days(ui):
     expect(page.locator(".day-counter")).to_have_text("day 0")
     ui.shot("syria-day-0")
     charts0 = page.locator(".charts-view").screenshot()
-    cascade0 = page.locator(".cascade-view").screenshot()
+    network0 = page.locator(".network-view").screenshot()
     log0 = page.locator(".event-log-entry").count()
     waits = []
     for n in range(1, 11):
@@ -188,7 +188,7 @@ def test_pick_syria_and_step_ten_days(ui):
     # the budget is 300 ms on an idle machine (README); CI runs another test worker beside this
     assert charts_ms < 1000, waits
     assert page.locator(".charts-view").screenshot() != charts0
-    assert page.locator(".cascade-view").screenshot() != cascade0
+    assert page.locator(".network-view").screenshot() != network0
     entries = page.locator(".event-log-entry")
     assert entries.count() > log0
     expect(entries.first).to_contain_text(re.compile(r"^day \d+: "))

@@ -135,7 +135,7 @@ def test_frame_has_every_picture():
     s.step(3)
     f = s.frame()
     assert f.day == 3
-    assert f.cascade.startswith(PNG) and f.charts.startswith(PNG)
+    assert f.network.startswith(PNG) and f.charts.startswith(PNG)
     assert len(f.regions) == 15 and all(r.startswith(PNG) for r in f.regions)
     assert [x["name"] for x in f.summaries] == s.model.region_names
 

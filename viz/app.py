@@ -216,13 +216,13 @@ def Page() -> None:
         with solara.Column():
             with solara.Columns([1, 1]):
                 with solara.Column():
-                    Heading("Cascade")
+                    Heading("Unit network")
                     solara.Text(
                         "Companies as pies of their soldiers' states, guard units ringed; "
                         "spokes to battalions, faint lines for cross ties.",
                         style={"font-size": "12px"},
                     )
-                    solara.Image(frame.cascade, width="100%", classes=["cascade-view"])
+                    solara.Image(frame.network, width="100%", classes=["network-view"])
                 with solara.Column():
                     Heading("Charts")
                     solara.Image(frame.charts, width="100%", classes=["charts-view"])

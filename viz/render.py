@@ -1,9 +1,10 @@
 """Pictures of a running model for the browser UI: pure functions from a model to PNG bytes.
 
 Nothing here imports Solara, so the pictures can be made (and timed, and tested) without a
-server. The cascade view draws the force at company level on a hierarchical layout computed once
-per unit structure (:func:`unit_layout`, cached); the map view draws each region's grid as a small
-image straight from the model's arrays; the charts are matplotlib line and area plots.
+server. The unit network view (:class:`UnitNetworkPainter`) draws the force at company level on a
+hierarchical layout computed once per unit structure (:func:`unit_layout`, cached); the map view
+draws each region's grid as a small image straight from the model's arrays; the charts
+(:class:`ChartPainter`) are the panels of the run's summary figure (:mod:`defection.panels`).
 """
 
 from __future__ import annotations
@@ -22,25 +23,29 @@ from numpy.typing import NDArray
 from PIL import Image
 from scipy import sparse
 
-from defection.model.regime import RegimeModel
-from defection.model.rules import (
-    ACTIVE,
-    DEFECTED,
-    DESERTED,
-    JAILED,
-    LOYAL,
-    QUIET,
-    SHIRKING,
+from defection.model.outputs import (
+    PROTESTER_COLOURS,
     SOLDIER_STATES,
+    STATE_COLOURS,
 )
-from defection.plots import STATE_COLOURS
+from defection.model.regime import RegimeModel
+from defection.model.rules import ACTIVE, JAILED, LOYAL, QUIET, SHIRKING
+from defection.panels import (
+    ExitPanel,
+    StatePanel,
+    group_state_shares,
+    mark_outcome,
+    protest_panel,
+    run_title,
+    set_days,
+)
 
 #: Colours of the map view (cell contents), also shown as the map's legend.
 MAP_COLOURS: dict[str, str] = {
     "empty": "#ffffff",
-    "quiet": "#dcdcdc",
-    "active": "#e4572e",
-    "jailed": "#222222",
+    "quiet": PROTESTER_COLOURS["quiet"],
+    "active": PROTESTER_COLOURS["active"],
+    "jailed": PROTESTER_COLOURS["jailed"],
     "soldier on duty": "#1f3f7a",
     "soldier in barracks": "#8fb3e3",
     "soldier shirking": STATE_COLOURS["shirking"],
@@ -61,7 +66,7 @@ def png(fig: Figure) -> bytes:
 
 
 # ------------------------------------------------------------------------------------------------
-# cascade view: the force as a network of companies
+# unit network view: the force as a network of companies
 # ------------------------------------------------------------------------------------------------
 
 
@@ -188,7 +193,7 @@ def company_shares(model: RegimeModel) -> NDArray[np.float64]:
     return counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
 
 
-class CascadePainter:
+class UnitNetworkPainter:
     """Draws the force as a network of companies, each a pie of its soldiers' states.
 
     Guard companies have a thick black ring. Grey spokes join a company to its battalion; faint
@@ -269,16 +274,6 @@ class CascadePainter:
         return png(self.draw(model))
 
 
-def cascade_figure(model: RegimeModel, layout: UnitLayout | None = None) -> Figure:
-    """The cascade view of a model as a new figure (see :class:`CascadePainter`)."""
-    return CascadePainter(model, layout).draw(model)
-
-
-def cascade_png(model: RegimeModel, layout: UnitLayout | None = None) -> bytes:
-    """PNG of :func:`cascade_figure`."""
-    return png(cascade_figure(model, layout))
-
-
 # ------------------------------------------------------------------------------------------------
 # map view: each region's grid
 # ------------------------------------------------------------------------------------------------
@@ -351,110 +346,55 @@ def region_summaries(model: RegimeModel) -> list[dict[str, float | str | bool]]:
 
 def group_state_series(model: RegimeModel) -> NDArray[np.float64]:
     """``(days + 1, groups, 5)``: share of each identity group's soldiers in each state by day."""
-    R, G = len(model.region_names), model.n_groups
-    counts = np.asarray(model.group_counts, dtype=float).reshape(-1, R, G, 3, 5).sum(axis=(1, 3))
-    return counts / np.maximum(counts.sum(axis=2, keepdims=True), 1)
+    return group_state_shares(model.group_counts, len(model.region_names), model.n_groups)
 
 
 class ChartPainter:
     """Draws the time series: soldiers by state, exits by identity group, protest and belief.
 
-    Panels: (1) the force by state (stacked shares); (2) per identity group (the largest
-    ``max_groups``), the share of its soldiers who deserted or defected (solid) and who shirk
-    (dotted); (3) active protesters, elites defected and the public belief that the regime
-    survives. Once the outcome is decided a dashed line marks its day on every panel. The figure
-    is made once per model; :meth:`draw` updates the data.
+    The panels are those of the run's summary figure (:mod:`defection.panels`): (1) the force by
+    state (stacked shares); (2) per identity group (the largest ``max_groups``), the share of its
+    soldiers who deserted or defected (solid) and who shirk (dotted); (3) active protesters,
+    elites defected and the public belief that the regime survives. Once the outcome is decided a
+    dashed line marks its day on every panel. The figure and the panels' artists are made once per
+    model; :meth:`draw` updates their data.
     """
 
     def __init__(self, model: RegimeModel, max_groups: int = 6):
         self.figure = fig = Figure(figsize=(7, 6.2))
         fig.subplots_adjust(left=0.09, right=0.98, top=0.95, bottom=0.08, hspace=0.3)
         self.axes = ax1, ax2, ax3 = fig.subplots(3, 1, sharex=True)
-        ax1.set_ylim(0, 1)
-        ax1.set_ylabel("share of soldiers")
-        ax1.legend(
-            handles=[Patch(color=STATE_COLOURS[s], label=s) for s in SOLDIER_STATES],
-            loc="lower left",
-            ncols=5,
-            fontsize=7,
-        )
+        self.states = StatePanel(ax1)
         self.title = ax1.set_title("", fontsize=10)
         sizes = np.bincount(model.soldiers.group, minlength=model.n_groups)
         order = np.argsort(-sizes, kind="stable")[:max_groups]
         self.groups = [int(g) for g in order if sizes[g] > 0]
-        self.group_lines = []
-        for g in self.groups:
-            (left,) = ax2.plot([], [], label=model.group_names[g])
-            (shirk,) = ax2.plot([], [], ls=":", color=left.get_color())
-            self.group_lines.append((left, shirk))
-        ax2.set_ylabel("share of group")
-        ax2.set_title(
-            "deserted or defected (solid), shirking (dotted), by identity group", fontsize=8
-        )
-        if self.groups:
-            ax2.legend(fontsize=7, ncols=3, loc="upper left")
-        self.lines = {
-            "active_protesters": ax3.plot([], [], color="#e4572e", label="active protesters")[0],
-            "elites_defected": ax3.plot([], [], color="#6a4c93", label="elites defected")[0],
-            "belief_survival": ax3.plot([], [], color="#3b6fb6", label="belief regime survives")[0],
-        }
-        ax3.set_ylim(0, 1)
-        ax3.set_xlabel("day")
-        ax3.set_ylabel("share")
-        ax3.legend(fontsize=7, loc="center left")
-        self._stack: list = []
+        self.exits = ExitPanel(ax2, model.group_names, self.groups, shirking=True)
+        self.protest = protest_panel(ax3)
         self._marked = False
 
     def draw(self, model: RegimeModel) -> Figure:
         """Update every panel to the model's history so far; return the figure."""
-        ax1, ax2, ax3 = self.axes
         df = model.datacollector.get_model_vars_dataframe()
         day = df["day"].to_numpy()
-        for art in self._stack:
-            art.remove()
-        self._stack = ax1.stackplot(
-            day,
-            [df[f"soldiers_{s}"].to_numpy() for s in SOLDIER_STATES],
-            colors=[STATE_COLOURS[s] for s in SOLDIER_STATES],
-        )
-        title = f"{model.scenario_def.title}, day {model.day}"
-        if model.outcome is not None:
-            title += f": {model.outcome} on day {model.outcome_day} ({model.outcome_rule})"
-        self.title.set_text(title)
-        series = group_state_series(model)
-        top = 0.05
-        for g, (left, shirk) in zip(self.groups, self.group_lines, strict=True):
-            y_left = series[:, g, DEFECTED] + series[:, g, DESERTED]
-            left.set_data(day, y_left)
-            shirk.set_data(day, series[:, g, SHIRKING])
-            top = max(top, float(y_left.max()), float(series[:, g, SHIRKING].max()))
-        ax2.set_ylim(0, min(1.0, top * 1.15))
-        for name, line in self.lines.items():
-            line.set_data(day, df[name].to_numpy())
-        ax3.set_xlim(0, max(10, model.day))
-        if model.outcome_day is not None and not self._marked:
-            for ax in self.axes:
-                ax.axvline(model.outcome_day, color="black", lw=1.2, ls="--")
-            ax3.annotate(
-                f"{model.outcome}, day {model.outcome_day}",
-                (model.outcome_day, 0.95),
-                fontsize=7,
-                ha="right",
-                va="top",
+        self.states.update(day, df)
+        self.title.set_text(
+            run_title(
+                model.scenario_def.title,
+                model.outcome,
+                model.outcome_day,
+                model.outcome_rule,
+                day=model.day,
             )
+        )
+        self.exits.update(day, group_state_series(model))
+        self.protest.update(day, df)
+        set_days(self.axes, model.day)
+        if model.outcome_day is not None and not self._marked:
+            mark_outcome(self.axes, model.outcome_day, f"{model.outcome}, day {model.outcome_day}")
             self._marked = True
         return self.figure
 
     def png(self, model: RegimeModel) -> bytes:
         """PNG of the updated figure."""
         return png(self.draw(model))
-
-
-def charts_figure(model: RegimeModel, max_groups: int = 6) -> Figure:
-    """The charts of a model as a new figure (see :class:`ChartPainter`)."""
-    return ChartPainter(model, max_groups).draw(model)
-
-
-def charts_png(model: RegimeModel) -> bytes:
-    """PNG of :func:`charts_figure`."""
-    return png(charts_figure(model))

@@ -9,42 +9,27 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from defection.model.address import coerce
+from defection.model.outputs import companies_gone_over
 from defection.model.params import BUILD_ONLY, LEVERS, Param
 from defection.model.regime import RegimeModel
-from defection.model.rules import DEFECTED
-from defection.model.scenario import bundled_dir, bundled_names, find, load
+from defection.model.scenario import load
+from defection.model.scenario_names import picker_value, scenario_files
 from defection.viz import render
 
-
-def scenario_files(extra: str | Path | None = None) -> list[str]:
-    """The scenario picker's choices: the files in ``scenarios/``, plus ``extra`` if given.
-
-    Bundled scenarios are listed by file name (``syria_2011.toml``); ``extra`` (a path passed to
-    ``defection ui``) is listed as given, first, unless it is one of the bundled files.
-    """
-    files = [f"{name}.toml" for name in bundled_names()]
-    if extra is not None and picker_value(extra) not in files:
-        return [str(extra), *files]
-    return files
-
-
-def picker_value(name_or_path: str | Path) -> str:
-    """The picker's value for a scenario: a bundled file's name, or the path as given.
-
-    Raises:
-        ScenarioError: No such file and no bundled scenario of that name.
-    """
-    path = find(name_or_path)
-    if path.parent.resolve() == bundled_dir().resolve():
-        return path.name
-    return str(name_or_path)
+__all__ = [
+    "Frame",
+    "Session",
+    "lever_groups",
+    "needs_reset",
+    "picker_value",
+    "scenario_files",
+]
 
 
 def lever_groups() -> dict[str, list[Param]]:
@@ -66,7 +51,7 @@ class Frame:
 
     Attributes:
         day: Days simulated.
-        cascade: PNG of the unit network.
+        network: PNG of the unit network (companies as pies of their soldiers' states).
         charts: PNG of the time series.
         regions: PNG of each region's grid, in model order.
         summaries: Per region: name, shares of active and jailed protesters, garrison left.
@@ -74,7 +59,7 @@ class Frame:
     """
 
     day: int
-    cascade: bytes
+    network: bytes
     charts: bytes
     regions: list[bytes]
     summaries: list[dict[str, Any]]
@@ -119,7 +104,7 @@ class Session:
         self.scenario, self.levers, self.seed, self.model = name, levers, seed, model
         self.notes = []
         self._went_over = self._companies_gone_over()
-        self._cascade = render.CascadePainter(self.model)
+        self._network = render.UnitNetworkPainter(self.model)
         self._charts = render.ChartPainter(self.model)
         self.last_step_ms = 0.0
 
@@ -156,19 +141,13 @@ class Session:
     def step(self, days: int = 1) -> None:
         """Advance up to ``days`` days (fewer if the run stops) and note units that went over."""
         t = time.perf_counter()
-        for _ in range(days):
-            if not self.model.running:
-                break
-            self.model.step()
-            self._note_units()
+        self.model.run(steps=days, on_day=lambda _: self._note_units())
         self.last_step_ms = 1000 * (time.perf_counter() - t)
 
     # ------------------------------------------------------------------------------------------
     def _companies_gone_over(self) -> NDArray[np.bool_]:
-        u, s = self.model.units, self.model.soldiers
-        n_co = u.company_size.size
-        defected = np.bincount(u.company, weights=s.state == DEFECTED, minlength=n_co)
-        return defected >= u.company_size
+        u = self.model.units
+        return companies_gone_over(self.model.soldiers.state, u.company, u.company_size)
 
     def _note_units(self) -> None:
         """Log companies whose every soldier has defected (a unit going over), once each."""
@@ -202,12 +181,12 @@ class Session:
         """Make the pictures of the current day."""
         t = time.perf_counter()
         m = self.model
-        cascade = self._cascade.png(m)
+        network = self._network.png(m)
         charts = self._charts.png(m)
         regions = render.region_pngs(m)
         return Frame(
             day=m.day,
-            cascade=cascade,
+            network=network,
             charts=charts,
             regions=regions,
             summaries=render.region_summaries(m),

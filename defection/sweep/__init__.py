@@ -7,6 +7,8 @@
   to a backend and writes what comes back.
 * :mod:`defection.sweep.store`: the results database (one writer: the coordinator).
 * :mod:`defection.sweep.report`: plots and a Markdown summary from the database.
+* :mod:`defection.sweep.errors`: :class:`~defection.sweep.errors.SweepError`, importable without
+  the model (the listing and the report do not import it).
 """
 
 import os

@@ -34,11 +34,12 @@ import numpy as np
 import pandas as pd
 
 from defection import __version__
+from defection.model.outputs import FINAL_SOLDIER_COLUMNS
 from defection.model.regime import RegimeModel
-from defection.model.rules import SOLDIER_STATES
 from defection.model.scenario import Scenario
 from defection.runner import final_figures
 from defection.sweep import start_forkserver
+from defection.sweep.errors import SweepError
 
 #: Testing hook, read by the coordinator and passed inside each task: JSON such as
 #: ``{"delay": 0.2, "raise": ["p000003/r00000"], "exit": ["p000005/r00001"]}``. ``delay`` adds
@@ -48,7 +49,7 @@ from defection.sweep import start_forkserver
 FAULTS_ENV = "DEFECTION_SWEEP_FAULTS"
 
 #: Final soldier shares stored per run, by state.
-FINAL_COLUMNS = tuple(f"soldiers_{s}" for s in SOLDIER_STATES)
+FINAL_COLUMNS = FINAL_SOLDIER_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -340,7 +341,3 @@ def _take(it: Iterator[Task], n: int) -> list[Task]:
             break
         out.append(task)
     return out
-
-
-class SweepError(Exception):
-    """A sweep cannot start or continue (bad backend, database in use); the message says why."""

@@ -22,11 +22,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from defection.sweep.engine import SweepError
-from defection.sweep.store import Store
+from defection.model.outputs import COLLAPSE, OUTCOME_COLOURS, OUTCOMES
+from defection.sweep.errors import SweepError
+from defection.sweep.store import Store, quote_ident, quote_literal
 
-OUTCOMES = ("collapse", "split", "survival")
-COLOURS = {"collapse": "#c0392b", "split": "#e67e22", "survival": "#2c3e50"}
 #: A sampled (lhs or sobol) axis is cut into this many equal-count bins.
 BINS = 6
 #: An axis with at most this many distinct values is shown value by value.
@@ -75,7 +74,7 @@ def outcome_table(ok: pd.DataFrame, param: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def phase_table(ok: pd.DataFrame, x: str, y: str, outcome: str = "collapse") -> pd.DataFrame:
+def phase_table(ok: pd.DataFrame, x: str, y: str, outcome: str = COLLAPSE) -> pd.DataFrame:
     """Share of runs ending in ``outcome`` on the (x, y) plane, per cell, with its interval."""
     df = pd.DataFrame(
         {
@@ -161,7 +160,7 @@ def sobol_indices(runs: pd.DataFrame, sweep: dict[str, Any], output: str) -> pd.
 
 
 def write_report(
-    sweep_id: str, db: str | Path, out: str | Path | None = None, outcome: str = "collapse"
+    sweep_id: str, db: str | Path, out: str | Path | None = None, outcome: str = COLLAPSE
 ) -> list[Path]:
     """Write the plots and ``report.md`` of one sweep; returns the files written.
 
@@ -208,7 +207,8 @@ def write_report(
         + ("" if len(runs) == sweep["runs"] else " (incomplete: shares use the runs so far)"),
         f"- failed runs: {int((runs['status'] == 'failed').sum())} (left out of every share)",
         "- varied: " + ", ".join(f"`{p}` {_span(ok[p], ticks.get(p))}" for p in params),
-        f"- package version: {sweep['version']}",
+        f"- package version: {sweep['version']}; model version: "
+        f"{sweep.get('model_version') or 'not recorded'}",
         "",
         "## Outcomes over all runs",
         "",
@@ -268,7 +268,7 @@ def write_report(
                 ms=4,
                 capsize=3,
                 label=oc,
-                color=COLOURS[oc],
+                color=OUTCOME_COLOURS[oc],
             )
         ax.set_xlabel(_label(p))
         if p in ticks:
@@ -280,8 +280,8 @@ def write_report(
             f"### `{p}`"
             + ("" if runs[p].nunique() <= MAX_LEVELS else f" ({BINS} equal-count bins)"),
             "",
-            "| value | runs | collapse | split | survival |",
-            "|---|---|---|---|---|",
+            "| value | runs | " + " | ".join(OUTCOMES) + " |",
+            "|---|---|" + "---|" * len(OUTCOMES),
         ]
         for _, r in tab.iterrows():
             cells = " | ".join(
@@ -340,10 +340,11 @@ def write_report(
         "",
         "```sql",
         f"-- duckdb {db}",
-        "SELECT " + ", ".join(f'"{p}"' for p in params) + ",",
+        "SELECT " + ", ".join(quote_ident(p) for p in params) + ",",
         "       count(*) AS runs,",
-        f"       avg((outcome = '{outcome}')::INT) AS {outcome}_share",
-        f"FROM runs WHERE sweep_id = '{sid}' AND status = 'ok'",
+        f"       avg((outcome = {quote_literal(outcome)})::INT) AS "
+        f"{quote_ident(outcome + '_share')}",
+        f"FROM runs WHERE sweep_id = {quote_literal(sid)} AND status = 'ok'",
         "GROUP BY ALL ORDER BY ALL;",
         "```",
         "",

@@ -53,15 +53,16 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from defection import __version__
+from defection.model import version
 from defection.model.address import NAME_PATTERN, InvalidValue, coerce, param_for
 from defection.model.address import closest as _closest
+from defection.model.outputs import SWEEP_SERIES
 from defection.model.params import Param
-from defection.model.regime import RegimeModel
 from defection.model.scenario import Scenario, ScenarioError, load
 from defection.model.schema import pydantic_problems
 
 #: Per-day series a sweep can keep (the model's DataCollector columns but ``day``).
-SERIES_NAMES: tuple[str, ...] = tuple(c for c in RegimeModel.SERIES if c != "day")
+SERIES_NAMES: tuple[str, ...] = SWEEP_SERIES
 #: A sweep larger than this is refused (a typo in ``steps`` should not start a billion runs).
 MAX_RUNS = 2_000_000
 
@@ -167,8 +168,9 @@ class Sweep:
     def sweep_id(self) -> str:
         """``<name>-<10 hex>``: the name and a hash of everything that determines the rows.
 
-        The hash covers the validated spec, the resolved scenario and the package version, so
-        changing any of them starts a new sweep instead of mixing rows into an old one.
+        The hash covers the validated spec, the resolved scenario, the package version and the
+        model version (:data:`defection.model.version.MODEL_VERSION`), so changing any of them
+        starts a new sweep instead of mixing rows into an old one.
         """
         digest = hashlib.sha256(canonical_json(self).encode()).hexdigest()
         return f"{self.name}-{digest[:10]}"
@@ -283,6 +285,7 @@ def spec_from_dict(
         "series": spec.outputs.series,
         "scenario_hash": scenario.hash,
         "version": __version__,
+        "model_version": version.MODEL_VERSION,
     }
     return Sweep(
         name=meta.name,
@@ -483,7 +486,7 @@ def _check_points(scenario: Scenario, dims: list[Dimension], origin: str) -> Non
     Every combination of the axes' extremes is checked (up to 256 of them, else each axis's
     extremes alone), which catches rules between parameters, such as a vision wider than a grid.
     """
-    from defection.model.regime import geometry_problems
+    from defection.model.building import geometry_problems
 
     def ends(d: Dimension) -> tuple[Any, ...]:
         vals = d.values if d.values is not None else (d.lo, d.hi)
