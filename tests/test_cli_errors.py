@@ -452,12 +452,12 @@ def test_steps_shorter_than_the_scheduled_events(tmp_path):
 
 
 def test_failure_inside_a_run_exits_1_with_a_message(tmp_path, monkeypatch):
-    from defection.model.regime import RegimeModel
+    from defection.model import soldiers
 
-    def broken(self):
+    def broken(*args):
         raise FloatingPointError("overflow in soldiers' gains")
 
-    monkeypatch.setattr(RegimeModel, "_soldiers_decide", lambda self, *a: broken(self))
+    monkeypatch.setattr(soldiers, "decide", broken)
     res = invoke(
         "run", "baseline", "--steps", "3", "--quiet", "--out", str(tmp_path / "o"), cwd=tmp_path
     )

@@ -46,7 +46,7 @@ def test_every_state_has_a_colour():
 @pytest.fixture(scope="module")
 def model():
     """Syria 2011 after 40 days: defections in several regions, companies gone over."""
-    m = RegimeModel("syria_2011", rng=1, proxies=False)
+    m = RegimeModel("syria_2011", rng=1)
     m.run(40)
     return m
 
