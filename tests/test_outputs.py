@@ -131,3 +131,22 @@ def test_the_cli_does_not_import_the_ui_session():
     tree = ast.parse((ROOT / "defection" / "cli.py").read_text())
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert not any(m and m.startswith("defection.viz.session") for m in imported)
+
+
+def test_the_model_imports_nothing_above_it():
+    """model/ never imports the CLI, the runner, sweeps, plots or the UI (one-way flow)."""
+    bad = []
+    for path in sorted((ROOT / "model").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                if name.startswith("defection") and not name.startswith("defection.model"):
+                    if name != "defection":
+                        bad.append(f"{path.name}:{node.lineno}: {name}")
+                if name.split(".")[0] in ("solara", "pandas", "matplotlib", "duckdb"):
+                    bad.append(f"{path.name}:{node.lineno}: {name}")
+    assert not bad, bad
