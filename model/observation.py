@@ -17,7 +17,9 @@ from defection.model.rules import (
     ELITE_DEFECTED,
     JAILED,
     LOYAL,
+    PROTESTER_STATES,
     SHIRKING,
+    SOLDIER_STATES,
 )
 
 if TYPE_CHECKING:
@@ -31,8 +33,8 @@ def update_stats(m: RegimeModel) -> None:
     s, pr = m.soldiers, m.protesters
     S0 = max(m.initial_force, 1)
     P = max(m.n_protesters, 1)
-    sc = np.bincount(s.state, minlength=5) / S0
-    pc = np.bincount(pr.state, minlength=3) / P
+    sc = np.bincount(s.state, minlength=len(SOLDIER_STATES)) / S0
+    pc = np.bincount(pr.state, minlength=len(PROTESTER_STATES)) / P
     E = m.elites.state.size
     m.stats = {
         "day": m.day,

@@ -277,11 +277,6 @@ def event_field_default(kind: str, field: str) -> Any:
     return EVENT_FIELDS[kind][field].default
 
 
-def defaults() -> dict[str, Any]:
-    """Return every parameter's default, keyed by dotted name."""
-    return {p.name: p.default for p in PARAMS}
-
-
 def markdown_table(levers_only: bool = False) -> str:
     """Render the registry as a Markdown table (the README's parameter table).
 
