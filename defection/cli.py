@@ -7,7 +7,10 @@ field and the rule), 1 when a run fails.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
@@ -61,6 +64,119 @@ def _fail_input(problems: list[str]) -> None:
     raise typer.Exit(2)
 
 
+# -- where the command writes ----------------------------------------------------------------------
+
+#: Suffixes of the files a run folder holds; an existing ``--out`` folder with ``summary.json`` and
+#: only such files is a run folder and is replaced whole by a new run (anything else is refused).
+RUN_FOLDER_SUFFIXES = (".json", ".parquet", ".png", ".csv", ".md", ".txt")
+
+
+def output_path(root: Path, *parts: str, what: str) -> Path:
+    """``root/parts...`` resolved; exit 2 if a part is not one plain name or the path leaves root.
+
+    Used for every output path the command line builds from data (a scenario's name, a sweep id),
+    so no name, whatever the schema allows, can write outside ``results/``.
+    """
+    base = root.resolve()
+    path = base
+    for part in parts:
+        bad = (
+            not part
+            or part in (".", "..")
+            or "/" in part
+            or "\\" in part
+            or "\0" in part
+            or (os.altsep is not None and os.altsep in part)
+        )
+        if bad:
+            _fail_input(
+                [
+                    f"{what} {part!r}: not usable as a folder name (one plain name: no '/', '..' or "
+                    f"absolute path), so outputs stay under {root}/"
+                ]
+            )
+        path = path / part
+    resolved = path.resolve()
+    if resolved == base or not resolved.is_relative_to(base):
+        _fail_input([f"{what}: {path} resolves to {resolved}, outside {root}/ (a link?)"])
+    return resolved
+
+
+def _output_problems(path: Path, option: str, kind: str) -> list[str]:
+    """Why ``path`` cannot be written as a ``kind`` ("folder" or "file"); checked before any work.
+
+    It is a file (or a folder), it lies below a file, or its nearest existing folder is not
+    writable.
+    """
+    path = path.absolute()
+    if kind == "folder" and path.exists() and not path.is_dir():
+        return [f"{option} {path}: is a file, not a folder"]
+    if kind == "file" and path.is_dir():
+        return [f"{option} {path}: is a folder, not a file"]
+    anc = path.parent
+    while not anc.exists():
+        anc = anc.parent
+    if not anc.is_dir():
+        return [f"{option} {path}: lies below {anc}, which is a file"]
+    try:  # a real probe: os.access says yes to root on a read-only file system
+        tempfile.TemporaryDirectory(dir=anc, prefix=".defection-probe-").cleanup()
+    except OSError as exc:
+        return [f"{option} {path}: cannot write in {anc} ({exc.strerror or exc})"]
+    return []
+
+
+def _check_run_folder(out: Path, option: str) -> None:
+    """Refuse (exit 2) an ``--out`` that cannot take a run's outputs, before the run starts."""
+    problems = _output_problems(out, option, "folder")
+    if not problems and out.is_dir():
+        here = Path.cwd().resolve()
+        target = out.resolve()
+        entries = list(target.iterdir())
+        if target == here or here.is_relative_to(target):
+            problems = [f"{option} {out}: is the current folder or holds it; choose a new folder"]
+        elif entries and not (
+            (target / "summary.json").is_file()
+            and all(e.is_file() and e.suffix in RUN_FOLDER_SUFFIXES for e in entries)
+        ):
+            problems = [
+                f"{option} {out}: exists and is not a run folder (it holds other files); a run "
+                "replaces its folder whole, so choose a new or empty folder"
+            ]
+    if problems:
+        _fail_input(problems)
+
+
+def _write_run_folder(out: Path, write: Any) -> Any:
+    """Call ``write(folder)`` on a temporary sibling of ``out``; rename it into place when done.
+
+    A failed or interrupted run leaves ``out`` as it was (absent, or the previous run's complete
+    outputs), and an existing run folder is replaced whole, never mixed with the new files.
+    """
+    out = out.absolute()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        result = write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a run folder is an ordinary one
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+            os.rename(out, old / out.name)
+            try:
+                os.rename(tmp, out)
+            except BaseException:
+                os.rename(old / out.name, out)
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return result
+
+
 def parse_sets(items: list[str]) -> dict[str, Any]:
     """Parse ``name=value`` strings; values are TOML literals (``0.5``, ``true``) or bare text."""
     out: dict[str, Any] = {}
@@ -110,6 +226,8 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run a scenario and write summary.json, timeseries.parquet, groups.parquet, cascade.png."""
+    if seed < 0:
+        _fail_input([f"--seed {seed}: must be a whole number >= 0"])
     sets = list(set_ or [])
     if steps is not None:
         sets.append(f"run.horizon={steps}")
@@ -117,7 +235,11 @@ def run(
     from defection.model.scenario import ScenarioError
     from defection.runner import simulate, write_outputs
 
-    out = out or Path("results") / "runs" / sc.name / f"seed-{seed}"
+    if out is None:
+        out = output_path(Path("results") / "runs", sc.name, f"seed-{seed}", what="scenario name")
+        _check_run_folder(out, "output folder")
+    else:
+        _check_run_folder(out, "--out")
     horizon = sc.params["run.horizon"]
     try:
         with Progress(
@@ -134,7 +256,8 @@ def run(
             model = simulate(
                 sc, seed, until_horizon, on_day=lambda m: bar.update(task, completed=m.day)
             )
-        summary = write_outputs(model, seed, out)
+        # into a temporary sibling folder, renamed into place when complete
+        summary = _write_run_folder(out, lambda folder: write_outputs(model, seed, folder))
     except ScenarioError as exc:
         _fail_input(exc.problems)
     except Exception as exc:  # noqa: BLE001 - a failed run is reported, not a traceback
