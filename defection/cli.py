@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import tomllib
@@ -91,8 +92,8 @@ def output_path(root: Path, *parts: str, what: str) -> Path:
         if bad:
             _fail_input(
                 [
-                    f"{what} {part!r}: not usable as a folder name (one plain name: no '/', '..' or "
-                    f"absolute path), so outputs stay under {root}/"
+                    f"{what} {part!r}: not usable as a folder name (one plain name: no '/', "
+                    f"'..' or absolute path), so outputs stay under {root}/"
                 ]
             )
         path = path / part
@@ -391,8 +392,13 @@ def sweep(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run a sweep: every design point x replicate, stored in DuckDB; resumes where it stopped."""
-    import os
+    from defection.sweep.engine import scheduler_address_problem
 
+    problems = _output_problems(db, "--db", "file")
+    if scheduler is not None and (why := scheduler_address_problem(scheduler)):
+        problems.append(f"--scheduler {scheduler!r}: {why}")
+    if problems:
+        _fail_input(problems)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     if scheduler is None and (workers or cores or 1) > 1:
         from defection.sweep import start_forkserver
@@ -428,7 +434,7 @@ def sweep(
     if dry_run:
         return
     from defection.sweep.coordinator import run_sweep
-    from defection.sweep.engine import SweepError
+    from defection.sweep.engine import BadDatabase, SweepError
     from defection.sweep.store import Store
 
     bar = Progress(
@@ -455,6 +461,7 @@ def sweep(
     def on_result(prog, res) -> None:
         bar.update(task_id, completed=prog.done)
 
+    previous = _stop_on_signals()
     try:
         with Store(db) as store:
             try:
@@ -469,14 +476,21 @@ def sweep(
                 )
             finally:
                 bar.stop()
+    except BadDatabase as exc:
+        _fail_input([f"--db: {exc}"])
     except SweepError as exc:
         err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        how = "terminated" if isinstance(exc, _Stopped) and exc.signum == signal.SIGTERM else None
         err_console.print(
-            f"interrupted: finished runs are saved in {db}; run the same command to resume"
+            f"{how or 'interrupted'}: finished runs are saved in {db}; run the same command to "
+            "resume",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
-        raise typer.Exit(130) from None
+        raise typer.Exit(128 + signal.SIGTERM if how else 130) from None
     except Exception as exc:  # noqa: BLE001 - reported in one line; the runs so far are saved
         err_console.print(
             f"error: sweep stopped: {type(exc).__name__}: {exc} (finished runs are saved in "
@@ -486,7 +500,41 @@ def sweep(
             soft_wrap=True,
         )
         raise typer.Exit(1) from None
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     _print_sweep_summary(sw, prog, db)
+
+
+class _Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGINT, raised in the main thread so that the sweep's clean-up runs.
+
+    The finished runs are written and the worker processes and the fork server are stopped.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _stop_on_signals() -> dict[int, Any]:
+    """Turn the first SIGTERM or SIGINT into :class:`_Stopped`; ignore repeats during clean-up.
+
+    Returns the previous handlers (none when not called from the main thread, where Python
+    delivers signals).
+    """
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    signums = (signal.SIGINT, signal.SIGTERM)
+
+    def handler(signum: int, frame: Any) -> None:
+        for s in signums:
+            signal.signal(s, signal.SIG_IGN)
+        raise _Stopped(signum)
+
+    return {s: signal.signal(s, handler) for s in signums}
 
 
 def _print_sweep_summary(sw: Any, prog: Any, db: Path) -> None:
@@ -521,12 +569,18 @@ def sweeps_(
     ),
 ) -> None:
     """List the sweeps in a results database with their progress."""
-    from defection.sweep.engine import SweepError
+    import duckdb
+
+    from defection.sweep.engine import BadDatabase, SweepError
     from defection.sweep.store import Store
 
     try:
         with Store(db, read_only=True) as store:
             rows = store.sweeps()
+    except BadDatabase as exc:
+        _fail_input([f"--db: {exc}"])
+    except duckdb.Error as exc:  # opened, but its tables do not read
+        _fail_input([f"--db: {BadDatabase(db, str(exc))}"])
     except SweepError as exc:
         err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
@@ -567,14 +621,29 @@ def report(
     ] = "collapse",
 ) -> None:
     """Plots (phase diagram, outcome shares, Sobol indices) and a Markdown summary of a sweep."""
-    from defection.sweep.engine import SweepError
+    import duckdb
+
+    from defection.sweep.engine import BadDatabase, SweepError
     from defection.sweep.report import OUTCOMES, write_report
+    from defection.sweep.store import Store
 
     if outcome not in OUTCOMES:
         _fail_input([f"--outcome {outcome!r}: must be one of {', '.join(OUTCOMES)}"])
+    if out is not None and (problems := _output_problems(out, "--out", "folder")):
+        _fail_input(problems)
 
     try:
+        if out is None:  # the sweep id comes from the database: keep it under results/reports
+            with Store(db, read_only=True) as store:
+                sid = store.sweep(sweep_id)["sweep_id"]
+            out = output_path(Path("results") / "reports", sid, what="sweep id")
+            if problems := _output_problems(out, "report folder", "folder"):
+                _fail_input(problems)
         files = write_report(sweep_id, db, out, outcome)
+    except BadDatabase as exc:
+        _fail_input([f"--db: {exc}"])
+    except duckdb.Error as exc:  # opened, but its tables do not read
+        _fail_input([f"--db: {BadDatabase(db, str(exc))}"])
     except SweepError as exc:
         err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None

@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from defection import __version__
-from defection.sweep.engine import FINAL_COLUMNS, Result, SweepError
+from defection.sweep.engine import FINAL_COLUMNS, BadDatabase, Result, SweepError
 from defection.sweep.spec import SERIES_NAMES, Sweep, canonical_json
 
 DEFAULT_DB = Path("results") / "sweeps.duckdb"
@@ -97,9 +97,9 @@ def _connect(path: Path, read_only: bool):
                 f"{path}: the database is open in another process (a DuckDB file takes one "
                 f"writer at a time): {msg.splitlines()[0]}"
             ) from None
-        raise SweepError(f"{path}: cannot open the database: {msg}") from None
+        raise BadDatabase(path, msg) from None
     except duckdb.Error as exc:
-        raise SweepError(f"{path}: not a DuckDB database or unreadable: {exc}") from None
+        raise BadDatabase(path, str(exc)) from None
 
 
 class Store:
