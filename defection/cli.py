@@ -656,15 +656,13 @@ def ui(
     scenario: Annotated[
         str, typer.Argument(help="Scenario shown first: bundled name or path to a TOML file.")
     ] = "syria_2011",
-    port: Annotated[int, typer.Option(help="Port to listen on (0: a free one).", min=0)] = 8765,
+    port: Annotated[int, typer.Option(help="Port to listen on (0: a free one).")] = 8765,
     host: Annotated[
         str, typer.Option(help="Address to bind (default: this machine only).")
     ] = "127.0.0.1",
 ) -> None:
     """Start the browser UI (Solara) and print its address; Ctrl-C stops it."""
-    import os
-    import socket
-
+    port = _bindable(host, port)  # first: the UI's imports take seconds
     from defection.model.scenario import ScenarioError
     from defection.viz.session import picker_value
 
@@ -672,10 +670,6 @@ def ui(
         first = picker_value(scenario)
     except ScenarioError as exc:
         _fail_input(exc.problems)
-    if port == 0:
-        with socket.socket() as s:
-            s.bind((host, 0))
-            port = s.getsockname()[1]
     env = dict(os.environ)
     env["DEFECTION_UI_SCENARIO"] = first
     env.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")  # no calls home
@@ -698,6 +692,44 @@ def ui(
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(sys.executable, cmd, env)
+
+
+def _bindable(host: str, port: int) -> int:
+    """Check that the UI can listen on ``host``:``port`` (exit 2 if not); a free port for 0."""
+    import ipaddress
+    import re
+    import socket
+
+    if not 0 <= port <= 65535:
+        _fail_input([f"--port {port}: must be between 0 and 65535 (0: a free one)"])
+    literal = host.strip("[]")
+    try:
+        ip = ipaddress.ip_address(literal)
+    except ValueError:
+        ip = None
+        if re.fullmatch(r"[0-9.]+", host) or ":" in host:
+            _fail_input([f"--host {host!r}: not an IP address (such as 127.0.0.1 or ::1)"])
+        if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9-]{0,62})?(\.[A-Za-z0-9-]{1,63})*", host):
+            _fail_input([f"--host {host!r}: not an IP address or a host name"])
+    try:
+        if ip is not None:
+            infos = [(socket.AF_INET6 if ip.version == 6 else socket.AF_INET, (literal, port))]
+        else:
+            infos = [
+                (fam, addr[:2])
+                for fam, *_, addr in socket.getaddrinfo(
+                    host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+                )
+            ]
+        family, addr = infos[0]
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+            s.bind(addr)
+            return s.getsockname()[1]
+    except OSError as exc:
+        what = f"--host {host!r}" if port == 0 else f"--host {host!r} --port {port}"
+        _fail_input([f"{what}: cannot listen there ({exc.strerror or exc})"])
+    raise AssertionError  # unreachable: _fail_input exits
 
 
 def _assets_missing() -> bool:
