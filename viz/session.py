@@ -7,6 +7,7 @@ one :class:`Session` per browser tab.
 
 from __future__ import annotations
 
+import numbers
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,16 +23,35 @@ from defection.model.scenario import bundled_dir, bundled_names, find, load
 from defection.viz import render
 
 
+class SessionError(ValueError):
+    """A request the session refuses (a scenario it did not list, a bad seed); shown on the page."""
+
+
 def scenario_files(extra: str | Path | None = None) -> list[str]:
     """The scenario picker's choices: the files in ``scenarios/``, plus ``extra`` if given.
 
     Bundled scenarios are listed by file name (``syria_2011.toml``); ``extra`` (a path passed to
     ``defection ui``) is listed as given, first, unless it is one of the bundled files.
     """
-    files = [f"{name}.toml" for name in bundled_names()]
-    if extra is not None and picker_value(extra) not in files:
-        return [str(extra), *files]
-    return files
+    return list(scenario_choices(extra))
+
+
+def scenario_choices(extra: str | Path | None = None) -> dict[str, Path]:
+    """The picker's values (as :func:`scenario_files`), each with the file it stands for.
+
+    This is the whole of what a session serves: a value a browser sends is looked up here and
+    never used as a path.
+
+    Raises:
+        ScenarioError: ``extra`` is no file and no bundled scenario.
+    """
+    bundled = {f"{name}.toml": bundled_dir() / f"{name}.toml" for name in bundled_names()}
+    if extra is None:
+        return bundled
+    value = picker_value(extra)
+    if value in bundled:
+        return bundled
+    return {value: find(extra).resolve(), **bundled}
 
 
 def picker_value(name_or_path: str | Path) -> str:
@@ -85,36 +105,58 @@ class Session:
     """A run in the browser: scenario, seed, lever settings, model and pictures.
 
     Args:
-        scenario: A file name from :func:`scenario_files` (or any name or path ``load`` accepts).
+        scenario: The scenario shown first: a file name from :func:`scenario_files`, or any name or
+            path ``load`` accepts (server side: ``defection ui``'s argument).
         seed: Seed of the model's random generator.
         levers: Lever values the user set, applied on top of the scenario on every (re)build.
+        choices: The scenarios this session serves, picker value to file (default: the bundled
+            ones and ``scenario``, :func:`scenario_choices`); :meth:`reset` refuses any other.
     """
 
     scenario: str
     seed: int = 1
     levers: dict[str, Any] = field(default_factory=dict)
+    choices: dict[str, Path] | None = None
     model: RegimeModel = field(init=False)
     notes: list[tuple[int, str]] = field(init=False)
     last_step_ms: float = field(init=False, default=0.0)
 
     def __post_init__(self) -> None:
+        if self.choices is None:
+            self.choices = scenario_choices(self.scenario)
+        if self.scenario not in self.choices:
+            self.scenario = picker_value(self.scenario)
+        if self.scenario not in self.choices:
+            raise SessionError(f"{self.scenario}: not one of the scenarios this session serves")
         self.reset()
 
     # ------------------------------------------------------------------------------------------
     def reset(self, seed: int | None = None, scenario: str | None = None) -> None:
         """Rebuild the model from the scenario, the seed and the levers set so far.
 
-        Picking another scenario forgets the levers (the sliders go back to its values).
+        Picking another scenario forgets the levers (the sliders go back to its values). Both
+        arguments come from the browser: the scenario must be one of :attr:`choices` (its file is
+        looked up there) and the seed a whole number >= 0.
 
         Raises:
+            SessionError: A scenario not listed, or a bad seed; the session keeps its current run.
             ScenarioError: The scenario does not load; the session keeps its current run.
         """
+        assert self.choices is not None
+        if scenario is not None and (not isinstance(scenario, str) or scenario not in self.choices):
+            shown = repr(scenario)
+            shown = shown if len(shown) <= 80 else shown[:77] + "..."
+            raise SessionError(f"scenario {shown}: not one of the scenarios listed in the picker")
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
+        ):
+            raise SessionError(f"seed {seed!r:.40}: must be a whole number >= 0")
         new_scenario = scenario is not None and scenario != self.scenario
         name = scenario if new_scenario else self.scenario
         levers = {} if new_scenario else self.levers
         seed = self.seed if seed is None else int(seed)
         # build first: a scenario that fails to load leaves the session as it was
-        model = RegimeModel(load(name), rng=seed, overrides=levers or None)
+        model = RegimeModel(load(self.choices[name]), rng=seed, overrides=levers or None)
         self.scenario, self.levers, self.seed, self.model = name, levers, seed, model
         self.notes = []
         self._went_over = self._companies_gone_over()
