@@ -368,6 +368,16 @@ def test_bad_db_path_is_an_input_error(case, tmp_path):
     assert_input_error(proc, "--db")
 
 
+@pytest.mark.parametrize("out", ["afile", "afile/rep", "afile/a/b"])
+def test_report_bad_out_is_an_input_error(out, serial_reference, tmp_path, monkeypatch):
+    import defection.sweep.report as report_mod
+
+    monkeypatch.setattr(report_mod, "write_report", lambda *a: pytest.fail("report started"))
+    (tmp_path / "afile").write_text("x")
+    proc = invoke("report", "tiny", "--db", str(serial_reference[1]), "--out", out, cwd=tmp_path)
+    assert_input_error(proc, "--out", "afile")
+
+
 def _damaged(kind: str, good: Path, folder: Path) -> Path:
     path = folder / f"{kind}.duckdb"
     data = good.read_bytes()
