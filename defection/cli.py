@@ -482,16 +482,10 @@ def sweep(
         err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt as exc:
-        how = "terminated" if isinstance(exc, _Stopped) and exc.signum == signal.SIGTERM else None
-        err_console.print(
-            f"{how or 'interrupted'}: finished runs are saved in {db}; run the same command to "
-            "resume",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
-        raise typer.Exit(128 + signal.SIGTERM if how else 130) from None
+        _sweep_interrupted(db, exc.signum if isinstance(exc, _Stopped) else signal.SIGINT)
     except Exception as exc:  # noqa: BLE001 - reported in one line; the runs so far are saved
+        if _received:  # DuckDB turns a signal during a query into RuntimeError: still a stop
+            _sweep_interrupted(db, _received[-1])
         err_console.print(
             f"error: sweep stopped: {type(exc).__name__}: {exc} (finished runs are saved in "
             f"{db}; run the same command to resume)",
@@ -504,6 +498,21 @@ def sweep(
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     _print_sweep_summary(sw, prog, db)
+
+
+def _sweep_interrupted(db: Path, signum: int) -> None:
+    how = "terminated" if signum == signal.SIGTERM else "interrupted"
+    err_console.print(
+        f"{how}: finished runs are saved in {db}; run the same command to resume",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    raise typer.Exit(128 + signum)
+
+
+#: Stop signals received while a sweep runs (see :func:`_stop_on_signals`).
+_received: list[int] = []
 
 
 class _Stopped(KeyboardInterrupt):
@@ -532,7 +541,10 @@ def _stop_on_signals() -> dict[int, Any]:
     def handler(signum: int, frame: Any) -> None:
         for s in signums:
             signal.signal(s, signal.SIG_IGN)
+        _received.append(signum)
         raise _Stopped(signum)
+
+    _received.clear()
 
     return {s: signal.signal(s, handler) for s in signums}
 
