@@ -7,7 +7,11 @@ field and the rule), 1 when a run fails.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
@@ -61,6 +65,119 @@ def _fail_input(problems: list[str]) -> None:
     raise typer.Exit(2)
 
 
+# -- where the command writes ----------------------------------------------------------------------
+
+#: Suffixes of the files a run folder holds; an existing ``--out`` folder with ``summary.json`` and
+#: only such files is a run folder and is replaced whole by a new run (anything else is refused).
+RUN_FOLDER_SUFFIXES = (".json", ".parquet", ".png", ".csv", ".md", ".txt")
+
+
+def output_path(root: Path, *parts: str, what: str) -> Path:
+    """``root/parts...`` resolved; exit 2 if a part is not one plain name or the path leaves root.
+
+    Used for every output path the command line builds from data (a scenario's name, a sweep id),
+    so no name, whatever the schema allows, can write outside ``results/``.
+    """
+    base = root.resolve()
+    path = base
+    for part in parts:
+        bad = (
+            not part
+            or part in (".", "..")
+            or "/" in part
+            or "\\" in part
+            or "\0" in part
+            or (os.altsep is not None and os.altsep in part)
+        )
+        if bad:
+            _fail_input(
+                [
+                    f"{what} {part!r}: not usable as a folder name (one plain name: no '/', "
+                    f"'..' or absolute path), so outputs stay under {root}/"
+                ]
+            )
+        path = path / part
+    resolved = path.resolve()
+    if resolved == base or not resolved.is_relative_to(base):
+        _fail_input([f"{what}: {path} resolves to {resolved}, outside {root}/ (a link?)"])
+    return resolved
+
+
+def _output_problems(path: Path, option: str, kind: str) -> list[str]:
+    """Why ``path`` cannot be written as a ``kind`` ("folder" or "file"); checked before any work.
+
+    It is a file (or a folder), it lies below a file, or its nearest existing folder is not
+    writable.
+    """
+    path = path.absolute()
+    if kind == "folder" and path.exists() and not path.is_dir():
+        return [f"{option} {path}: is a file, not a folder"]
+    if kind == "file" and path.is_dir():
+        return [f"{option} {path}: is a folder, not a file"]
+    anc = path.parent
+    while not anc.exists():
+        anc = anc.parent
+    if not anc.is_dir():
+        return [f"{option} {path}: lies below {anc}, which is a file"]
+    try:  # a real probe: os.access says yes to root on a read-only file system
+        tempfile.TemporaryDirectory(dir=anc, prefix=".defection-probe-").cleanup()
+    except OSError as exc:
+        return [f"{option} {path}: cannot write in {anc} ({exc.strerror or exc})"]
+    return []
+
+
+def _check_run_folder(out: Path, option: str) -> None:
+    """Refuse (exit 2) an ``--out`` that cannot take a run's outputs, before the run starts."""
+    problems = _output_problems(out, option, "folder")
+    if not problems and out.is_dir():
+        here = Path.cwd().resolve()
+        target = out.resolve()
+        entries = list(target.iterdir())
+        if target == here or here.is_relative_to(target):
+            problems = [f"{option} {out}: is the current folder or holds it; choose a new folder"]
+        elif entries and not (
+            (target / "summary.json").is_file()
+            and all(e.is_file() and e.suffix in RUN_FOLDER_SUFFIXES for e in entries)
+        ):
+            problems = [
+                f"{option} {out}: exists and is not a run folder (it holds other files); a run "
+                "replaces its folder whole, so choose a new or empty folder"
+            ]
+    if problems:
+        _fail_input(problems)
+
+
+def _write_run_folder(out: Path, write: Any) -> Any:
+    """Call ``write(folder)`` on a temporary sibling of ``out``; rename it into place when done.
+
+    A failed or interrupted run leaves ``out`` as it was (absent, or the previous run's complete
+    outputs), and an existing run folder is replaced whole, never mixed with the new files.
+    """
+    out = out.absolute()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        result = write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a run folder is an ordinary one
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+            os.rename(out, old / out.name)
+            try:
+                os.rename(tmp, out)
+            except BaseException:
+                os.rename(old / out.name, out)
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return result
+
+
 def parse_sets(items: list[str]) -> dict[str, Any]:
     """Parse ``name=value`` strings; values are TOML literals (``0.5``, ``true``) or bare text."""
     out: dict[str, Any] = {}
@@ -110,6 +227,8 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run a scenario and write summary.json, timeseries.parquet, groups.parquet, cascade.png."""
+    if seed < 0:
+        _fail_input([f"--seed {seed}: must be a whole number >= 0"])
     sets = list(set_ or [])
     if steps is not None:
         sets.append(f"run.horizon={steps}")
@@ -117,7 +236,11 @@ def run(
     from defection.model.scenario import ScenarioError
     from defection.runner import simulate, write_outputs
 
-    out = out or Path("results") / "runs" / sc.name / f"seed-{seed}"
+    if out is None:
+        out = output_path(Path("results") / "runs", sc.name, f"seed-{seed}", what="scenario name")
+        _check_run_folder(out, "output folder")
+    else:
+        _check_run_folder(out, "--out")
     horizon = sc.params["run.horizon"]
     try:
         with Progress(
@@ -134,7 +257,8 @@ def run(
             model = simulate(
                 sc, seed, until_horizon, on_day=lambda m: bar.update(task, completed=m.day)
             )
-        summary = write_outputs(model, seed, out)
+        # into a temporary sibling folder, renamed into place when complete
+        summary = _write_run_folder(out, lambda folder: write_outputs(model, seed, folder))
     except ScenarioError as exc:
         _fail_input(exc.problems)
     except Exception as exc:  # noqa: BLE001 - a failed run is reported, not a traceback
@@ -268,8 +392,13 @@ def sweep(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run a sweep: every design point x replicate, stored in DuckDB; resumes where it stopped."""
-    import os
+    from defection.sweep.engine import scheduler_address_problem
 
+    problems = _output_problems(db, "--db", "file")
+    if scheduler is not None and (why := scheduler_address_problem(scheduler)):
+        problems.append(f"--scheduler {scheduler!r}: {why}")
+    if problems:
+        _fail_input(problems)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     if scheduler is None and (workers or cores or 1) > 1:
         from defection.sweep import start_forkserver
@@ -305,7 +434,7 @@ def sweep(
     if dry_run:
         return
     from defection.sweep.coordinator import run_sweep
-    from defection.sweep.errors import SweepError
+    from defection.sweep.errors import BadDatabase, SweepError
     from defection.sweep.store import Store
 
     bar = Progress(
@@ -332,6 +461,7 @@ def sweep(
     def on_result(prog, res) -> None:
         bar.update(task_id, completed=prog.done)
 
+    previous = _stop_on_signals()
     try:
         with Store(db) as store:
             try:
@@ -346,15 +476,16 @@ def sweep(
                 )
             finally:
                 bar.stop()
+    except BadDatabase as exc:
+        _fail_input([f"--db: {exc}"])
     except SweepError as exc:
         err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        err_console.print(
-            f"interrupted: finished runs are saved in {db}; run the same command to resume"
-        )
-        raise typer.Exit(130) from None
+    except KeyboardInterrupt as exc:
+        _sweep_interrupted(db, exc.signum if isinstance(exc, _Stopped) else signal.SIGINT)
     except Exception as exc:  # noqa: BLE001 - reported in one line; the runs so far are saved
+        if _received:  # DuckDB turns a signal during a query into RuntimeError: still a stop
+            _sweep_interrupted(db, _received[-1])
         err_console.print(
             f"error: sweep stopped: {type(exc).__name__}: {exc} (finished runs are saved in "
             f"{db}; run the same command to resume)",
@@ -363,7 +494,59 @@ def sweep(
             soft_wrap=True,
         )
         raise typer.Exit(1) from None
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     _print_sweep_summary(sw, prog, db)
+
+
+def _sweep_interrupted(db: Path, signum: int) -> None:
+    how = "terminated" if signum == signal.SIGTERM else "interrupted"
+    err_console.print(
+        f"{how}: finished runs are saved in {db}; run the same command to resume",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    raise typer.Exit(128 + signum)
+
+
+#: Stop signals received while a sweep runs (see :func:`_stop_on_signals`).
+_received: list[int] = []
+
+
+class _Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGINT, raised in the main thread so that the sweep's clean-up runs.
+
+    The finished runs are written and the worker processes and the fork server are stopped.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _stop_on_signals() -> dict[int, Any]:
+    """Turn the first SIGTERM or SIGINT into :class:`_Stopped`; ignore repeats during clean-up.
+
+    Returns the previous handlers (none when not called from the main thread, where Python
+    delivers signals).
+    """
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    signums = (signal.SIGINT, signal.SIGTERM)
+
+    def handler(signum: int, frame: Any) -> None:
+        for s in signums:
+            signal.signal(s, signal.SIG_IGN)
+        _received.append(signum)
+        raise _Stopped(signum)
+
+    _received.clear()
+
+    return {s: signal.signal(s, handler) for s in signums}
 
 
 def _print_sweep_summary(sw: Any, prog: Any, db: Path) -> None:
@@ -400,13 +583,19 @@ def sweeps_(
     ),
 ) -> None:
     """List the sweeps in a results database with their progress."""
+    import duckdb
+
     from defection.model.outputs import OUTCOMES
-    from defection.sweep.errors import SweepError
+    from defection.sweep.errors import BadDatabase, SweepError
     from defection.sweep.store import Store
 
     try:
         with Store(db, read_only=True) as store:
             rows = store.sweeps()
+    except BadDatabase as exc:
+        _fail_input([f"--db: {exc}"])
+    except duckdb.Error as exc:  # opened, but its tables do not read
+        _fail_input([f"--db: {BadDatabase(db, str(exc))}"])
     except SweepError as exc:
         err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
@@ -445,15 +634,30 @@ def report(
     ] = "collapse",
 ) -> None:
     """Plots (phase diagram, outcome shares, Sobol indices) and a Markdown summary of a sweep."""
+    import duckdb
+
     from defection.model.outputs import OUTCOMES
-    from defection.sweep.errors import SweepError
+    from defection.sweep.errors import BadDatabase, SweepError
     from defection.sweep.report import write_report
+    from defection.sweep.store import Store
 
     if outcome not in OUTCOMES:
         _fail_input([f"--outcome {outcome!r}: must be one of {', '.join(OUTCOMES)}"])
+    if out is not None and (problems := _output_problems(out, "--out", "folder")):
+        _fail_input(problems)
 
     try:
+        if out is None:  # the sweep id comes from the database: keep it under results/reports
+            with Store(db, read_only=True) as store:
+                sid = store.sweep(sweep_id)["sweep_id"]
+            out = output_path(Path("results") / "reports", sid, what="sweep id")
+            if problems := _output_problems(out, "report folder", "folder"):
+                _fail_input(problems)
         files = write_report(sweep_id, db, out, outcome)
+    except BadDatabase as exc:
+        _fail_input([f"--db: {exc}"])
+    except duckdb.Error as exc:  # opened, but its tables do not read
+        _fail_input([f"--db: {BadDatabase(db, str(exc))}"])
     except SweepError as exc:
         err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
@@ -466,15 +670,13 @@ def ui(
     scenario: Annotated[
         str, typer.Argument(help="Scenario shown first: bundled name or path to a TOML file.")
     ] = "syria_2011",
-    port: Annotated[int, typer.Option(help="Port to listen on (0: a free one).", min=0)] = 8765,
+    port: Annotated[int, typer.Option(help="Port to listen on (0: a free one).")] = 8765,
     host: Annotated[
         str, typer.Option(help="Address to bind (default: this machine only).")
     ] = "127.0.0.1",
 ) -> None:
     """Start the browser UI (Solara) and print its address; Ctrl-C stops it."""
-    import os
-    import socket
-
+    port = _bindable(host, port)  # first: the UI's imports take seconds
     from defection.model.scenario import ScenarioError
     from defection.model.scenario_names import picker_value
 
@@ -482,10 +684,6 @@ def ui(
         first = picker_value(scenario)
     except ScenarioError as exc:
         _fail_input(exc.problems)
-    if port == 0:
-        with socket.socket() as s:
-            s.bind((host, 0))
-            port = s.getsockname()[1]
     env = dict(os.environ)
     env["DEFECTION_UI_SCENARIO"] = first
     env.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")  # no calls home
@@ -508,6 +706,44 @@ def ui(
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(sys.executable, cmd, env)
+
+
+def _bindable(host: str, port: int) -> int:
+    """Check that the UI can listen on ``host``:``port`` (exit 2 if not); a free port for 0."""
+    import ipaddress
+    import re
+    import socket
+
+    if not 0 <= port <= 65535:
+        _fail_input([f"--port {port}: must be between 0 and 65535 (0: a free one)"])
+    literal = host.strip("[]")
+    try:
+        ip = ipaddress.ip_address(literal)
+    except ValueError:
+        ip = None
+        if re.fullmatch(r"[0-9.]+", host) or ":" in host:
+            _fail_input([f"--host {host!r}: not an IP address (such as 127.0.0.1 or ::1)"])
+        if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9-]{0,62})?(\.[A-Za-z0-9-]{1,63})*", host):
+            _fail_input([f"--host {host!r}: not an IP address or a host name"])
+    try:
+        if ip is not None:
+            infos = [(socket.AF_INET6 if ip.version == 6 else socket.AF_INET, (literal, port))]
+        else:
+            infos = [
+                (fam, addr[:2])
+                for fam, *_, addr in socket.getaddrinfo(
+                    host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+                )
+            ]
+        family, addr = infos[0]
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+            s.bind(addr)
+            return s.getsockname()[1]
+    except OSError as exc:
+        what = f"--host {host!r}" if port == 0 else f"--host {host!r} --port {port}"
+        _fail_input([f"{what}: cannot listen there ({exc.strerror or exc})"])
+    raise AssertionError  # unreachable: _fail_input exits
 
 
 def _assets_missing() -> bool:

@@ -29,7 +29,22 @@ def scenario_files(extra: str | Path | None = None) -> list[str]:
     Bundled scenarios are listed by file name (``syria_2011.toml``); ``extra`` (a path passed to
     ``defection ui``) is listed as given, first, unless it is one of the bundled files.
     """
-    files = [f"{name}.toml" for name in bundled_names()]
-    if extra is not None and picker_value(extra) not in files:
-        return [str(extra), *files]
-    return files
+    return list(scenario_choices(extra))
+
+
+def scenario_choices(extra: str | Path | None = None) -> dict[str, Path]:
+    """The picker's values (as :func:`scenario_files`), each with the file it stands for.
+
+    This is the whole of what a UI session serves: a value a browser sends is looked up here and
+    never used as a path.
+
+    Raises:
+        ScenarioError: ``extra`` is no file and no bundled scenario.
+    """
+    bundled = {f"{name}.toml": bundled_dir() / f"{name}.toml" for name in bundled_names()}
+    if extra is None:
+        return bundled
+    value = picker_value(extra)
+    if value in bundled:
+        return bundled
+    return {value: find(extra).resolve(), **bundled}

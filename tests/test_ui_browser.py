@@ -240,3 +240,42 @@ def test_soviet_scenario_shows_fifteen_regions(ui):
     page.locator(".btn-step").click()
     expect(page.locator(".day-counter")).to_have_text("day 1")
     ui.shot("soviet-day-1")
+
+
+SEND_PICKER_VALUE = """value => {
+    // what a crafted page could send: the picker's Vue component emits a value it never listed
+    const vm = document.querySelector('.scenario-picker').__vue__;
+    vm.$emit('input', value);
+    vm.$emit('change', value);
+}"""
+
+
+@pytest.mark.parametrize("value", ["/etc/passwd", "../../../etc/shadow", "baseline"])
+def test_an_unlisted_scenario_from_the_page_is_refused(ui, value):
+    page = ui.page
+    page.evaluate(SEND_PICKER_VALUE, value)
+    expect(page.locator(".scenario-error")).to_contain_text("not one of the scenarios listed")
+    expect(page.locator(".day-counter")).to_have_text("day 0")
+    ui.shot("unlisted-refused")
+    # the session still runs its scenario
+    page.locator(".btn-step").click()
+    expect(page.locator(".day-counter")).to_have_text("day 1")
+
+
+@pytest.mark.parametrize("seed", ["-1", "-2147483648"])
+def test_a_negative_seed_on_reset_is_a_message_not_a_crash(ui, seed):
+    page = ui.page
+    page.locator(".btn-step").click()
+    expect(page.locator(".day-counter")).to_have_text("day 1")
+    field = page.locator(".seed-input input")
+    field.fill(seed)
+    field.press("Enter")
+    page.locator(".btn-reset").click()
+    expect(page.locator(".scenario-error")).to_contain_text(f"seed {seed}: must be a whole number")
+    expect(page.locator(".day-counter")).to_have_text("day 1")  # the run was kept
+    ui.shot("negative-seed")
+    field.fill("2")
+    field.press("Enter")
+    page.locator(".btn-reset").click()
+    expect(page.locator(".day-counter")).to_have_text("day 0")
+    expect(page.locator(".scenario-error")).to_have_count(0)

@@ -21,6 +21,7 @@ from defection.viz.session import (
     lever_groups,
     needs_reset,
     picker_value,
+    scenario_choices,
     scenario_files,
 )
 
@@ -198,7 +199,8 @@ def test_ui_command_rejects_an_unknown_scenario():
 def test_a_scenario_that_fails_to_load_leaves_the_session_as_it_was(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('[scenario]\nname = "bad"\n[soldiers]\nsurveillance = 7\n')
-    s = Session("syria_2011.toml", seed=1)
+    # listed (as the file given to `defection ui` is), but invalid
+    s = Session("syria_2011.toml", seed=1, choices={**scenario_choices(), str(bad): bad})
     s.set_lever("soldiers.pay", 0.5)
     s.step(2)
     model = s.model

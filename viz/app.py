@@ -20,10 +20,9 @@ from defection.model.params import Param
 from defection.viz.render import MAP_COLOURS
 from defection.viz.session import (
     Session,
+    SessionError,
     lever_groups,
     needs_reset,
-    picker_value,
-    scenario_files,
 )
 
 DEFAULT_SCENARIO = "syria_2011.toml"
@@ -83,8 +82,9 @@ def LeverSlider(p: Param, session: Session, value: float, on_change) -> None:
 @solara.component
 def Page() -> None:
     """The whole app."""
-    files = solara.use_memo(lambda: scenario_files(_initial_scenario()), [])
-    session = solara.use_memo(lambda: Session(picker_value(_initial_scenario())), [])
+    # the session serves only the scenarios it lists (checked in Session.reset, on the server)
+    session = solara.use_memo(lambda: Session(_initial_scenario()), [])
+    files = list(session.choices)
     lock = solara.use_memo(threading.Lock, [])
     shown = solara.use_memo(threading.Event, [])  # set each time the page is drawn
     tick, set_tick = solara.use_state(0)  # the model moved (step, reset): redraw the pictures
@@ -107,18 +107,26 @@ def Page() -> None:
 
     def do_reset() -> None:
         playing.set(False)
+        message = ""
         with lock:
-            session.reset(seed=seed.value)
+            try:
+                session.reset(seed=seed.value)
+            except SessionError as exc:  # e.g. a negative seed: shown, the run stays
+                message = str(exc)
+        error.set(message)  # outside the lock: setting state may redraw the page at once
         bump()
 
     def pick(name: str) -> None:
         playing.set(False)
+        message = ""
         with lock:
             try:
                 session.reset(seed=seed.value, scenario=name)
-                error.set("")
+            except SessionError as exc:  # not a listed scenario, or a bad seed
+                message = str(exc)
             except Exception as exc:  # noqa: BLE001 - shown on the page, not a dead tab
-                error.set(f"{name}: {exc}")
+                message = f"{name}: {exc}"
+        error.set(message)
         bump()
 
     def play_loop() -> None:

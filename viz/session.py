@@ -7,8 +7,10 @@ one :class:`Session` per browser tab.
 
 from __future__ import annotations
 
+import numbers
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,17 +21,23 @@ from defection.model.outputs import companies_gone_over
 from defection.model.params import BUILD_ONLY, LEVERS, Param
 from defection.model.regime import RegimeModel
 from defection.model.scenario import load
-from defection.model.scenario_names import picker_value, scenario_files
+from defection.model.scenario_names import picker_value, scenario_choices, scenario_files
 from defection.viz import render
 
 __all__ = [
     "Frame",
     "Session",
+    "SessionError",
     "lever_groups",
     "needs_reset",
     "picker_value",
+    "scenario_choices",
     "scenario_files",
 ]
+
+
+class SessionError(ValueError):
+    """A request the session refuses (a scenario it did not list, a bad seed); shown on the page."""
 
 
 def lever_groups() -> dict[str, list[Param]]:
@@ -71,36 +79,58 @@ class Session:
     """A run in the browser: scenario, seed, lever settings, model and pictures.
 
     Args:
-        scenario: A file name from :func:`scenario_files` (or any name or path ``load`` accepts).
+        scenario: The scenario shown first: a file name from :func:`scenario_files`, or any name or
+            path ``load`` accepts (server side: ``defection ui``'s argument).
         seed: Seed of the model's random generator.
         levers: Lever values the user set, applied on top of the scenario on every (re)build.
+        choices: The scenarios this session serves, picker value to file (default: the bundled
+            ones and ``scenario``, :func:`scenario_choices`); :meth:`reset` refuses any other.
     """
 
     scenario: str
     seed: int = 1
     levers: dict[str, Any] = field(default_factory=dict)
+    choices: dict[str, Path] | None = None
     model: RegimeModel = field(init=False)
     notes: list[tuple[int, str]] = field(init=False)
     last_step_ms: float = field(init=False, default=0.0)
 
     def __post_init__(self) -> None:
+        if self.choices is None:
+            self.choices = scenario_choices(self.scenario)
+        if self.scenario not in self.choices:
+            self.scenario = picker_value(self.scenario)
+        if self.scenario not in self.choices:
+            raise SessionError(f"{self.scenario}: not one of the scenarios this session serves")
         self.reset()
 
     # ------------------------------------------------------------------------------------------
     def reset(self, seed: int | None = None, scenario: str | None = None) -> None:
         """Rebuild the model from the scenario, the seed and the levers set so far.
 
-        Picking another scenario forgets the levers (the sliders go back to its values).
+        Picking another scenario forgets the levers (the sliders go back to its values). Both
+        arguments come from the browser: the scenario must be one of :attr:`choices` (its file is
+        looked up there) and the seed a whole number >= 0.
 
         Raises:
+            SessionError: A scenario not listed, or a bad seed; the session keeps its current run.
             ScenarioError: The scenario does not load; the session keeps its current run.
         """
+        assert self.choices is not None
+        if scenario is not None and (not isinstance(scenario, str) or scenario not in self.choices):
+            shown = repr(scenario)
+            shown = shown if len(shown) <= 80 else shown[:77] + "..."
+            raise SessionError(f"scenario {shown}: not one of the scenarios listed in the picker")
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
+        ):
+            raise SessionError(f"seed {seed!r:.40}: must be a whole number >= 0")
         new_scenario = scenario is not None and scenario != self.scenario
         name = scenario if new_scenario else self.scenario
         levers = {} if new_scenario else self.levers
         seed = self.seed if seed is None else int(seed)
         # build first: a scenario that fails to load leaves the session as it was
-        model = RegimeModel(load(name), rng=seed, overrides=levers or None)
+        model = RegimeModel(load(self.choices[name]), rng=seed, overrides=levers or None)
         self.scenario, self.levers, self.seed, self.model = name, levers, seed, model
         self.notes = []
         self._went_over = self._companies_gone_over()

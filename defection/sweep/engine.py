@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import json
 import os
+import select
+import signal
 import socket
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -38,8 +41,8 @@ from defection.model.outputs import FINAL_SOLDIER_COLUMNS
 from defection.model.regime import RegimeModel
 from defection.model.scenario import Scenario
 from defection.runner import final_figures
-from defection.sweep import start_forkserver
-from defection.sweep.errors import SweepError
+from defection.sweep import start_forkserver, stop_forkserver
+from defection.sweep.errors import BadDatabase, SweepError  # noqa: F401  (re-exported)
 
 #: Testing hook, read by the coordinator and passed inside each task: JSON such as
 #: ``{"delay": 0.2, "raise": ["p000003/r00000"], "exit": ["p000005/r00001"]}``. ``delay`` adds
@@ -47,6 +50,11 @@ from defection.sweep.errors import SweepError
 #: process (``os._exit``), ``mark_dir`` names a folder where each finished run leaves an empty
 #: file. Used by the tests of failure handling and resume; off when unset.
 FAULTS_ENV = "DEFECTION_SWEEP_FAULTS"
+
+#: Schemes a ``--scheduler`` address may use (Dask's TCP and TLS transports, and websockets).
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss")
+#: How long to try to connect to a Dask scheduler before giving up.
+CONNECT_TIMEOUT = "10s"
 
 #: Final soldier shares stored per run, by state.
 FINAL_COLUMNS = FINAL_SOLDIER_COLUMNS
@@ -103,8 +111,7 @@ def execute(task: Task, scenario: Scenario | None = None) -> Result:
             raise RuntimeError(f"injected failure in {short} ({FAULTS_ENV})")
         sc = scenario.with_overrides(task.overrides, origin=f"sweep run {task.run_id}")
         model = RegimeModel(sc, rng=task.seed, until_horizon=task.until_horizon)
-        while model.running:
-            model.step()
+        model.run()
         ts = model.datacollector.get_model_vars_dataframe()
         row = _row(task, model, sc.hash, ts)
         series = _series(ts, task.series) if task.series else None
@@ -168,10 +175,42 @@ OnResult = Callable[[Result], None]
 _WORKER_SCENARIO: Scenario | None = None
 
 
-def _init_worker(scenario: Scenario) -> None:
-    """Pool worker initializer: keep the base scenario for every task this process runs."""
+def _init_worker(scenario: Scenario, coordinator: int | None = None) -> None:
+    """Pool worker initializer: keep the base scenario for every task this process runs.
+
+    The worker also ignores Ctrl-C (the terminal sends it to the whole process group; the
+    coordinator handles it and stops the pool) and exits as soon as the coordinator process
+    ``coordinator`` is gone, however it ended (``kill -9`` included): its parent is the fork
+    server, which lives as long as its workers do, so nothing else would end it.
+    """
     global _WORKER_SCENARIO
     _WORKER_SCENARIO = scenario
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if coordinator is not None:
+        threading.Thread(
+            target=_exit_with, args=(coordinator,), name="watch-coordinator", daemon=True
+        ).start()
+
+
+def _exit_with(pid: int) -> None:
+    """Block until process ``pid`` ends, then end this process (a watchdog thread)."""
+    try:
+        fd = os.pidfd_open(pid)  # Linux 5.3+: readable once the process has exited
+    except ProcessLookupError:
+        os._exit(75)
+    except (AttributeError, OSError):
+        fd = None
+    if fd is not None:
+        select.select([fd], [], [])
+        os._exit(75)
+    while True:  # elsewhere: poll
+        time.sleep(0.5)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            os._exit(75)
+        except PermissionError:
+            pass
 
 
 def run_serial(tasks: Iterable[Task], scenario: Scenario, on_result: OnResult) -> None:
@@ -189,12 +228,17 @@ def _make_pool(workers: int, scenario: Scenario) -> ProcessPoolExecutor:
     start_forkserver()
     ctx = mp.get_context("forkserver")
     pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(scenario,)
+        max_workers=workers,
+        mp_context=ctx,
+        initializer=_init_worker,
+        initargs=(scenario, os.getpid()),
     )
     try:  # a pool whose workers cannot even start is an error of the set-up, not of a run
         pool.submit(_ping).result(timeout=120)
-    except BrokenProcessPool:
-        pool.shutdown(wait=False, cancel_futures=True)
+    except BaseException as exc:
+        _stop_pool(pool)
+        if not isinstance(exc, BrokenProcessPool):
+            raise
         raise SweepError(
             "local worker processes die on start (if you call run_sweep from a script, guard "
             'it with `if __name__ == "__main__":`, as multiprocessing requires)'
@@ -206,11 +250,36 @@ def _ping() -> bool:
     return _WORKER_SCENARIO is not None
 
 
+def _stop_pool(pool: ProcessPoolExecutor, timeout: float = 5.0) -> None:
+    """Stop a pool now: terminate its workers (the runs they were doing are lost) and reap them."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    deadline = time.monotonic() + timeout
+    for p in procs:
+        p.join(max(deadline - time.monotonic(), 0.1))
+        if p.is_alive():
+            p.kill()
+            p.join(1)
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
 def run_pool(tasks: Iterable[Task], scenario: Scenario, workers: int, on_result: OnResult) -> None:
     """Run tasks on a local process pool of ``workers`` processes.
 
     At most ``4 * workers`` tasks are in flight, so an interrupt loses little and memory stays flat.
+    On every way out (done, an error, ``KeyboardInterrupt`` or another exception raised by a
+    signal handler) the workers and the fork server are stopped before this returns; if this
+    process is killed outright, the workers notice and exit (:func:`_init_worker`).
     """
+    try:
+        _run_pool(tasks, scenario, workers, on_result)
+    finally:
+        stop_forkserver()
+
+
+def _run_pool(tasks: Iterable[Task], scenario: Scenario, workers: int, on_result: OnResult) -> None:
     pending: deque[Task] = deque(tasks)
     suspects: deque[Task] = deque()
     while pending or suspects:
@@ -251,8 +320,11 @@ def run_pool(tasks: Iterable[Task], scenario: Scenario, workers: int, on_result:
                     else:
                         suspects.append(task)
                 inflight.clear()
-        finally:
-            pool.shutdown(wait=not inflight, cancel_futures=True)
+        except BaseException:
+            _stop_pool(pool)  # interrupted or failed: do not wait for the runs in flight
+            raise
+        else:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _run_alone(task: Task, scenario: Scenario, on_result: OnResult) -> None:
@@ -267,7 +339,10 @@ def _run_alone(task: Task, scenario: Scenario, on_result: OnResult) -> None:
             on_result(Result(failed_row(task, f"{type(exc).__name__}: {exc}"), None))
         else:
             on_result(fut.result())
-    finally:
+    except BaseException:
+        _stop_pool(pool)
+        raise
+    else:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -275,6 +350,47 @@ def _worker_version() -> str:
     from defection import __version__ as v
 
     return v
+
+
+def scheduler_address_problem(address: str) -> str | None:
+    """Why ``address`` is not a Dask scheduler address such as ``tcp://HOST:PORT`` (None if it is).
+
+    Checked before connecting: Dask would take a malformed address for a host name and wait for
+    its connect timeout.
+    """
+    import ipaddress
+    import re
+    from urllib.parse import urlsplit
+
+    rule = f"expected {' or '.join(f'{s}://HOST:PORT' for s in SCHEDULER_SCHEMES[:2])}"
+    scheme, sep, _ = address.partition("://")
+    if not sep or scheme not in SCHEDULER_SCHEMES:
+        return f"{rule} (scheme one of {', '.join(SCHEDULER_SCHEMES)})"
+    try:
+        parts = urlsplit(address)
+        port = parts.port
+    except ValueError as exc:
+        return f"{rule}: {exc}"
+    host = parts.hostname or ""
+    if port is None or not host or parts.path not in ("", "/") or parts.query or parts.fragment:
+        return f"{rule} (a host and a port, nothing else)"
+    if not 1 <= port <= 65535:
+        return f"{rule}: port {port} is not between 1 and 65535"
+    if "[" in parts.netloc:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return f"{rule}: {host!r} is not an IPv6 address"
+    elif re.fullmatch(r"[0-9.]+", host):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return f"{rule}: {host!r} is not an IPv4 address"
+    elif not re.fullmatch(
+        r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62})?(\.[A-Za-z0-9-]{1,63})*", host
+    ):
+        return f"{rule}: {host!r} is not a host name"
+    return None
 
 
 def run_dask(tasks: Iterable[Task], scenario: Scenario, address: Any, on_result: OnResult) -> None:
@@ -288,9 +404,11 @@ def run_dask(tasks: Iterable[Task], scenario: Scenario, address: Any, on_result:
     """
     from distributed import Client, as_completed
 
+    if isinstance(address, str) and (problem := scheduler_address_problem(address)):
+        raise SweepError(f"--scheduler {address!r}: {problem}")
     try:
-        client = Client(address, timeout="15s", set_as_default=False)
-    except (OSError, TimeoutError) as exc:
+        client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
         raise SweepError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
     try:
         try:

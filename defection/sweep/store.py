@@ -38,7 +38,7 @@ from defection.model.outputs import (
     OUTCOMES,
     SWEEP_SERIES,
 )
-from defection.sweep.errors import SweepError
+from defection.sweep.errors import BadDatabase, SweepError
 
 if TYPE_CHECKING:
     from defection.sweep.engine import Result
@@ -142,9 +142,9 @@ def _connect(path: Path, read_only: bool):
                 f"{path}: the database is open in another process (a DuckDB file takes one "
                 f"writer at a time): {msg.splitlines()[0]}"
             ) from None
-        raise SweepError(f"{path}: cannot open the database: {msg}") from None
+        raise BadDatabase(path, msg) from None
     except duckdb.Error as exc:
-        raise SweepError(f"{path}: not a DuckDB database or unreadable: {exc}") from None
+        raise BadDatabase(path, str(exc)) from None
 
 
 class Store:
