@@ -351,7 +351,8 @@ def test_wellformed_scheduler_addresses_pass(address):
 
 
 def test_malformed_scheduler_is_refused_by_the_python_api_too():
-    from defection.sweep.engine import SweepError, run_dask
+    from defection.sweep.engine import run_dask
+    from defection.sweep.errors import SweepError
 
     with pytest.raises(SweepError, match="tcp://HOST:PORT"):
         run_dask([], None, "not a url", lambda r: None)

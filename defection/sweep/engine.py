@@ -42,7 +42,7 @@ from defection.model.regime import RegimeModel
 from defection.model.scenario import Scenario
 from defection.runner import final_figures
 from defection.sweep import start_forkserver, stop_forkserver
-from defection.sweep.errors import BadDatabase, SweepError  # noqa: F401  (re-exported)
+from defection.sweep.errors import SweepError
 
 #: Testing hook, read by the coordinator and passed inside each task: JSON such as
 #: ``{"delay": 0.2, "raise": ["p000003/r00000"], "exit": ["p000005/r00001"]}``. ``delay`` adds
