@@ -509,7 +509,7 @@ def test_session_refuses_a_scenario_it_did_not_list(value, session, monkeypatch)
 
 def test_session_loads_listed_values_from_its_own_table(session, monkeypatch, tmp_path):
     """A listed value is looked up, not opened as a path: a same-named file here is ignored."""
-    from defection.viz.session import bundled_dir
+    from defection.model.scenario import bundled_dir
 
     (tmp_path / "granovetter.toml").write_text("not toml at all [")
     monkeypatch.chdir(tmp_path)
