@@ -1,5 +1,6 @@
-"""The command line: clean errors (exit 2, file and field named, no traceback) for malformed
-scenarios and ``--set`` values, and the happy paths.
+"""The command line's errors: clean errors (exit 2, file and field named, no traceback) for
+malformed scenarios and ``--set`` values, and exit 1 for a run that fails (the happy paths are in
+``test_cli.py``).
 
 The cases the brief lists run the real CLI in subprocesses (``python -m defection``), started
 concurrently to keep the suite fast; further kinds of bad input go through the same Typer app
@@ -7,45 +8,11 @@ in-process (typer.testing.CliRunner), which exercises the same code paths at a f
 start-up cost.
 """
 
-import json
 import os
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
-import pandas as pd
 import pytest
-from typer.testing import CliRunner
-
-from defection.cli import app
-from defection.runner import SHARE_COLUMNS
-
-TIMEOUT = 120
-
-
-def cli(*args, cwd):
-    """Run ``python -m defection ARGS`` in ``cwd``."""
-    env = {**os.environ, "COLUMNS": "80", "PYTHONWARNINGS": "ignore"}
-    return subprocess.run(
-        [sys.executable, "-m", "defection", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        env=env,
-        check=False,
-    )
-
-
-def assert_clean_input_error(proc, *needles):
-    """Exit 2, every needle on one stderr line starting with 'error:', no traceback."""
-    out = proc.stdout + proc.stderr
-    assert "Traceback" not in out, out
-    assert proc.returncode == 2, out
-    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
-    assert lines, proc.stderr
-    assert any(all(n in ln for n in needles) for ln in lines), (needles, proc.stderr)
-
+from cli_kit import assert_clean_input_error, cli, invoke
 
 # Each case: (file name, TOML text, strings that one error line must contain).
 # The file name is always among them: every message names the file.
@@ -190,10 +157,6 @@ SET_CASES = {
 SUBPROCESS_SET_CASES = ("unknown_name", "out_of_range", "malformed")
 IN_PROCESS_SET_CASES = tuple(sorted(set(SET_CASES) - set(SUBPROCESS_SET_CASES)))
 SET_ARGS = ("run", "baseline", "--steps", "1", "-q", "--out", "out", "--set")
-RUN_ARGS = (
-    "run", "baseline", "--steps", "3", "--out", "OUT", "--seed", "7",
-    "--set", "grid.width=16", "--set", "grid.height=16", "-q",
-)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -213,11 +176,6 @@ def cli_results(tmp_path_factory):
     (d / "a.toml").write_text('[scenario]\nname = "a"\nextends = "b.toml"\n')
     (d / "b.toml").write_text('[scenario]\nname = "b"\nextends = "a"\n')
     jobs[("circular", "a")] = (("validate", "a.toml"), d)
-    d = tmp_path_factory.mktemp("happy")
-    jobs[("happy", "version")] = (("--version",), d)
-    jobs[("happy", "validate")] = (("validate", "baseline"), d)
-    jobs[("happy", "schema")] = (("schema",), d)
-    jobs[("happy", "run")] = (RUN_ARGS, d)
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
         futures = {key: pool.submit(cli, *args, cwd=cwd) for key, (args, cwd) in jobs.items()}
         return {key: (f.result(), jobs[key][1]) for key, f in futures.items()}
@@ -247,19 +205,6 @@ def test_bad_set_is_a_clean_error(case, cli_results):
 
 
 # --- the same checks in-process, for further kinds of bad input ---------------------------------
-
-
-def invoke(*args, cwd):
-    """Invoke the Typer app in-process in ``cwd``; return a CompletedProcess-like result."""
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        res = CliRunner().invoke(app, list(args))
-    finally:
-        os.chdir(old)
-    if res.exception is not None and not isinstance(res.exception, SystemExit):
-        raise res.exception  # a traceback: fail loudly, with it
-    return subprocess.CompletedProcess(args, res.exit_code, res.stdout, res.stderr)
 
 
 @pytest.mark.parametrize("case", IN_PROCESS_CASES)
@@ -317,138 +262,10 @@ def test_geometry_error_is_clean(tmp_path):
     assert_clean_input_error(proc, "protest.vision", "grid")
 
 
-# ------------------------------------------------------------------------------------------------
-# happy paths
-# ------------------------------------------------------------------------------------------------
-
-
-def test_version(cli_results):
-    proc, _ = cli_results[("happy", "version")]
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("defection ")
-
-
-def test_validate_baseline(cli_results):
-    proc, _ = cli_results[("happy", "validate")]
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("ok: ")
-    assert "baseline" in proc.stdout
-
-
-def test_schema_prints_json(cli_results):
-    proc, _ = cli_results[("happy", "schema")]
-    assert proc.returncode == 0, proc.stderr
-    schema = json.loads(proc.stdout)
-    assert "soldiers" in schema["properties"]
-
-
-def test_params_and_scenarios_list(tmp_path):
-    proc = invoke("params", "--markdown", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    assert "`soldiers.pay`" in proc.stdout
-    proc = invoke("scenarios", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    assert "baseline" in proc.stdout
-
-
-SUMMARY_KEYS = {
-    "scenario",
-    "seed",
-    "version",
-    "commit",
-    "parameters",
-    "outcome",
-    "outcome_day",
-    "outcome_rule",
-    "soldiers",
-    "elites",
-    "peak_active_protesters",
-    "regions",
-}
-TIMESERIES_COLUMNS = {
-    "day",
-    "active_protesters",
-    "soldiers_loyal",
-    "soldiers_shirking",
-    "soldiers_deserted",
-    "soldiers_defected",
-    "soldiers_detained",
-    "elites_defected",
-    "belief_survival",
-}
-
-
-def test_run_writes_outputs(cli_results):
-    proc, tmp_path = cli_results[("happy", "run")]
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr
-    out = tmp_path / "OUT"
-    for name in ("summary.json", "timeseries.parquet", "groups.parquet", "cascade.png"):
-        assert (out / name).is_file(), name
-        assert (out / name).stat().st_size > 0, name
-
-    s = json.loads((out / "summary.json").read_text())
-    assert SUMMARY_KEYS <= set(s), SUMMARY_KEYS - set(s)
-    assert s["scenario"] == "baseline"
-    assert s["seed"] == 7
-    assert isinstance(s["version"], str)
-    assert s["commit"] is None or isinstance(s["commit"], str)
-    assert s["parameters"]["grid.width"] == 16
-    assert s["parameters"]["run.horizon"] == 3
-    assert s["outcome"] in ("collapse", "split", "survival")
-    assert s["outcome_rule"]
-    assert isinstance(s["outcome_day"], int)
-    assert 1 <= s["outcome_day"] <= 3
-    assert set(s["soldiers"]) == {"loyal", "shirking", "deserted", "defected", "detained"}
-    assert sum(s["soldiers"].values()) == pytest.approx(1.0)
-    assert all(0.0 <= v <= 1.0 for v in s["soldiers"].values())
-    assert isinstance(s["elites"], dict)
-    assert 0.0 <= s["peak_active_protesters"] <= 1.0
-    assert s["regions"]
-    for r in s["regions"]:
-        assert {"name", "defected_share", "had_defection"} <= set(r)
-        assert 0.0 <= r["defected_share"] <= 1.0
-        assert isinstance(r["had_defection"], bool)
-
-    ts = pd.read_parquet(out / "timeseries.parquet")
-    assert TIMESERIES_COLUMNS <= set(ts.columns), TIMESERIES_COLUMNS - set(ts.columns)
-    assert {f"{c}_people" for c in SHARE_COLUMNS} <= set(ts.columns)
-    assert ts["day"].tolist() == [0, 1, 2, 3]
-
-    groups = pd.read_parquet(out / "groups.parquet")
-    assert {"day", "region", "group", "rank", "loyal", "defected"} <= set(groups.columns)
-    assert len(groups) > 0
-
-    assert (out / "cascade.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "wrote" in proc.stdout
-
-
 def test_run_steps_must_be_positive(tmp_path):
     proc = invoke("run", "baseline", "--steps", "0", "-q", cwd=tmp_path)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stdout + proc.stderr
-
-
-def test_no_arguments_shows_help(tmp_path):
-    proc = invoke(cwd=tmp_path)
-    out = proc.stdout + proc.stderr
-    assert "Traceback" not in out
-    assert "Usage" in out
-    for command in ("run", "validate", "schema", "scenarios", "params"):
-        assert command in out
-
-
-def test_steps_shorter_than_the_scheduled_events(tmp_path):
-    """``run --steps 2`` on a scenario with an event on day 20 runs two days (exit 0)."""
-    (tmp_path / "ev.toml").write_text(
-        HEAD + "[run]\nhorizon = 40\n[grid]\nwidth = 16\nheight = 16\n"
-        '[[events]]\nday = 20\nkind = "crackdown"\n'
-    )
-    proc = invoke("run", "ev.toml", "--steps", "2", "-q", "--out", "out", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    s = json.loads((tmp_path / "out" / "summary.json").read_text())
-    assert s["days"] == 2
-    assert not any("crackdown" in e["text"] for e in s["events"])
 
 
 def test_failure_inside_a_run_exits_1_with_a_message(tmp_path, monkeypatch):
