@@ -175,6 +175,11 @@ def param_for(address: str) -> Param | None:
 def set_address(doc: dict[str, Any], address: str, value: Any, origin: str) -> list[str]:
     """Check and coerce ``value`` for ``address`` and set it in a TOML-shaped scenario document.
 
+    A per-region parameter set by its national address (``protest.legitimacy``) applies in every
+    region: the scenario's per-region values of it (``regions.<r>.legitimacy``) are dropped, so
+    that an override never silently does nothing. To keep a region apart, set its address after
+    the national one (overrides apply in order).
+
     Args:
         doc: The scenario document (changed in place).
         address: Where to set it.
@@ -212,6 +217,12 @@ def set_address(doc: dict[str, Any], address: str, value: Any, origin: str) -> l
         target[addr.field] = coerce(p, value)
     except InvalidValue as exc:
         return [f"{origin}: field `{quoted(address)}`: {exc.rule} (got {shown(value)})"]
+    if addr.kind == "param" and p.per_region:
+        # a national value given here applies everywhere: per-region values of the scenario
+        # would otherwise shadow it and the override would silently do nothing there
+        for region in doc.get("regions", []):
+            if isinstance(region, dict):
+                region.pop(p.leaf, None)
     return []
 
 

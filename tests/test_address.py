@@ -300,3 +300,22 @@ def test_non_string_names_are_clean_errors():
         for where in ("scenario", "region", "group"):
             with pytest.raises(ScenarioError):
                 scn.from_dict(_where(bad, where), origin="hostile.toml")
+
+
+def test_a_national_override_applies_in_every_region():
+    """`--set protest.legitimacy=0.85` is not shadowed by the scenario's per-region values."""
+    from defection.model.scenario import load
+
+    sc = load("syria_2011")
+    assert len({r["legitimacy"] for r in sc.regions}) > 1  # the scenario sets regions apart
+    over = sc.with_overrides({"protest.legitimacy": 0.85})
+    assert [r["legitimacy"] for r in over.regions] == [0.85] * len(sc.regions)
+    # a region set after the national value keeps its own
+    name = sc.regions[0]["name"]
+    both = sc.with_overrides({"protest.legitimacy": 0.85, f"regions.{name}.legitimacy": 0.4})
+    assert [r["legitimacy"] for r in both.regions] == [0.4] + [0.85] * (len(sc.regions) - 1)
+    # and the model uses it
+    from defection.model.regime import RegimeModel
+
+    m = RegimeModel(over.with_overrides({"grid.width": 16, "grid.height": 16}), rng=1)
+    assert (m.legitimacy == 0.85).all()
