@@ -1,8 +1,8 @@
 """Initialization (ODD section 5): the grids, who stands where, units, soldiers and elites.
 
-Everything drawn here comes from the build stream, so a parameter that changes the size of one
-draw (the guard share changes how many guard cells are picked) cannot shift the draws of the
-daily processes.
+Each part of the build draws from its own stream (placement, protesters, units, soldiers,
+elites), so a parameter that changes the size of one draw (the guard share changes how many guard
+cells are picked) shifts neither the other parts' draws nor the daily processes'.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def draw_category(cum: NDArray[np.float64], u: NDArray[np.float64]) -> NDArray[n
     return np.minimum((u[:, None] >= cum).sum(axis=1), last).astype(np.int64)
 
 
-def build(m: RegimeModel, rng: np.random.Generator) -> None:
+def build(m: RegimeModel, streams: dict[str, np.random.Generator]) -> None:
     """Lay out the regions' grids and create every agent's state on ``m`` (ODD section 5).
 
     Each cell holds a protester with probability ``citizen_density``, a soldier with probability
@@ -81,7 +81,7 @@ def build(m: RegimeModel, rng: np.random.Generator) -> None:
     m.core_group = core[0] if core else -1
     m.capital = next(i for i, r in enumerate(sc.regions) if r["capital"])
     cell_region = np.arange(cells) // (H * W)
-    prot_cells, sold_cells, n_regular, guard_share = _place(m, rng, cell_region)
+    prot_cells, sold_cells, n_regular, guard_share = _place(m, streams["place"], cell_region)
     P, S = prot_cells.size, sold_cells.size
     m.occupant = np.full(cells, -1, dtype=np.int64)
     m.occupant[prot_cells] = np.arange(P)
@@ -94,6 +94,7 @@ def build(m: RegimeModel, rng: np.random.Generator) -> None:
     mix = np.array([[r["groups"][g["name"]] for g in sc.groups] for r in sc.regions])
     cum = np.cumsum(mix, axis=1)
     hard = np.array([r["hardship"] for r in sc.regions])
+    rng = streams["protesters"]
     m.protesters = ProtesterArrays(
         region=preg,
         group=draw_category(cum[preg], rng.random(P)),
@@ -104,8 +105,8 @@ def build(m: RegimeModel, rng: np.random.Generator) -> None:
         jail=np.zeros(P, dtype=np.int64),
         pos=m.pos[:P],
     )
-    _build_soldiers(m, rng, cell_region[sold_cells], n_regular, guard_share, cum)
-    _build_elites(m, rng)
+    _build_soldiers(m, streams, cell_region[sold_cells], n_regular, guard_share, cum)
+    _build_elites(m, streams["elites_build"])
     m.legitimacy = np.array([r["legitimacy"] for r in sc.regions], dtype=float)
     m.group_shift = np.array([g["legitimacy_shift"] for g in sc.groups], dtype=float)
 
@@ -146,7 +147,7 @@ def _place(m: RegimeModel, rng: np.random.Generator, cell_region: NDArray[np.int
 
 def _build_soldiers(
     m: RegimeModel,
-    rng: np.random.Generator,
+    streams: dict[str, np.random.Generator],
     sreg: NDArray[np.int64],
     n_regular: int,
     guard_share: float,
@@ -166,8 +167,9 @@ def _build_soldiers(
         p["soldiers.officer_share"],
         p["soldiers.nco_share"],
         p["soldiers.cross_ties"],
-        rng,
+        streams["units"],
     )
+    rng = streams["soldiers_build"]
     # home region per battalion: stationed at home unless rotated away
     pop = np.array([r["population"] for r in sc.regions], dtype=float)
     pop = pop / pop.sum() if pop.sum() > 0 else np.full(R, 1.0 / R)

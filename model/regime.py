@@ -38,13 +38,35 @@ from defection.model.address import check_live
 from defection.model.agents import Elite, Protester, Soldier
 from defection.model.scenario import Scenario, ScenarioError, load
 
+#: The model's random streams, one per process that draws, spawned in this order from one
+#: ``SeedSequence(seed)``. Each process draws only from its own stream, so a setting that changes
+#: how much one process draws (the guard share changes how many guard cells are picked) leaves
+#: every other process's draws unchanged: two settings run on one seed use common random
+#: numbers. The build is split the same way (placement, protesters, units, soldiers, elites).
+STREAMS = (
+    "place",
+    "protesters",
+    "units",
+    "soldiers_build",
+    "elites_build",
+    "events",
+    "duty",
+    "soldiers",
+    "elites",
+    "schedule",
+    "arrests",
+    "movement",
+)
+
 
 class RegimeModel(mesa.Model):
     """A regime, its soldiers and elites, and the protesters of its regions.
 
     Args:
         scenario: A :class:`Scenario`, or a bundled scenario name or path to a TOML file.
-        rng: Seed (int) of the model's randomness.
+        rng: Seed (int) of the model's randomness: one ``SeedSequence`` from which Mesa's generator
+            and every process's stream (:data:`STREAMS`) are spawned. ``None`` draws fresh
+            entropy.
         until_horizon: Keep running after the outcome is decided, until the horizon.
         overrides: ``{address: value}`` applied to the scenario (like ``--set``).
 
@@ -76,6 +98,7 @@ class RegimeModel(mesa.Model):
         outcome: ``None`` until decided, then ``collapse``, ``split`` or ``survival``.
         outcome_day: Day the outcome was decided. outcome_rule: Which rule decided it.
         log: Notable moments, as ``(day, text)``.
+        streams: One random generator per process, by name (:data:`STREAMS`).
         datacollector: Mesa DataCollector with one model reporter per series.
     """
 
@@ -91,7 +114,12 @@ class RegimeModel(mesa.Model):
             scenario = load(scenario)
         if overrides:
             scenario = scenario.with_overrides(overrides)
-        super().__init__(rng=rng)
+        seeds = np.random.SeedSequence(rng).spawn(1 + len(STREAMS))
+        super().__init__(rng=np.random.default_rng(seeds[0]))
+        #: One independent generator per process that draws (see :data:`STREAMS`).
+        self.streams: dict[str, np.random.Generator] = {
+            name: np.random.default_rng(seq) for name, seq in zip(STREAMS, seeds[1:], strict=True)
+        }
         self.scenario_def = scenario
         self.p: dict[str, Any] = dict(scenario.params)
         self.until_horizon = until_horizon
@@ -106,7 +134,7 @@ class RegimeModel(mesa.Model):
         problems = building.geometry_problems(scenario, self.origin)
         if problems:
             raise ScenarioError(problems)
-        building.build(self, self.rng)
+        building.build(self, self.streams)
         # dynamic state
         self.signal = 0.0
         self.belief_public = signals.initial_belief(self)
@@ -128,20 +156,20 @@ class RegimeModel(mesa.Model):
 
     def step(self) -> None:
         """Advance one day (Mesa has already moved ``time`` on to today)."""
-        rng = self.rng
-        events.apply_events(self, rng)  # 1. scheduled events
-        soldiers.draw_duty(self, rng)  # 2. crowd duty
+        rs = self.streams
+        events.apply_events(self, rs["events"])  # 1. scheduled events
+        soldiers.draw_duty(self, rs["duty"])  # 2. crowd duty
         n_left, belief = signals.update(self)  # 3. signals and beliefs
         if self.p["soldiers.can_defect"]:  # 4. soldiers decide
             counts = protesters.neighbourhood_counts(self, for_soldiers=True)
-            soldiers.decide(self, counts, n_left, belief, rng)
-        elites.decide(self, rng)  # 5. elites decide
-        self._crowd_substeps(rng)  # 6. protest, repression and movement
+            soldiers.decide(self, counts, n_left, belief, rs["soldiers"])
+        elites.decide(self, rs["elites"])  # 5. elites decide
+        self._crowd_substeps()  # 6. protest, repression and movement
         observation.update_stats(self)  # 7. outcome and data
         outcome.check(self)
         self.datacollector.collect(self)
 
-    def _crowd_substeps(self, rng: np.random.Generator) -> None:
+    def _crowd_substeps(self) -> None:
         """Protest, repression and movement in random sub-steps (ODD section 3, item 6).
 
         Jail terms count down once; then, batch by batch, the batch's free protesters decide,
@@ -152,7 +180,7 @@ class RegimeModel(mesa.Model):
         pr.jail[jailed] -= 1
         B = self.p["grid.substeps"]
         P, S = self.n_protesters, self.n_soldiers
-        batch = (rng.random(P + S) * B).astype(np.int64)
+        batch = (self.streams["schedule"].random(P + S) * B).astype(np.int64)
         self.arrests_today = 0
         self.arrested = np.zeros(P, dtype=bool)
         for b in range(B):
@@ -160,9 +188,9 @@ class RegimeModel(mesa.Model):
             counts = protesters.neighbourhood_counts(self)
             deciding = mine[:P] & ~jailed & ~self.arrested
             protesters.decide(self, counts, np.flatnonzero(deciding))
-            protesters.repress(self, mine[P:], rng)
+            protesters.repress(self, mine[P:], self.streams["arrests"])
             if self.p["grid.movement"]:
-                movement.move(self, mine, rng)
+                movement.move(self, mine, self.streams["movement"])
 
     # --------------------------------------------------------------------------------------------
     # public API

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from defection.model import regime
 from defection.model import scenario as scn
 from defection.model.regime import RegimeModel
 
@@ -106,6 +107,72 @@ def test_seedless_runs_are_fresh():
     a = RegimeModel(scn.load("baseline", SMALL))
     b = RegimeModel(scn.load("baseline", SMALL))
     assert not np.array_equal(a.protesters.hardship, b.protesters.hardship)
+
+
+# ------------------------------------------------------------------------------------------------
+# common random numbers: one stream per process
+# ------------------------------------------------------------------------------------------------
+
+
+def _days(m, days):
+    """Run ``days`` days and return per day the soldiers' and protesters' states and positions."""
+    out = []
+    for _ in range(days):
+        m.step()
+        out.append((m.soldiers.state.copy(), m.protesters.state.copy(), m.pos.copy()))
+    return out
+
+
+def test_a_lever_that_acts_after_day_30_leaves_days_0_to_30_identical():
+    """Elites sworn to the regime until day 30: more of them changes the build's draws of elites
+    (and, with one generator, every later draw), but with one stream per process days 0-30 of the
+    soldiers and protesters are the same run."""
+    base = {
+        **SMALL,
+        "run.horizon": 40,
+        "belief.intercept": -1.0,
+        "elites.loyalty": 3.0,
+        "elites.loyalty_sd": 0.0,
+        "elites.outside_option": 0.0,
+    }
+    events = [{"day": 31, "kind": "elite_split", "share": 0.5}]
+    runs = []
+    for n in (2, 12):
+        sc = scn.from_dict({**scn.load("baseline").raw, "events": events})
+        m = RegimeModel(sc.with_overrides({**base, "elites.count": n}), rng=3, until_horizon=True)
+        runs.append(_days(m, 30))
+    assert runs[0][-1][0].size == runs[1][-1][0].size
+    for day, (a, b) in enumerate(zip(*runs, strict=True), start=1):
+        for x, y in zip(a, b, strict=True):
+            assert np.array_equal(x, y), f"day {day} differs"
+    # the test is not vacuous: soldiers and protesters did move and decide in those 30 days
+    assert not np.array_equal(runs[0][0][2], runs[0][-1][2])
+
+
+def test_guard_share_leaves_protesters_and_their_draws_unchanged():
+    """Guards change the soldiers' side of the build; the protesters' draws are their own."""
+    a = RegimeModel(scn.load("baseline", {**SMALL, "soldiers.guard_share": 0.0}), rng=9)
+    b = RegimeModel(scn.load("baseline", {**SMALL, "soldiers.guard_share": 0.3}), rng=9)
+    assert a.n_soldiers < b.n_soldiers
+    for f in ("region", "group", "hardship", "risk_aversion", "tactic_draw", "pos"):
+        assert np.array_equal(getattr(a.protesters, f), getattr(b.protesters, f)), f
+
+
+def test_streams_are_independent_and_named():
+    m = RegimeModel(scn.load("baseline", SMALL), rng=1)
+    firsts = {name: g.random() for name, g in m.streams.items()}
+    assert len(set(firsts.values())) == len(firsts)
+    assert tuple(m.streams) == regime.STREAMS
+
+
+def test_processes_draw_only_from_their_streams():
+    """No model module draws from Mesa's generator (``.rng``); each process gets its stream."""
+    bad = []
+    for path in sorted((ROOT / "model").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr == "rng":
+                bad.append(f"{path.name}:{node.lineno}")
+    assert not bad, bad
 
 
 # ------------------------------------------------------------------------------------------------
