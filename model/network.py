@@ -62,7 +62,7 @@ def build_units(
         officer_share: Target share of officers.
         nco_share: Target share of NCOs.
         cross_ties: Mean random cross ties per soldier within its region and branch.
-        rng: The model's generator (also seeds networkx).
+        rng: The units' build stream (also seeds networkx).
 
     Returns:
         The unit structure and network.

@@ -62,7 +62,7 @@ def decide(
             (:func:`defection.model.protesters.neighbourhood_counts` with ``for_soldiers``).
         n_left: Share of each soldier's network neighbours who have left.
         belief: Each soldier's belief that the regime survives.
-        rng: The decisions stream (commanders' pull, detection, purges).
+        rng: The soldiers' stream (commanders' pull, detection, purges).
     """
     s, p, u, pr = m.soldiers, m.p, m.units, m.protesters
     if s.state.size == 0:
