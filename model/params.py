@@ -104,11 +104,13 @@ PARAMS: tuple[Param, ...] = (
     _p("protest.rounding", True, "bool", None, None, "switch", "Round C/A to an integer (half to even) before the exponential, as Mesa's example does.", MESA + " (needed to reproduce Epstein's bursts)"),  # noqa: E501
     _p("protest.max_jail", 30, "int", 0, 10_000, "days", "Jail terms are drawn uniformly from 0..max_jail days.", E02),  # noqa: E501
     _p("protest.vision", 7, "int", 1, 30, "cells", "Protesters' von Neumann vision radius.", E02),
-    _p("protest.backfire", 0.0, "float", 0, 5, "1/arrest-share", "Legitimacy lost per day per share of a region's protesters arrested, times (1 + 4 * lethality).", "Sutton, Butcher & Svensson 2014, Journal of Peace Research; " + A + "linear form"),  # noqa: E501
+    _p("protest.backfire", 0.0, "float", 0, 5, "1/arrest-share", "Legitimacy lost per day per share of a region's protesters arrested, times (1 + backfire_lethality * regime.lethality).", "Sutton, Butcher & Svensson 2014, Journal of Peace Research; " + A + "linear form"),  # noqa: E501
+    _p("protest.backfire_lethality", 4.0, "float", 0, 20, "x", "Factor k in backfire's (1 + k * regime.lethality): at full lethality an arrest costs 1 + k times the legitimacy it costs without.", "Sutton et al. 2014 (lethal repression backfires more); " + A + "a fully lethal arrest costs five times as much"),  # noqa: E501
     # --- opposition ------------------------------------------------------------------------------
     _p("opposition.violent_share", 0.1, "float", 0, 1, "share", "Share of protesters using violent tactics (lowers soldiers' moral cost of repressing them).", "Chenoweth & Stephan 2011", lever=True),  # noqa: E501
     _p("opposition.amnesty", 0.0, "float", 0, 3, "utility", "Amnesty and reward the opposition promises defectors, received if the regime falls.", "Chieu Hoi programme (RAND, An Analysis of the Motives of 125 Defectors: reference article [65]); " + A + "utility scale", lever=True),  # noqa: E501
-    _p("opposition.defector_value", 2.0, "float", 0, 5, "utility", "Value to a defector of being on the winning side if the regime falls (doubled for officers).", A + "twice a soldier's pay: a place in the new order"),  # noqa: E501
+    _p("opposition.defector_value", 2.0, "float", 0, 5, "utility", "Value to a defector of being on the winning side if the regime falls (times officer_reward_factor for officers).", A + "twice a soldier's pay: a place in the new order"),  # noqa: E501
+    _p("opposition.officer_reward_factor", 2.0, "float", 1, 5, "x", "How many times a soldier's defector_value a defecting officer expects (a higher place in the new order).", A + "an officer's place in the new order is worth twice a soldier's"),  # noqa: E501
     _p("opposition.fight_risk", 1.5, "float", 0, 5, "utility", "Cost to an armed defector of fighting a regime that survives (times belief).", A + "why rank-and-file exit rather than fight while the regime looks strong"),  # noqa: E501
     # --- soldiers --------------------------------------------------------------------------------
     _p("soldiers.garrison_density", 0.04, "float", 0, 1, "agents/cell", "Soldier density on a region's grid (its garrison).", E02 + " (cop density)", per_region=True, build_only=True),  # noqa: E501
@@ -118,7 +120,8 @@ PARAMS: tuple[Param, ...] = (
     _p("soldiers.officer_share", 0.1, "float", 0, 1, "share", "Share of soldiers who are officers (company and battalion commanders are officers).", A + "typical armies 8-15%", build_only=True),  # noqa: E501
     _p("soldiers.nco_share", 0.2, "float", 0, 1, "share", "Share of soldiers who are NCOs (squad leaders).", A + "one NCO per squad of about five", build_only=True),  # noqa: E501
     _p("soldiers.pay", 1.0, "float", 0, 3, "x subsistence", "Pay relative to subsistence.", "Albrecht & Ohl 2016; 'For Money or Liberty?' (Syria)", lever=True),  # noqa: E501
-    _p("soldiers.officer_bonus", 0.5, "float", 0, 3, "x subsistence", "Extra pay and perks for officers and NCOs (NCOs get half).", "Makara 2013", lever=True),  # noqa: E501
+    _p("soldiers.officer_bonus", 0.5, "float", 0, 3, "x subsistence", "Extra pay and perks for officers and NCOs (NCOs get nco_bonus_share of it).", "Makara 2013", lever=True),  # noqa: E501
+    _p("soldiers.nco_bonus_share", 0.5, "float", 0, 1, "share", "Share of soldiers.officer_bonus an NCO gets (an officer gets all of it, a conscript none).", A + "NCOs' perks halfway between a conscript's and an officer's"),  # noqa: E501
     _p("soldiers.arrears", 0.0, "float", 0, 1, "share", "Share of pay not paid (arrears); pay-cut events set it.", "'For Money or Liberty?' (reference article [66])", lever=True),  # noqa: E501
     _p("soldiers.w_pay", 1.0, "float", 0, 5, "utility/pay", "Weight of pay received in the value of staying.", A + "utility scale"),  # noqa: E501
     _p("soldiers.business_stake", 0.0, "float", 0, 3, "utility", "Officers' stake in military-owned businesses, lost if the regime falls (value: stake x belief).", "Defection-proofing and military-owned businesses (reference article [109])", lever=True),  # noqa: E501
@@ -131,6 +134,7 @@ PARAMS: tuple[Param, ...] = (
     _p("soldiers.crowd_scale", 0.2, "float", 0.001, 1, "share of vision", "Active density in vision at which the moral cost is half its maximum.", A + "saturating crowd effect"),  # noqa: E501
     _p("soldiers.shared_identity", 1.0, "float", 0, 5, "x", "Moral cost multiplier (1 + this) when the crowd shares the soldier's identity group.", "McLauchlin 2010; Makara 2013"),  # noqa: E501
     _p("soldiers.home_region", 0.5, "float", 0, 5, "x", "Moral cost multiplier (1 + this) when stationed in the home region.", "Lee 2015; " + A + "strength"),  # noqa: E501
+    _p("soldiers.lethality_weight", 1.0, "float", 0, 10, "x", "Moral cost multiplier (1 + this * regime.lethality): how much orders to kill add to the cost of repressing.", "Reference article (Syria 2011: officers alienated by the violent crackdown; Myanmar 2021: early defectors refused to perpetrate violence); " + A + "fully lethal orders double the cost"),  # noqa: E501
     _p("soldiers.rotation", 0.0, "float", 0, 1, "share", "Share of battalions stationed away from their home region.", "Quinlivan 1999 (rotation as coup-proofing)", lever=True, build_only=True),  # noqa: E501
     _p("soldiers.surveillance", 0.3, "float", 0, 1, "probability", "Daily chance a defection or desertion attempt is detected (before safety in numbers).", A + "informant networks", lever=True),  # noqa: E501
     _p("soldiers.punishment", 1.0, "float", 0, 5, "utility", "Cost of being caught defecting or deserting.", A + "utility scale", lever=True),  # noqa: E501
@@ -141,6 +145,7 @@ PARAMS: tuple[Param, ...] = (
     _p("soldiers.threshold_sd", 0.75, "float", 0, 5, "utility", "Spread of thresholds (normal).", G78, build_only=True),  # noqa: E501
     _p("soldiers.threshold_dist", "normal", "choice", None, None, "", "normal: theta ~ N(mean, sd); ladder: theta_i = i/(n-1) (Granovetter's 0..n-1 in shares).", G78, choices=("normal", "ladder"), build_only=True),  # noqa: E501
     _p("soldiers.exit_barrier", 1.0, "float", 0, 5, "utility", "Cost of deserting (distance, papers, roadblocks).", "Albrecht & Ohl 2016", lever=True),  # noqa: E501
+    _p("soldiers.desert_punishment", 0.5, "float", 0, 1, "share", "Share of the punishment (punishment + family reprisal) a caught deserter suffers; a caught defector suffers all of it.", A + "desertion (exit) is a lesser offence than armed defection; half"),  # noqa: E501
     _p("soldiers.guard_share", 0.0, "float", 0, 0.6, "share", "Share of the force in separate guard units (counterbalancing), stationed in the capital.", "Quinlivan 1999; De Bruin", lever=True, build_only=True),  # noqa: E501
     _p("soldiers.guard_loyalty", 1.5, "float", 0, 5, "utility", "Extra loyalty of guard units (selected, better paid).", "Quinlivan 1999", build_only=True),  # noqa: E501
     _p("soldiers.guard_resentment", 1.0, "float", 0, 5, "utility", "Loyalty lost by regular soldiers per unit of guard share.", "Dworschak 2020; Lutscher 2016"),  # noqa: E501

@@ -73,6 +73,11 @@ CONTEXTS = {
         "several battalions per region (16x16 garrisons fit in one battalion of the default "
         "size), rotated away from home",
     ),
+    "lethal": (
+        {"regime.lethality": 0.5},
+        "lethal repression (the baseline's is not): the lethality factors of backfire and of "
+        "soldiers' moral cost act only when it is above 0",
+    ),
 }
 
 #: Values used instead of a range end, with the reason.
