@@ -339,18 +339,18 @@ def params(
     markdown: Annotated[bool, typer.Option(help="Print the Markdown table (README).")] = False,
     levers: Annotated[bool, typer.Option(help="Only policy levers.")] = False,
 ) -> None:
-    """List every parameter with its default, range, unit and source."""
+    """List every parameter with its default, range, unit and role (the Markdown adds source)."""
     from defection.model.params import PARAMS, markdown_table
 
     if markdown:
         print(markdown_table(levers_only=levers))
         return
-    t = Table("name", "default", "range", "unit", "lever")
+    t = Table("name", "default", "range", "unit", "role")
     for p in PARAMS:
         if levers and not p.lever:
             continue
         rng = "/".join(p.choices) if p.choices else ("" if p.lo is None else f"{p.lo:g}..{p.hi:g}")
-        t.add_row(p.name, str(p.default), rng, p.unit, "yes" if p.lever else "")
+        t.add_row(p.name, str(p.default), rng, p.unit, p.role)
     out_console.print(t)
 
 

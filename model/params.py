@@ -1,9 +1,11 @@
 """The parameter registry: every parameter of the model, defined once.
 
-Each :class:`Param` carries its default, type, range, unit, meaning, source, whether it is a
-policy lever and whether the model reads it only when built (:data:`BUILD_ONLY`). The scenario
-schema, ``defection run --set``, the README table, the sweep axes and the UI sliders are all
-generated from :data:`PARAMS`; nothing else defines a parameter. The fields of regions
+Each :class:`Param` carries its default, type, range, unit, meaning, source, its role
+(behavioural, structure, lever, measurement or numerical: see :class:`Param`; the policy levers
+are :data:`LEVERS`, the parameters calibration fits :data:`BEHAVIOURAL`) and whether the model
+reads it only when built (:data:`BUILD_ONLY`). The scenario schema, ``defection run --set``, the
+README table, the sweep axes and the UI sliders are all generated from :data:`PARAMS`; nothing
+else defines a parameter. The fields of regions
 (:data:`REGION_FIELDS`, :data:`REGION_OWN`), identity groups (:data:`GROUP_FIELDS`) and scheduled
 events (:data:`EVENT_FIELDS`, with the defaults the model uses, :func:`event_field_default`) are
 registry entries of the same kind. Values are checked against them in one place,
@@ -25,9 +27,12 @@ Sources:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 ParamType = Literal["float", "int", "bool", "choice", "name"]
+Role = Literal["behavioural", "structure", "lever", "measurement", "numerical"]
+#: The roles, in the order of :data:`Role`.
+ROLES: tuple[Role, ...] = get_args(Role)
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,20 @@ class Param:
         unit: Unit of measurement ("share", "days", "cells", "utility", ...).
         meaning: One sentence saying what it does.
         source: Citation for the default, or ``"assumption: <reason>"``.
-        lever: True for a policy lever (regime's or opposition's) shown as a UI slider.
+        role: What kind of quantity it is, one of :data:`ROLES`:
+
+            - ``behavioural``: a weight or threshold of an agent's decision that no source
+              measures; calibration fits these (:data:`BEHAVIOURAL`) and only these.
+            - ``structure``: a fact of the case: sizes, shares, populations, legitimacy and
+              hardship, grid geometry and vision, force structure and pay scales, the scripted
+              events of a history.
+            - ``lever``: a policy a regime or the opposition chooses; shown as a UI slider
+              (:attr:`lever`, :data:`LEVERS`).
+            - ``measurement``: how outputs are read: the outcome rules (``outcome.*``) and the
+              people an agent stands for (``run.people_per_agent``).
+            - ``numerical``: simulation machinery: the horizon, sub-steps, move tries, rounding and
+              the switches that select a docking variant of the model (Epstein's movement and
+              cops, Granovetter's threshold ladder).
         per_region: True if a region may override it (``regions.<r>.<leaf>``).
         choices: Allowed values for ``choice`` parameters.
         build_only: True if the model reads it only when it is built (a change needs a reset).
@@ -58,10 +76,19 @@ class Param:
     unit: str
     meaning: str
     source: str
-    lever: bool = False
+    role: Role
     per_region: bool = False
     choices: tuple[str, ...] = ()
     build_only: bool = False
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"{self.name}: role {self.role!r} is not one of {ROLES}")
+
+    @property
+    def lever(self) -> bool:
+        """True for a policy lever (regime's or opposition's), i.e. role ``lever``."""
+        return self.role == "lever"
 
     @property
     def section(self) -> str:
@@ -80,111 +107,116 @@ G78 = "Granovetter 1978, AJS 83(6):1420"
 A = "assumption: "
 
 
-def _p(name, default, type_, lo, hi, unit, meaning, source, **kw) -> Param:
-    return Param(name, default, type_, lo, hi, unit, meaning, source, **kw)
+def _p(name, default, type_, lo, hi, unit, meaning, source, *, role, **kw) -> Param:
+    return Param(name, default, type_, lo, hi, unit, meaning, source, role, **kw)
 
 
 # fmt: off
 PARAMS: tuple[Param, ...] = (
     # --- run -------------------------------------------------------------------------------------
-    _p("run.horizon", 365, "int", 1, 100_000, "days", "Days simulated unless an outcome stops the run first.", A + "one year of crisis"),  # noqa: E501
-    _p("run.people_per_agent", 1.0, "float", 1, 1e7, "people", "How many people one agent stands for; counts are reported in people.", A + "1 = one agent per person", build_only=True),  # noqa: E501
+    _p("run.horizon", 365, "int", 1, 100_000, "days", "Days simulated unless an outcome stops the run first.", A + "one year of crisis", role="numerical"),  # noqa: E501
+    _p("run.people_per_agent", 1.0, "float", 1, 1e7, "people", "How many people one agent stands for; counts are reported in people.", A + "1 = one agent per person", role="measurement", build_only=True),  # noqa: E501
     # --- grid ------------------------------------------------------------------------------------
-    _p("grid.width", 40, "int", 5, 5000, "cells", "Width of each region's torus grid.", E02, build_only=True),  # noqa: E501
-    _p("grid.height", 40, "int", 5, 5000, "cells", "Height of each region's torus grid.", E02, build_only=True),  # noqa: E501
-    _p("grid.movement", True, "bool", None, None, "switch", "Agents move to a random empty cell in vision each day.", E02),  # noqa: E501
-    _p("grid.substeps", 3, "int", 1, 64, "sub-steps", "Random batches per day in which protesters decide, soldiers arrest and agents move, each batch seeing the last (approximates Mesa's random sequential order).", A + "3 docks with Mesa's example (tests/test_docking.py)"),  # noqa: E501
-    _p("grid.move_tries", 4, "int", 1, 50, "cells", "Candidate cells a mover draws in each of two rounds; it proposes the first empty one (more: closer to Mesa's always-move rule).", A + "4 docks with Mesa's example (tests/test_docking.py)"),  # noqa: E501
+    _p("grid.width", 40, "int", 5, 5000, "cells", "Width of each region's torus grid.", E02, role="structure", build_only=True),  # noqa: E501
+    _p("grid.height", 40, "int", 5, 5000, "cells", "Height of each region's torus grid.", E02, role="structure", build_only=True),  # noqa: E501
+    _p("grid.movement", True, "bool", None, None, "switch", "Agents move to a random empty cell in vision each day.", E02, role="numerical"),  # noqa: E501
+    _p("grid.substeps", 3, "int", 1, 64, "sub-steps", "Random batches per day in which protesters decide, soldiers arrest and agents move, each batch seeing the last (approximates Mesa's random sequential order).", A + "3 docks with Mesa's example (tests/test_docking.py)", role="numerical"),  # noqa: E501
+    _p("grid.move_tries", 4, "int", 1, 50, "cells", "Candidate cells a mover draws in each of two rounds; it proposes the first empty one (more: closer to Mesa's always-move rule).", A + "4 docks with Mesa's example (tests/test_docking.py)", role="numerical"),  # noqa: E501
     # --- protest (Epstein Model I) ----------------------------------------------------------------
-    _p("protest.citizen_density", 0.7, "float", 0, 1, "agents/cell", "Protester (citizen) density on the grid.", E02, per_region=True, build_only=True),  # noqa: E501
-    _p("protest.legitimacy", 0.82, "float", 0, 1, "share", "Regime legitimacy L in grievance G = H(1-L).", E02, per_region=True),  # noqa: E501
-    _p("protest.hardship", 1.0, "float", 0, 1, "share", "Upper bound of hardship H ~ U(0, hardship).", E02 + " (H ~ U(0,1))", per_region=True, build_only=True),  # noqa: E501
-    _p("protest.threshold", 0.1, "float", 0, 1, "utility", "Activation threshold T: active iff G - R*P > T.", E02),  # noqa: E501
-    _p("protest.arrest_k", 2.3, "float", 0, 20, "1", "Constant k in P = 1 - exp(-k * round(C/A)).", E02),  # noqa: E501
-    _p("protest.rounding", True, "bool", None, None, "switch", "Round C/A to an integer (half to even) before the exponential, as Mesa's example does.", MESA + " (needed to reproduce Epstein's bursts)"),  # noqa: E501
-    _p("protest.max_jail", 30, "int", 0, 10_000, "days", "Jail terms are drawn uniformly from 0..max_jail days.", E02),  # noqa: E501
-    _p("protest.vision", 7, "int", 1, 30, "cells", "Protesters' von Neumann vision radius.", E02),
-    _p("protest.backfire", 0.0, "float", 0, 5, "1/arrest-share", "Legitimacy lost per day per share of a region's protesters arrested, times (1 + 4 * lethality).", "Sutton, Butcher & Svensson 2014, Journal of Peace Research; " + A + "linear form"),  # noqa: E501
+    _p("protest.citizen_density", 0.7, "float", 0, 1, "agents/cell", "Protester (citizen) density on the grid.", E02, role="structure", per_region=True, build_only=True),  # noqa: E501
+    _p("protest.legitimacy", 0.82, "float", 0, 1, "share", "Regime legitimacy L in grievance G = H(1-L).", E02, role="structure", per_region=True),  # noqa: E501
+    _p("protest.hardship", 1.0, "float", 0, 1, "share", "Upper bound of hardship H ~ U(0, hardship).", E02 + " (H ~ U(0,1))", role="structure", per_region=True, build_only=True),  # noqa: E501
+    _p("protest.threshold", 0.1, "float", 0, 1, "utility", "Activation threshold T: active iff G - R*P > T.", E02, role="behavioural"),  # noqa: E501
+    _p("protest.arrest_k", 2.3, "float", 0, 20, "1", "Constant k in P = 1 - exp(-k * round(C/A)).", E02, role="behavioural"),  # noqa: E501
+    _p("protest.rounding", True, "bool", None, None, "switch", "Round C/A to an integer (half to even) before the exponential, as Mesa's example does.", MESA + " (needed to reproduce Epstein's bursts)", role="numerical"),  # noqa: E501
+    _p("protest.max_jail", 30, "int", 0, 10_000, "days", "Jail terms are drawn uniformly from 0..max_jail days.", E02, role="structure"),  # noqa: E501
+    _p("protest.vision", 7, "int", 1, 30, "cells", "Protesters' von Neumann vision radius.", E02, role="structure"),  # noqa: E501
+    _p("protest.backfire", 0.0, "float", 0, 5, "1/arrest-share", "Legitimacy lost per day per share of a region's protesters arrested, times (1 + backfire_lethality * regime.lethality).", "Sutton, Butcher & Svensson 2014, Journal of Peace Research; " + A + "linear form", role="behavioural"),  # noqa: E501
+    _p("protest.backfire_lethality", 4.0, "float", 0, 20, "x", "Factor k in backfire's (1 + k * regime.lethality): at full lethality an arrest costs 1 + k times the legitimacy it costs without.", "Sutton et al. 2014 (lethal repression backfires more); " + A + "a fully lethal arrest costs five times as much", role="behavioural"),  # noqa: E501
     # --- opposition ------------------------------------------------------------------------------
-    _p("opposition.violent_share", 0.1, "float", 0, 1, "share", "Share of protesters using violent tactics (lowers soldiers' moral cost of repressing them).", "Chenoweth & Stephan 2011", lever=True),  # noqa: E501
-    _p("opposition.amnesty", 0.0, "float", 0, 3, "utility", "Amnesty and reward the opposition promises defectors, received if the regime falls.", "Chieu Hoi programme (RAND, An Analysis of the Motives of 125 Defectors: reference article [65]); " + A + "utility scale", lever=True),  # noqa: E501
-    _p("opposition.defector_value", 2.0, "float", 0, 5, "utility", "Value to a defector of being on the winning side if the regime falls (doubled for officers).", A + "twice a soldier's pay: a place in the new order"),  # noqa: E501
-    _p("opposition.fight_risk", 1.5, "float", 0, 5, "utility", "Cost to an armed defector of fighting a regime that survives (times belief).", A + "why rank-and-file exit rather than fight while the regime looks strong"),  # noqa: E501
+    _p("opposition.violent_share", 0.1, "float", 0, 1, "share", "Share of protesters using violent tactics (lowers soldiers' moral cost of repressing them).", "Chenoweth & Stephan 2011", role="lever"),  # noqa: E501
+    _p("opposition.amnesty", 0.0, "float", 0, 3, "utility", "Amnesty and reward the opposition promises defectors, received if the regime falls.", "Chieu Hoi programme (RAND, An Analysis of the Motives of 125 Defectors: reference article [65]); " + A + "utility scale", role="lever"),  # noqa: E501
+    _p("opposition.defector_value", 2.0, "float", 0, 5, "utility", "Value to a defector of being on the winning side if the regime falls (times officer_reward_factor for officers).", A + "twice a soldier's pay: a place in the new order", role="behavioural"),  # noqa: E501
+    _p("opposition.officer_reward_factor", 2.0, "float", 1, 5, "x", "How many times a soldier's defector_value a defecting officer expects (a higher place in the new order).", A + "an officer's place in the new order is worth twice a soldier's", role="behavioural"),  # noqa: E501
+    _p("opposition.fight_risk", 1.5, "float", 0, 5, "utility", "Cost to an armed defector of fighting a regime that survives (times belief).", A + "why rank-and-file exit rather than fight while the regime looks strong", role="behavioural"),  # noqa: E501
     # --- soldiers --------------------------------------------------------------------------------
-    _p("soldiers.garrison_density", 0.04, "float", 0, 1, "agents/cell", "Soldier density on a region's grid (its garrison).", E02 + " (cop density)", per_region=True, build_only=True),  # noqa: E501
-    _p("soldiers.count", 0, "int", 0, 10_000_000, "agents", "Exact number of regular soldier agents, spread over regions by garrison density; 0: drawn cell by cell from the densities.", A + "for exact docking configurations (Granovetter's 100)", build_only=True),  # noqa: E501
-    _p("soldiers.can_defect", True, "bool", None, None, "switch", "Soldiers decide each day; off, they are Epstein's cops (always loyal).", E02),  # noqa: E501
-    _p("soldiers.vision", 7, "int", 1, 30, "cells", "Soldiers' von Neumann vision radius (arrests and the crowd they face).", E02),  # noqa: E501
-    _p("soldiers.officer_share", 0.1, "float", 0, 1, "share", "Share of soldiers who are officers (company and battalion commanders are officers).", A + "typical armies 8-15%", build_only=True),  # noqa: E501
-    _p("soldiers.nco_share", 0.2, "float", 0, 1, "share", "Share of soldiers who are NCOs (squad leaders).", A + "one NCO per squad of about five", build_only=True),  # noqa: E501
-    _p("soldiers.pay", 1.0, "float", 0, 3, "x subsistence", "Pay relative to subsistence.", "Albrecht & Ohl 2016; 'For Money or Liberty?' (Syria)", lever=True),  # noqa: E501
-    _p("soldiers.officer_bonus", 0.5, "float", 0, 3, "x subsistence", "Extra pay and perks for officers and NCOs (NCOs get half).", "Makara 2013", lever=True),  # noqa: E501
-    _p("soldiers.arrears", 0.0, "float", 0, 1, "share", "Share of pay not paid (arrears); pay-cut events set it.", "'For Money or Liberty?' (reference article [66])", lever=True),  # noqa: E501
-    _p("soldiers.w_pay", 1.0, "float", 0, 5, "utility/pay", "Weight of pay received in the value of staying.", A + "utility scale"),  # noqa: E501
-    _p("soldiers.business_stake", 0.0, "float", 0, 3, "utility", "Officers' stake in military-owned businesses, lost if the regime falls (value: stake x belief).", "Defection-proofing and military-owned businesses (reference article [109])", lever=True),  # noqa: E501
-    _p("soldiers.loyalty", 0.5, "float", -3, 3, "utility", "Mean intrinsic loyalty.", A + "utility scale", build_only=True),  # noqa: E501
-    _p("soldiers.loyalty_sd", 0.5, "float", 0, 3, "utility", "Spread of intrinsic loyalty (normal).", A + "utility scale", build_only=True),  # noqa: E501
-    _p("soldiers.core_loyalty", 1.0, "float", 0, 5, "utility", "Extra loyalty of soldiers from the regime's core identity group.", "McLauchlin 2010, Comparative Politics 42(3)", build_only=True),  # noqa: E501
-    _p("soldiers.core_tied_fate", 0.8, "float", 0, 1, "share", "Share of the defection reward core-group soldiers cannot claim: their fate is tied to the regime's.", "McLauchlin 2010; Makara 2013"),  # noqa: E501
-    _p("soldiers.indoctrination", 0.0, "float", 0, 3, "utility", "Loyalty added by political indoctrination.", A + "utility scale", lever=True),  # noqa: E501
-    _p("soldiers.moral_cost", 0.6, "float", 0, 10, "utility", "Moral cost of repressing a crowd filling one's vision (scaled by crowd density, nonviolence and shared identity).", "Nepstad 2011; Chenoweth & Stephan 2011"),  # noqa: E501
-    _p("soldiers.crowd_scale", 0.2, "float", 0.001, 1, "share of vision", "Active density in vision at which the moral cost is half its maximum.", A + "saturating crowd effect"),  # noqa: E501
-    _p("soldiers.shared_identity", 1.0, "float", 0, 5, "x", "Moral cost multiplier (1 + this) when the crowd shares the soldier's identity group.", "McLauchlin 2010; Makara 2013"),  # noqa: E501
-    _p("soldiers.home_region", 0.5, "float", 0, 5, "x", "Moral cost multiplier (1 + this) when stationed in the home region.", "Lee 2015; " + A + "strength"),  # noqa: E501
-    _p("soldiers.rotation", 0.0, "float", 0, 1, "share", "Share of battalions stationed away from their home region.", "Quinlivan 1999 (rotation as coup-proofing)", lever=True, build_only=True),  # noqa: E501
-    _p("soldiers.surveillance", 0.3, "float", 0, 1, "probability", "Daily chance a defection or desertion attempt is detected (before safety in numbers).", A + "informant networks", lever=True),  # noqa: E501
-    _p("soldiers.punishment", 1.0, "float", 0, 5, "utility", "Cost of being caught defecting or deserting.", A + "utility scale", lever=True),  # noqa: E501
-    _p("soldiers.family_reprisal", 0.5, "float", 0, 5, "utility", "Extra cost from reprisals against family, scaled by each soldier's exposure U(0,1).", "Reference article (families of defectors detained)", lever=True),  # noqa: E501
-    _p("soldiers.safety_in_numbers", 0.8, "float", 0, 1, "share", "How far detection falls as neighbours defect at once: q = s (1 - this * peer share).", "Granovetter 1978; Kuran 1991"),  # noqa: E501
-    _p("soldiers.peer_weight", 1.5, "float", 0, 10, "utility/share", "Weight of the share of network neighbours who have left.", G78),  # noqa: E501
-    _p("soldiers.threshold", 0.0, "float", -5, 10, "utility", "Mean personal threshold theta for leaving.", G78 + "; " + A + "scale", build_only=True),  # noqa: E501
-    _p("soldiers.threshold_sd", 0.75, "float", 0, 5, "utility", "Spread of thresholds (normal).", G78, build_only=True),  # noqa: E501
-    _p("soldiers.threshold_dist", "normal", "choice", None, None, "", "normal: theta ~ N(mean, sd); ladder: theta_i = i/(n-1) (Granovetter's 0..n-1 in shares).", G78, choices=("normal", "ladder"), build_only=True),  # noqa: E501
-    _p("soldiers.exit_barrier", 1.0, "float", 0, 5, "utility", "Cost of deserting (distance, papers, roadblocks).", "Albrecht & Ohl 2016", lever=True),  # noqa: E501
-    _p("soldiers.guard_share", 0.0, "float", 0, 0.6, "share", "Share of the force in separate guard units (counterbalancing), stationed in the capital.", "Quinlivan 1999; De Bruin", lever=True, build_only=True),  # noqa: E501
-    _p("soldiers.guard_loyalty", 1.5, "float", 0, 5, "utility", "Extra loyalty of guard units (selected, better paid).", "Quinlivan 1999", build_only=True),  # noqa: E501
-    _p("soldiers.guard_resentment", 1.0, "float", 0, 5, "utility", "Loyalty lost by regular soldiers per unit of guard share.", "Dworschak 2020; Lutscher 2016"),  # noqa: E501
-    _p("soldiers.ethnic_stacking", 0.0, "float", 0, 1, "share", "Chance an officer or guard is drawn from the core group instead of his region's mix.", "McLauchlin 2010; Makara 2013", lever=True, build_only=True),  # noqa: E501
-    _p("soldiers.purge_rate", 0.0, "float", 0, 0.2, "1/day", "Daily chance a wavering officer (gain from leaving > 0) is purged (detained).", "Quinlivan 1999", lever=True),  # noqa: E501
-    _p("soldiers.squad_size", 8, "int", 2, 500, "soldiers", "Soldiers per squad (a clique in the network).", A + "infantry squad", build_only=True),  # noqa: E501
-    _p("soldiers.squads_per_company", 4, "int", 1, 20, "squads", "Squads per company.", A + "infantry company", build_only=True),  # noqa: E501
-    _p("soldiers.companies_per_battalion", 4, "int", 1, 20, "companies", "Companies per battalion.", A + "infantry battalion", build_only=True),  # noqa: E501
-    _p("soldiers.cross_ties", 1.0, "float", 0, 20, "ties/soldier", "Mean random ties to soldiers in other units of the same region.", A + "friendships across units", build_only=True),  # noqa: E501
-    _p("soldiers.follow_commander", 0.3, "float", 0, 1, "probability", "Daily chance a soldier follows his company commander who defected.", "Reference article (USSR: subordinate units defected)"),  # noqa: E501
+    _p("soldiers.garrison_density", 0.04, "float", 0, 1, "agents/cell", "Soldier density on a region's grid (its garrison).", E02 + " (cop density)", role="structure", per_region=True, build_only=True),  # noqa: E501
+    _p("soldiers.count", 0, "int", 0, 10_000_000, "agents", "Exact number of regular soldier agents, spread over regions by garrison density; 0: drawn cell by cell from the densities.", A + "for exact docking configurations (Granovetter's 100)", role="structure", build_only=True),  # noqa: E501
+    _p("soldiers.can_defect", True, "bool", None, None, "switch", "Soldiers decide each day; off, they are Epstein's cops (always loyal).", E02, role="numerical"),  # noqa: E501
+    _p("soldiers.vision", 7, "int", 1, 30, "cells", "Soldiers' von Neumann vision radius (arrests and the crowd they face).", E02, role="structure"),  # noqa: E501
+    _p("soldiers.officer_share", 0.1, "float", 0, 1, "share", "Share of soldiers who are officers (company and battalion commanders are officers).", A + "typical armies 8-15%", role="structure", build_only=True),  # noqa: E501
+    _p("soldiers.nco_share", 0.2, "float", 0, 1, "share", "Share of soldiers who are NCOs (squad leaders).", A + "one NCO per squad of about five", role="structure", build_only=True),  # noqa: E501
+    _p("soldiers.pay", 1.0, "float", 0, 3, "x subsistence", "Pay relative to subsistence.", "Albrecht & Ohl 2016; 'For Money or Liberty?' (Syria)", role="lever"),  # noqa: E501
+    _p("soldiers.officer_bonus", 0.5, "float", 0, 3, "x subsistence", "Extra pay and perks for officers and NCOs (NCOs get nco_bonus_share of it).", "Makara 2013", role="lever"),  # noqa: E501
+    _p("soldiers.nco_bonus_share", 0.5, "float", 0, 1, "share", "Share of soldiers.officer_bonus an NCO gets (an officer gets all of it, a conscript none).", A + "NCOs' perks halfway between a conscript's and an officer's", role="structure"),  # noqa: E501
+    _p("soldiers.arrears", 0.0, "float", 0, 1, "share", "Share of pay not paid (arrears); pay-cut events set it.", "'For Money or Liberty?' (reference article [66])", role="lever"),  # noqa: E501
+    _p("soldiers.w_pay", 1.0, "float", 0, 5, "utility/pay", "Weight of pay received in the value of staying.", A + "utility scale", role="behavioural"),  # noqa: E501
+    _p("soldiers.business_stake", 0.0, "float", 0, 3, "utility", "Officers' stake in military-owned businesses, lost if the regime falls (value: stake x belief).", "Defection-proofing and military-owned businesses (reference article [109])", role="lever"),  # noqa: E501
+    _p("soldiers.loyalty", 0.5, "float", -3, 3, "utility", "Mean intrinsic loyalty.", A + "utility scale", role="behavioural", build_only=True),  # noqa: E501
+    _p("soldiers.loyalty_sd", 0.5, "float", 0, 3, "utility", "Spread of intrinsic loyalty (normal).", A + "utility scale", role="behavioural", build_only=True),  # noqa: E501
+    _p("soldiers.core_loyalty", 1.0, "float", 0, 5, "utility", "Extra loyalty of soldiers from the regime's core identity group.", "McLauchlin 2010, Comparative Politics 42(3)", role="behavioural", build_only=True),  # noqa: E501
+    _p("soldiers.core_tied_fate", 0.8, "float", 0, 1, "share", "Share of the defection reward core-group soldiers cannot claim: their fate is tied to the regime's.", "McLauchlin 2010; Makara 2013", role="behavioural"),  # noqa: E501
+    _p("soldiers.indoctrination", 0.0, "float", 0, 3, "utility", "Loyalty added by political indoctrination.", A + "utility scale", role="lever"),  # noqa: E501
+    _p("soldiers.moral_cost", 0.6, "float", 0, 10, "utility", "Moral cost of repressing a crowd filling one's vision (scaled by crowd density, nonviolence and shared identity).", "Nepstad 2011; Chenoweth & Stephan 2011", role="behavioural"),  # noqa: E501
+    _p("soldiers.crowd_scale", 0.2, "float", 0.001, 1, "share of vision", "Active density in vision at which the moral cost is half its maximum.", A + "saturating crowd effect", role="behavioural"),  # noqa: E501
+    _p("soldiers.shared_identity", 1.0, "float", 0, 5, "x", "Moral cost multiplier (1 + this) when the crowd shares the soldier's identity group.", "McLauchlin 2010; Makara 2013", role="behavioural"),  # noqa: E501
+    _p("soldiers.home_region", 0.5, "float", 0, 5, "x", "Moral cost multiplier (1 + this) when stationed in the home region.", "Lee 2015; " + A + "strength", role="behavioural"),  # noqa: E501
+    _p("soldiers.lethality_weight", 1.0, "float", 0, 10, "x", "Moral cost multiplier (1 + this * regime.lethality): how much orders to kill add to the cost of repressing.", "Reference article (Syria 2011: officers alienated by the violent crackdown; Myanmar 2021: early defectors refused to perpetrate violence); " + A + "fully lethal orders double the cost", role="behavioural"),  # noqa: E501
+    _p("soldiers.rotation", 0.0, "float", 0, 1, "share", "Share of battalions stationed away from their home region.", "Quinlivan 1999 (rotation as coup-proofing)", role="lever", build_only=True),  # noqa: E501
+    _p("soldiers.surveillance", 0.3, "float", 0, 1, "probability", "Daily chance a defection or desertion attempt is detected (before safety in numbers).", A + "informant networks", role="lever"),  # noqa: E501
+    _p("soldiers.punishment", 1.0, "float", 0, 5, "utility", "Cost of being caught defecting or deserting.", A + "utility scale", role="lever"),  # noqa: E501
+    _p("soldiers.family_reprisal", 0.5, "float", 0, 5, "utility", "Extra cost from reprisals against family, scaled by each soldier's exposure U(0,1).", "Reference article (families of defectors detained)", role="lever"),  # noqa: E501
+    _p("soldiers.safety_in_numbers", 0.8, "float", 0, 1, "share", "How far detection falls as neighbours defect at once: q = s (1 - this * peer share).", "Granovetter 1978; Kuran 1991", role="behavioural"),  # noqa: E501
+    _p("soldiers.peer_weight", 1.5, "float", 0, 10, "utility/share", "Weight of the share of network neighbours who have left.", G78, role="behavioural"),  # noqa: E501
+    _p("soldiers.threshold", 0.0, "float", -5, 10, "utility", "Mean personal threshold theta for leaving.", G78 + "; " + A + "scale", role="behavioural", build_only=True),  # noqa: E501
+    _p("soldiers.threshold_sd", 0.75, "float", 0, 5, "utility", "Spread of thresholds (normal).", G78, role="behavioural", build_only=True),  # noqa: E501
+    _p("soldiers.threshold_dist", "normal", "choice", None, None, "", "normal: theta ~ N(mean, sd); ladder: theta_i = i/(n-1) (Granovetter's 0..n-1 in shares).", G78, role="numerical", choices=("normal", "ladder"), build_only=True),  # noqa: E501
+    _p("soldiers.exit_barrier", 1.0, "float", 0, 5, "utility", "Cost of deserting (distance, papers, roadblocks).", "Albrecht & Ohl 2016", role="lever"),  # noqa: E501
+    _p("soldiers.desert_punishment", 0.5, "float", 0, 1, "share", "Share of the punishment (punishment + family reprisal) a caught deserter suffers; a caught defector suffers all of it.", A + "desertion (exit) is a lesser offence than armed defection; half", role="behavioural"),  # noqa: E501
+    _p("soldiers.guard_share", 0.0, "float", 0, 0.6, "share", "Share of the force in separate guard units (counterbalancing), stationed in the capital.", "Quinlivan 1999; De Bruin", role="lever", build_only=True),  # noqa: E501
+    _p("soldiers.guard_loyalty", 1.5, "float", 0, 5, "utility", "Extra loyalty of guard units (selected, better paid).", "Quinlivan 1999", role="behavioural", build_only=True),  # noqa: E501
+    _p("soldiers.guard_resentment", 1.0, "float", 0, 5, "utility", "Loyalty lost by regular soldiers per unit of guard share.", "Dworschak 2020; Lutscher 2016", role="behavioural"),  # noqa: E501
+    _p("soldiers.ethnic_stacking", 0.0, "float", 0, 1, "share", "Chance an officer or guard is drawn from the core group instead of his region's mix.", "McLauchlin 2010; Makara 2013", role="lever", build_only=True),  # noqa: E501
+    _p("soldiers.purge_rate", 0.0, "float", 0, 0.2, "1/day", "Daily chance a wavering officer (gain from leaving > 0) is purged (detained).", "Quinlivan 1999", role="lever"),  # noqa: E501
+    _p("soldiers.squad_size", 8, "int", 2, 500, "soldiers", "Soldiers per squad (a clique in the network).", A + "infantry squad", role="structure", build_only=True),  # noqa: E501
+    _p("soldiers.squads_per_company", 4, "int", 1, 20, "squads", "Squads per company.", A + "infantry company", role="structure", build_only=True),  # noqa: E501
+    _p("soldiers.companies_per_battalion", 4, "int", 1, 20, "companies", "Companies per battalion.", A + "infantry battalion", role="structure", build_only=True),  # noqa: E501
+    _p("soldiers.cross_ties", 1.0, "float", 0, 20, "ties/soldier", "Mean random ties to soldiers in other units of the same region.", A + "friendships across units", role="structure", build_only=True),  # noqa: E501
+    _p("soldiers.follow_commander", 0.3, "float", 0, 1, "probability", "Daily chance a soldier follows his company commander who defected.", "Reference article (USSR: subordinate units defected)", role="behavioural"),  # noqa: E501
     # --- belief that the regime survives ----------------------------------------------------------
-    _p("belief.intercept", 2.0, "float", -10, 10, "logit", "Logit of belief in survival with no signals.", "Kuran 1991; " + A + "b0 = 2 gives 0.88"),  # noqa: E501
-    _p("belief.w_protest", 4.0, "float", 0, 50, "logit/share", "Weight of the active share of protesters.", "Kuran 1991"),  # noqa: E501
-    _p("belief.w_defect", 12.0, "float", 0, 100, "logit/share", "Weight of the share of soldiers who left (deserted or defected).", "Kuran 1991"),  # noqa: E501
-    _p("belief.w_elite", 6.0, "float", 0, 50, "logit/share", "Weight of the share of elites who defected.", "Kuran 1991"),  # noqa: E501
-    _p("belief.w_messaging", 1.0, "float", 0, 10, "logit", "Weight of regime messaging.", A + "propaganda effect"),  # noqa: E501
-    _p("belief.w_neighbours", 3.0, "float", 0, 20, "logit/share", "Weight of the share of one's own network neighbours who left.", "Makowsky & Rubin 2013, PLoS ONE"),  # noqa: E501
-    _p("belief.memory", 0.9, "float", 0, 0.999, "share", "Weight of yesterday's public signal in today's (smoothing).", A + "a few days of memory"),  # noqa: E501
+    _p("belief.intercept", 2.0, "float", -10, 10, "logit", "Logit of belief in survival with no signals.", "Kuran 1991; " + A + "b0 = 2 gives 0.88", role="behavioural"),  # noqa: E501
+    _p("belief.w_protest", 4.0, "float", 0, 50, "logit/share", "Weight of the active share of protesters.", "Kuran 1991", role="behavioural"),  # noqa: E501
+    _p("belief.w_defect", 12.0, "float", 0, 100, "logit/share", "Weight of the share of soldiers who left (deserted or defected).", "Kuran 1991", role="behavioural"),  # noqa: E501
+    _p("belief.w_elite", 6.0, "float", 0, 50, "logit/share", "Weight of the share of elites who defected.", "Kuran 1991", role="behavioural"),  # noqa: E501
+    _p("belief.w_messaging", 1.0, "float", 0, 10, "logit", "Weight of regime messaging.", A + "propaganda effect", role="behavioural"),  # noqa: E501
+    _p("belief.w_neighbours", 3.0, "float", 0, 20, "logit/share", "Weight of the share of one's own network neighbours who left.", "Makowsky & Rubin 2013, PLoS ONE", role="behavioural"),  # noqa: E501
+    _p("belief.memory", 0.9, "float", 0, 0.999, "share", "Weight of yesterday's public signal in today's (smoothing).", A + "a few days of memory", role="behavioural"),  # noqa: E501
     # --- regime ----------------------------------------------------------------------------------
-    _p("regime.repression", 0.8, "float", 0, 1, "share", "Repression order: share of loyal soldiers on crowd duty each day.", A + "crackdown events set it to 1", lever=True),  # noqa: E501
-    _p("regime.selective_deployment", 0.0, "float", 0, 1, "share", "How far the regime keeps regular non-core soldiers in barracks and sends guards and core-group soldiers to the crowds (their duty chance is scaled by 1 - this).", "Reference article [87] (Syria relied on a few trusted units)", lever=True),  # noqa: E501
-    _p("regime.lethality", 0.0, "float", 0, 1, "share", "How lethal repression is; raises backfire and soldiers' moral cost.", "Sutton et al. 2014", lever=True),  # noqa: E501
-    _p("regime.messaging", 0.5, "float", 0, 1, "share", "Intensity of the regime's messaging that it will survive.", A + "propaganda", lever=True),  # noqa: E501
-    _p("regime.information_control", 0.0, "float", 0, 1, "share", "Scales public signals of protest and defection down by (1 - this).", "Kuran 1991 (preference falsification)", lever=True),  # noqa: E501
+    _p("regime.repression", 0.8, "float", 0, 1, "share", "Repression order: share of loyal soldiers on crowd duty each day.", A + "crackdown events set it to 1", role="lever"),  # noqa: E501
+    _p("regime.selective_deployment", 0.0, "float", 0, 1, "share", "How far the regime keeps regular non-core soldiers in barracks and sends guards and core-group soldiers to the crowds (their duty chance is scaled by 1 - this).", "Reference article [87] (Syria relied on a few trusted units)", role="lever"),  # noqa: E501
+    _p("regime.lethality", 0.0, "float", 0, 1, "share", "How lethal repression is; raises backfire and soldiers' moral cost.", "Sutton et al. 2014", role="lever"),  # noqa: E501
+    _p("regime.messaging", 0.5, "float", 0, 1, "share", "Intensity of the regime's messaging that it will survive.", A + "propaganda", role="lever"),  # noqa: E501
+    _p("regime.information_control", 0.0, "float", 0, 1, "share", "Scales public signals of protest and defection down by (1 - this).", "Kuran 1991 (preference falsification)", role="lever"),  # noqa: E501
     # --- elites ----------------------------------------------------------------------------------
-    _p("elites.count", 20, "int", 0, 10_000, "agents", "Number of elite agents (not scaled by people_per_agent).", A + "inner circle", build_only=True),  # noqa: E501
-    _p("elites.rents", 1.0, "float", 0, 5, "utility", "Rents an elite keeps while the regime survives.", "Svolik 2012", lever=True),  # noqa: E501
-    _p("elites.purge_risk", 0.2, "float", 0, 1, "probability", "Chance a wavering elite is purged if the regime survives.", "Svolik 2012", lever=True),  # noqa: E501
-    _p("elites.loyalty", 1.0, "float", -3, 3, "utility", "Mean intrinsic loyalty of elites.", A + "utility scale", build_only=True),  # noqa: E501
-    _p("elites.loyalty_sd", 0.5, "float", 0, 3, "utility", "Spread of elite loyalty.", A + "utility scale", build_only=True),  # noqa: E501
-    _p("elites.outside_option", 1.5, "float", 0, 5, "utility", "What a defecting elite gets if the regime falls.", A + "utility scale"),  # noqa: E501
-    _p("elites.peer_weight", 2.0, "float", 0, 10, "utility/share", "Weight of the share of elites already defected.", G78),  # noqa: E501
-    _p("elites.clients", 3, "int", 0, 100, "commanders", "Client company commanders per elite.", "Reference article; " + A + "patronage", build_only=True),  # noqa: E501
-    _p("elites.client_follow", 0.5, "float", 0, 1, "probability", "Chance a client commander defects with his patron.", A + "patronage ties"),  # noqa: E501
+    _p("elites.count", 20, "int", 0, 10_000, "agents", "Number of elite agents (not scaled by people_per_agent).", A + "inner circle", role="structure", build_only=True),  # noqa: E501
+    _p("elites.rents", 1.0, "float", 0, 5, "utility", "Rents an elite keeps while the regime survives.", "Svolik 2012", role="lever"),  # noqa: E501
+    _p("elites.purge_risk", 0.2, "float", 0, 1, "probability", "Chance a wavering elite is purged if the regime survives.", "Svolik 2012", role="lever"),  # noqa: E501
+    _p("elites.loyalty", 1.0, "float", -3, 3, "utility", "Mean intrinsic loyalty of elites.", A + "utility scale", role="behavioural", build_only=True),  # noqa: E501
+    _p("elites.loyalty_sd", 0.5, "float", 0, 3, "utility", "Spread of elite loyalty.", A + "utility scale", role="behavioural", build_only=True),  # noqa: E501
+    _p("elites.outside_option", 1.5, "float", 0, 5, "utility", "What a defecting elite gets if the regime falls.", A + "utility scale", role="behavioural"),  # noqa: E501
+    _p("elites.peer_weight", 2.0, "float", 0, 10, "utility/share", "Weight of the share of elites already defected.", G78, role="behavioural"),  # noqa: E501
+    _p("elites.clients", 3, "int", 0, 100, "commanders", "Client company commanders per elite.", "Reference article; " + A + "patronage", role="structure", build_only=True),  # noqa: E501
+    _p("elites.client_follow", 0.5, "float", 0, 1, "probability", "Chance a client commander defects with his patron.", A + "patronage ties", role="behavioural"),  # noqa: E501
     # --- outcome ---------------------------------------------------------------------------------
-    _p("outcome.k_days", 7, "int", 1, 365, "days", "Consecutive days the loyal force must stay below the opposition for a collapse.", A + "a week"),  # noqa: E501
-    _p("outcome.split_days", 30, "int", 1, 365, "days", "Consecutive days the split condition must hold (a civil war is a lasting state).", A + "a month"),  # noqa: E501
-    _p("outcome.protester_weight", 0.1, "float", 0, 10, "soldier-equivalents", "Strength of one active protester against one loyal soldier.", A + "Chenoweth & Stephan 2011 mobilisation"),  # noqa: E501
-    _p("outcome.defector_weight", 1.0, "float", 0, 10, "soldier-equivalents", "Strength of one armed defector.", A + "like for like"),  # noqa: E501
-    _p("outcome.guard_weight", 1.5, "float", 0, 10, "soldier-equivalents", "Strength of one loyal guard soldier (better armed).", "Quinlivan 1999"),  # noqa: E501
-    _p("outcome.elite_majority", 0.5, "float", 0, 1, "share", "Elite defected share above which the regime collapses.", A + "most elites"),  # noqa: E501
-    _p("outcome.split_defected", 0.05, "float", 0, 1, "share", "Armed defectors (share of initial force) needed for a split.", A + "an armed opposition of note"),  # noqa: E501
-    _p("outcome.split_loyal", 0.5, "float", 0, 1, "share", "Loyal core (share of initial force) that must hold for a split.", "Reference article (Syria's core cohesive)"),  # noqa: E501
-    _p("outcome.region_defection", 0.02, "float", 0, 1, "share", "A region 'had a defection' when this share of its garrison left, or a company went over.", "Issue #2 definition"),  # noqa: E501
+    _p("outcome.k_days", 7, "int", 1, 365, "days", "Consecutive days the loyal force must stay below the opposition for a collapse.", A + "a week", role="measurement"),  # noqa: E501
+    _p("outcome.split_days", 30, "int", 1, 365, "days", "Consecutive days the split condition must hold (a civil war is a lasting state).", A + "a month", role="measurement"),  # noqa: E501
+    _p("outcome.protester_weight", 0.1, "float", 0, 10, "soldier-equivalents", "Strength of one active protester against one loyal soldier.", A + "Chenoweth & Stephan 2011 mobilisation", role="measurement"),  # noqa: E501
+    _p("outcome.defector_weight", 1.0, "float", 0, 10, "soldier-equivalents", "Strength of one armed defector.", A + "like for like", role="measurement"),  # noqa: E501
+    _p("outcome.guard_weight", 1.5, "float", 0, 10, "soldier-equivalents", "Strength of one loyal guard soldier (better armed).", "Quinlivan 1999", role="measurement"),  # noqa: E501
+    _p("outcome.elite_majority", 0.5, "float", 0, 1, "share", "Elite defected share above which the regime collapses.", A + "most elites", role="measurement"),  # noqa: E501
+    _p("outcome.split_defected", 0.05, "float", 0, 1, "share", "Armed defectors (share of initial force) needed for a split.", A + "an armed opposition of note", role="measurement"),  # noqa: E501
+    _p("outcome.split_loyal", 0.5, "float", 0, 1, "share", "Loyal core (share of initial force) that must hold for a split.", "Reference article (Syria's core cohesive)", role="measurement"),  # noqa: E501
+    _p("outcome.region_defection", 0.02, "float", 0, 1, "share", "A region 'had a defection' when this share of its garrison left, or a company went over.", "Issue #2 definition", role="measurement"),  # noqa: E501
 )
 # fmt: on
 
@@ -193,6 +225,9 @@ SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(p.section for p in PARAMS))
 REGION_FIELDS: dict[str, Param] = {p.leaf: p for p in PARAMS if p.per_region}
 assert len(REGION_FIELDS) == sum(p.per_region for p in PARAMS), "per-region leaves must be unique"
 LEVERS: tuple[Param, ...] = tuple(p for p in PARAMS if p.lever)
+#: The behavioural parameters: weights and thresholds of agents' decisions that no source measures,
+#: the ones calibration fits (SALib's Morris screen, then history matching).
+BEHAVIOURAL: tuple[Param, ...] = tuple(p for p in PARAMS if p.role == "behavioural")
 
 BUILD_ONLY: frozenset[str] = frozenset(p.name for p in PARAMS if p.build_only)
 
@@ -201,8 +236,8 @@ BUILD_ONLY: frozenset[str] = frozenset(p.name for p in PARAMS if p.build_only)
 REGION_OWN: dict[str, Param] = {
     p.leaf: p
     for p in (
-        _p("regions.capital", False, "bool", None, None, "switch", "The centre: guards stand here; coups aim here.", A + "the first region if none is marked"),  # noqa: E501
-        _p("regions.population", 1.0, "float", 0, 1e9, "relative weight", "Relative population: weight of its home-region recruitment.", A + "equal regions"),  # noqa: E501
+        _p("regions.capital", False, "bool", None, None, "switch", "The centre: guards stand here; coups aim here.", A + "the first region if none is marked", role="structure"),  # noqa: E501
+        _p("regions.population", 1.0, "float", 0, 1e9, "relative weight", "Relative population: weight of its home-region recruitment.", A + "equal regions", role="structure"),  # noqa: E501
     )
 }
 
@@ -210,9 +245,9 @@ REGION_OWN: dict[str, Param] = {
 GROUP_FIELDS: dict[str, Param] = {
     p.leaf: p
     for p in (
-        _p("groups.core", False, "bool", None, None, "switch", "The ruler's own group (ethnic stacking draws from it).", "McLauchlin 2010"),  # noqa: E501
-        _p("groups.share", 1.0, "float", 0, 1, "share", "Share of the national population (normalised over groups).", A + "one group"),  # noqa: E501
-        _p("groups.legitimacy_shift", 0.0, "float", -1, 1, "share", "Added to regime legitimacy among this group.", A + "no group grievance"),  # noqa: E501
+        _p("groups.core", False, "bool", None, None, "switch", "The ruler's own group (ethnic stacking draws from it).", "McLauchlin 2010", role="structure"),  # noqa: E501
+        _p("groups.share", 1.0, "float", 0, 1, "share", "Share of the national population (normalised over groups).", A + "one group", role="structure"),  # noqa: E501
+        _p("groups.legitimacy_shift", 0.0, "float", -1, 1, "share", "Added to regime legitimacy among this group.", A + "no group grievance", role="structure"),  # noqa: E501
     )
 }
 
@@ -226,23 +261,23 @@ _LETHALITY = BY_NAME["regime.lethality"]
 #: is (or, for ``region``, means every region).
 EVENT_FIELDS: dict[str, dict[str, Param]] = {
     "pay_cut": {
-        "pay": _p("events.pay_cut.pay", None, "float", _PAY.lo, _PAY.hi, _PAY.unit, "Sets soldiers.pay.", _PAY.source),  # noqa: E501
-        "arrears": _p("events.pay_cut.arrears", None, "float", _ARREARS.lo, _ARREARS.hi, _ARREARS.unit, "Sets soldiers.arrears.", _ARREARS.source),  # noqa: E501
+        "pay": _p("events.pay_cut.pay", None, "float", _PAY.lo, _PAY.hi, _PAY.unit, "Sets soldiers.pay.", _PAY.source, role="lever"),  # noqa: E501
+        "arrears": _p("events.pay_cut.arrears", None, "float", _ARREARS.lo, _ARREARS.hi, _ARREARS.unit, "Sets soldiers.arrears.", _ARREARS.source, role="lever"),  # noqa: E501
     },
     "crackdown": {
-        "repression": _p("events.crackdown.repression", 1.0, "float", 0, 1, "share", "Sets regime.repression.", A + "a crackdown sends every loyal soldier out"),  # noqa: E501
-        "lethality": _p("events.crackdown.lethality", None, "float", _LETHALITY.lo, _LETHALITY.hi, _LETHALITY.unit, "Sets regime.lethality.", _LETHALITY.source),  # noqa: E501
+        "repression": _p("events.crackdown.repression", 1.0, "float", 0, 1, "share", "Sets regime.repression.", A + "a crackdown sends every loyal soldier out", role="lever"),  # noqa: E501
+        "lethality": _p("events.crackdown.lethality", None, "float", _LETHALITY.lo, _LETHALITY.hi, _LETHALITY.unit, "Sets regime.lethality.", _LETHALITY.source, role="lever"),  # noqa: E501
     },
     "elite_split": {
-        "share": _p("events.elite_split.share", 0.2, "float", 0, 1, "share of loyal elites", "Share of the still-loyal elites who defect publicly.", A + "a faction of one in five"),  # noqa: E501
+        "share": _p("events.elite_split.share", 0.2, "float", 0, 1, "share of loyal elites", "Share of the still-loyal elites who defect publicly.", A + "a faction of one in five", role="structure"),  # noqa: E501
     },
     "coup": {
-        "share": _p("events.coup.share", 0.2, "float", 0, 1, "share of loyal elites", "Share of the still-loyal elites in the plot (at least one); their client units try to seize the capital.", A + "a faction of one in five"),  # noqa: E501
-        "legitimacy_cost": _p("events.coup.legitimacy_cost", 0.1, "float", 0, 1, "share", "Legitimacy lost everywhere if the coup fails.", A + "a failed coup discredits the regime somewhat"),  # noqa: E501
+        "share": _p("events.coup.share", 0.2, "float", 0, 1, "share of loyal elites", "Share of the still-loyal elites in the plot (at least one); their client units try to seize the capital.", A + "a faction of one in five", role="structure"),  # noqa: E501
+        "legitimacy_cost": _p("events.coup.legitimacy_cost", 0.1, "float", 0, 1, "share", "Legitimacy lost everywhere if the coup fails.", A + "a failed coup discredits the regime somewhat", role="structure"),  # noqa: E501
     },
     "legitimacy_shock": {
-        "delta": _p("events.legitimacy_shock.delta", 0.0, "float", -1, 1, "share", "Added to legitimacy (clipped to 0..1).", A + "no change unless given"),  # noqa: E501
-        "region": _p("events.legitimacy_shock.region", None, "name", None, None, "", "Region hit; every region if left out.", A + "national shock"),  # noqa: E501
+        "delta": _p("events.legitimacy_shock.delta", 0.0, "float", -1, 1, "share", "Added to legitimacy (clipped to 0..1).", A + "no change unless given", role="structure"),  # noqa: E501
+        "region": _p("events.legitimacy_shock.region", None, "name", None, None, "", "Region hit; every region if left out.", A + "national shock", role="structure"),  # noqa: E501
     },
 }
 # fmt: on
@@ -277,21 +312,22 @@ def event_field_default(kind: str, field: str) -> Any:
     return EVENT_FIELDS[kind][field].default
 
 
-def markdown_table(levers_only: bool = False) -> str:
+def markdown_table(levers_only: bool = False, role: Role | None = None) -> str:
     """Render the registry as a Markdown table (the README's parameter table).
 
     Args:
         levers_only: Only list policy levers.
+        role: Only list parameters of this role (one of :data:`ROLES`).
 
     Returns:
         The table as Markdown text.
     """
     rows = [
-        "| name | default | range | unit | lever | meaning | source |",
+        "| name | default | range | unit | role | meaning | source |",
         "|---|---|---|---|---|---|---|",
     ]
     for p in PARAMS:
-        if levers_only and not p.lever:
+        if (levers_only and not p.lever) or (role is not None and p.role != role):
             continue
         if p.type == "choice":
             rng = " / ".join(p.choices)
@@ -301,7 +337,6 @@ def markdown_table(levers_only: bool = False) -> str:
             rng = f"{p.lo:g} to {p.hi:g}"
         name = f"`{p.name}`" + (" (per region)" if p.per_region else "")
         rows.append(
-            f"| {name} | {p.default} | {rng} | {p.unit} | {'yes' if p.lever else ''} "
-            f"| {p.meaning} | {p.source} |"
+            f"| {name} | {p.default} | {rng} | {p.unit} | {p.role} | {p.meaning} | {p.source} |"
         )
     return "\n".join(rows)

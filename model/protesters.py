@@ -90,5 +90,7 @@ def repress(m: RegimeModel, acting: NDArray[np.bool_], rng: np.random.Generator)
         per_r = np.bincount(pr.region[got], minlength=R)
         pop_r = np.bincount(pr.region, minlength=R)
         share = np.divide(per_r, pop_r, out=np.zeros(R), where=pop_r > 0)
-        loss = rules.backfire_loss(share, p["protest.backfire"], p["regime.lethality"])
+        loss = rules.backfire_loss(
+            share, p["protest.backfire"], p["regime.lethality"], p["protest.backfire_lethality"]
+        )
         m.legitimacy = np.clip(m.legitimacy - loss, 0.0, 1.0)

@@ -64,14 +64,15 @@ def activation(
 
 
 def backfire_loss(
-    arrested_share: ArrayLike, backfire: float, lethality: float
+    arrested_share: ArrayLike, backfire: float, lethality: float, lethality_factor: float
 ) -> NDArray[np.float64]:
-    """Legitimacy lost to repression in a day: ``backfire * arrested_share * (1 + 4 lethality)``.
+    """Legitimacy lost to repression in a day: ``backfire * arrested_share * (1 + k lethality)``.
 
-    Repression backfires past a point (Sutton, Butcher & Svensson 2014, Journal of Peace
-    Research); the linear form and the factor for lethal force are assumptions.
+    ``k`` (``protest.backfire_lethality``) is how many times more an arrest costs at fully lethal
+    repression than at none, over one. Repression backfires past a point (Sutton, Butcher &
+    Svensson 2014, Journal of Peace Research); the linear form and ``k`` are assumptions.
     """
-    return backfire * np.asarray(arrested_share, dtype=float) * (1.0 + 4.0 * lethality)
+    return backfire * np.asarray(arrested_share, dtype=float) * (1.0 + lethality_factor * lethality)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -138,14 +139,18 @@ def moral_cost(
     at_home: ArrayLike,
     home_weight: float,
     lethality: float,
+    lethality_weight: float,
 ) -> NDArray[np.float64]:
     """Moral cost of repressing the crowd in front of a soldier.
 
-    ``m = base * c / (c + c0) * v * (1 + w_s s) * (1 + w_h h) * (1 + lethality)``, where ``c`` is
+    ``m = base * c / (c + c0) * v * (1 + w_s s) * (1 + w_h h) * (1 + w_l l)``, where ``c`` is
     the active density in vision (saturating at ``c0``), ``v`` the crowd's nonviolent share, ``s``
-    the share of the crowd sharing the soldier's identity group and ``h`` whether he is stationed
-    at home. Larger, nonviolent crowds of one's own people are costlier to repress (Chenoweth &
-    Stephan 2011; Nepstad 2011; McLauchlin 2010).
+    the share of the crowd sharing the soldier's identity group, ``h`` whether he is stationed
+    at home and ``l`` the lethality of his orders, weighted by ``w_l``
+    (``soldiers.lethality_weight``). Larger, nonviolent crowds of one's own people are costlier to
+    repress (Chenoweth & Stephan 2011; Nepstad 2011; McLauchlin 2010), and more so under orders to
+    kill (the reference article: early defectors refused to perpetrate violence); ``w_l`` is an
+    assumption.
     """
     c = np.asarray(crowd_density, dtype=float)
     return (
@@ -155,7 +160,7 @@ def moral_cost(
         * np.asarray(nonviolent_share, dtype=float)
         * (1.0 + shared_weight * np.asarray(shared_identity, dtype=float))
         * (1.0 + home_weight * np.asarray(at_home, dtype=float))
-        * (1.0 + lethality)
+        * (1.0 + lethality_weight * lethality)
     )
 
 
@@ -194,6 +199,37 @@ def stay_value(
     )
 
 
+def rank_bonus(officer_bonus: float, rank: ArrayLike, nco_share: float) -> NDArray[np.float64]:
+    """Bonus each soldier is paid by rank: ``officer_bonus`` times 1 (officer), ``k_n`` (NCO), 0.
+
+    ``k_n`` (``soldiers.nco_bonus_share``) is the share of an officer's bonus an NCO gets. Perks
+    for the officer corps as defection-proofing follow Makara (2013); ``k_n`` is an assumption.
+    """
+    r = np.asarray(rank)
+    return officer_bonus * np.where(r == OFFICER, 1.0, np.where(r == NCO, nco_share, 0.0))
+
+
+def defection_reward(
+    amnesty: float,
+    defector_value: float,
+    officer: ArrayLike,
+    officer_factor: float,
+    core: ArrayLike,
+    core_tied_fate: float,
+) -> NDArray[np.float64]:
+    """Reward ``R`` a soldier expects from defecting if the regime falls.
+
+    ``R = (a + v k_o^officer)(1 - f core)``: the amnesty ``a`` plus the value ``v`` of being on
+    the winning side, ``k_o`` times more for an officer (``opposition.officer_reward_factor``),
+    cut by the share ``f`` a soldier of the regime's core group cannot claim (his fate is tied to
+    the regime's; McLauchlin 2010; Makara 2013). ``k_o`` is an assumption.
+    """
+    reward = amnesty + defector_value * np.where(
+        np.asarray(officer, dtype=bool), officer_factor, 1.0
+    )
+    return reward * (1.0 - core_tied_fate * np.asarray(core, dtype=bool))
+
+
 def defect_gain(
     stay: ArrayLike,
     belief: ArrayLike,
@@ -227,20 +263,25 @@ def desert_gain(
     belief: ArrayLike,
     detection: ArrayLike,
     punishment: ArrayLike,
+    punishment_share: float,
     exit_barrier: float,
     peer_share: ArrayLike,
     peer_weight: float,
 ) -> NDArray[np.float64]:
     """Gain from deserting (private exit) over staying.
 
-    ``-barrier - b q K / 2 + w_peer n - stay``: no reward from the regime's fall, but half the
-    punishment of armed defection and no fighting. Exit versus voice (Albrecht & Ohl 2016);
-    the half is an assumption.
+    ``-barrier - k_d b q K + w_peer n - stay``: no reward from the regime's fall and no fighting,
+    and a caught deserter suffers the share ``k_d`` (``soldiers.desert_punishment``) of the
+    punishment ``K`` of armed defection. Exit versus voice (Albrecht & Ohl 2016); ``k_d`` is an
+    assumption.
     """
     b = np.asarray(belief, dtype=float)
     return (
         -exit_barrier
-        - 0.5 * b * np.asarray(detection, dtype=float) * np.asarray(punishment, dtype=float)
+        - punishment_share
+        * b
+        * np.asarray(detection, dtype=float)
+        * np.asarray(punishment, dtype=float)
         + peer_weight * np.asarray(peer_share, dtype=float)
         - np.asarray(stay, dtype=float)
     )

@@ -19,7 +19,6 @@ from defection.model.rules import (
     DESERTED,
     DETAINED,
     LOYAL,
-    NCO,
     OFFICER,
     SHIRKING,
 )
@@ -27,11 +26,6 @@ from defection.model.space import diamond_offsets
 
 if TYPE_CHECKING:
     from defection.model.regime import RegimeModel
-
-#: Officer bonus received by an NCO, as a share of an officer's (``soldiers.officer_bonus``).
-NCO_BONUS_SHARE = 0.5
-#: How many times an ordinary soldier's reward the opposition offers a defecting officer.
-OFFICER_REWARD_FACTOR = 2.0
 
 
 def draw_duty(m: RegimeModel, rng: np.random.Generator) -> None:
@@ -93,12 +87,11 @@ def decide(
         s.home[idx] == reg,
         p["soldiers.home_region"],
         p["regime.lethality"],
+        p["soldiers.lethality_weight"],
     )
     rank = s.rank[idx]
     officer = rank == OFFICER
-    bonus = p["soldiers.officer_bonus"] * np.where(
-        officer, 1.0, np.where(rank == NCO, NCO_BONUS_SHARE, 0.0)
-    )
+    bonus = rules.rank_bonus(p["soldiers.officer_bonus"], rank, p["soldiers.nco_bonus_share"])
     stake = p["soldiers.business_stake"] * officer
     loyalty = s.loyalty[idx] + p["soldiers.indoctrination"]
     b, n = belief[idx], n_left[idx]
@@ -115,15 +108,26 @@ def decide(
     )
     q = rules.detection_probability(p["soldiers.surveillance"], p["soldiers.safety_in_numbers"], n)
     punish = p["soldiers.punishment"] + p["soldiers.family_reprisal"] * s.exposure[idx]
-    reward = p["opposition.amnesty"] + p["opposition.defector_value"] * np.where(
-        officer, OFFICER_REWARD_FACTOR, 1.0
+    reward = rules.defection_reward(
+        p["opposition.amnesty"],
+        p["opposition.defector_value"],
+        officer,
+        p["opposition.officer_reward_factor"],
+        grp == m.core_group,
+        p["soldiers.core_tied_fate"],
     )
-    reward = reward * (1.0 - p["soldiers.core_tied_fate"] * (grp == m.core_group))
     g_def = rules.defect_gain(
         stay, b, reward, q, punish, n, p["soldiers.peer_weight"], p["opposition.fight_risk"]
     )
     g_des = rules.desert_gain(
-        stay, b, q, punish, p["soldiers.exit_barrier"], n, p["soldiers.peer_weight"]
+        stay,
+        b,
+        q,
+        punish,
+        p["soldiers.desert_punishment"],
+        p["soldiers.exit_barrier"],
+        n,
+        p["soldiers.peer_weight"],
     )
     choice = rules.soldier_choice(g_def, g_des, s.threshold[idx])
     # commanders who defected pull their companies

@@ -10,6 +10,9 @@ Some parameters only bite in some situations (the purge of wavering officers nee
 officers; the split rule needs a split). So each parameter is tried in a short list of
 situations, ``CONTEXTS``, each a handful of overrides of the small baseline with the reason it
 exists; the parameter is live if it changes the outputs in at least one of them.
+
+The tests at the end check the registry's roles: every entry has one, the levers are the role
+``lever``, and the behavioural set (what calibration fits) is listed for review.
 """
 
 import dataclasses
@@ -23,7 +26,18 @@ import pytest
 
 from defection.model import scenario as scn
 from defection.model.address import coerce
-from defection.model.params import BY_NAME, PARAMS, SECTIONS
+from defection.model.params import (
+    BEHAVIOURAL,
+    BY_NAME,
+    EVENT_FIELDS,
+    GROUP_FIELDS,
+    LEVERS,
+    PARAMS,
+    REGION_OWN,
+    ROLES,
+    SECTIONS,
+    markdown_table,
+)
 from defection.model.regime import RegimeModel
 from defection.model.scenario import ScenarioError
 from defection.runner import summarize
@@ -72,6 +86,11 @@ CONTEXTS = {
         },
         "several battalions per region (16x16 garrisons fit in one battalion of the default "
         "size), rotated away from home",
+    ),
+    "lethal": (
+        {"regime.lethality": 0.5},
+        "lethal repression (the baseline's is not): the lethality factors of backfire and of "
+        "soldiers' moral cost act only when it is above 0",
     ),
 }
 
@@ -261,3 +280,133 @@ def test_contexts_are_distinct_situations():
             assert _differences(refs["calm"], refs[c]), c
     # at least two different outcome rules across the situations
     assert len(set(outcomes.values())) >= 2, outcomes
+
+
+# ------------------------------------------------------------------------------------------------
+# Roles: what kind of quantity each parameter is (issue #10)
+# ------------------------------------------------------------------------------------------------
+
+#: The policy levers (the UI's sliders): the parameters marked ``lever=True`` before roles existed.
+LEVER_NAMES = (
+    "opposition.violent_share",
+    "opposition.amnesty",
+    "soldiers.pay",
+    "soldiers.officer_bonus",
+    "soldiers.arrears",
+    "soldiers.business_stake",
+    "soldiers.indoctrination",
+    "soldiers.rotation",
+    "soldiers.surveillance",
+    "soldiers.punishment",
+    "soldiers.family_reprisal",
+    "soldiers.exit_barrier",
+    "soldiers.guard_share",
+    "soldiers.ethnic_stacking",
+    "soldiers.purge_rate",
+    "regime.repression",
+    "regime.selective_deployment",
+    "regime.lethality",
+    "regime.messaging",
+    "regime.information_control",
+    "elites.rents",
+    "elites.purge_risk",
+)
+
+#: The behavioural parameters, the set calibration fits (SALib's Morris screen first). Listed here
+#: so that a change to the set shows in review.
+BEHAVIOURAL_NAMES = (
+    "protest.threshold",
+    "protest.arrest_k",
+    "protest.backfire",
+    "protest.backfire_lethality",
+    "opposition.defector_value",
+    "opposition.officer_reward_factor",
+    "opposition.fight_risk",
+    "soldiers.w_pay",
+    "soldiers.loyalty",
+    "soldiers.loyalty_sd",
+    "soldiers.core_loyalty",
+    "soldiers.core_tied_fate",
+    "soldiers.moral_cost",
+    "soldiers.crowd_scale",
+    "soldiers.shared_identity",
+    "soldiers.home_region",
+    "soldiers.lethality_weight",
+    "soldiers.safety_in_numbers",
+    "soldiers.peer_weight",
+    "soldiers.threshold",
+    "soldiers.threshold_sd",
+    "soldiers.desert_punishment",
+    "soldiers.guard_loyalty",
+    "soldiers.guard_resentment",
+    "soldiers.follow_commander",
+    "belief.intercept",
+    "belief.w_protest",
+    "belief.w_defect",
+    "belief.w_elite",
+    "belief.w_messaging",
+    "belief.w_neighbours",
+    "belief.memory",
+    "elites.loyalty",
+    "elites.loyalty_sd",
+    "elites.outside_option",
+    "elites.peer_weight",
+    "elites.client_follow",
+)
+
+
+def _every_registry_entry():
+    fields = [*REGION_OWN.values(), *GROUP_FIELDS.values()]
+    fields += [p for kind in EVENT_FIELDS.values() for p in kind.values()]
+    return [*PARAMS, *fields]
+
+
+def test_every_parameter_has_a_role():
+    assert ROLES == ("behavioural", "structure", "lever", "measurement", "numerical")
+    for p in _every_registry_entry():
+        assert p.role in ROLES, p.name
+
+
+def test_levers_are_exactly_the_role_lever_and_unchanged():
+    assert all(p.role == "lever" and p.lever for p in LEVERS)
+    assert not [p.name for p in PARAMS if p.lever != (p.role == "lever")]
+    assert tuple(p.name for p in LEVERS) == LEVER_NAMES
+
+
+def test_role_rules_of_thumb():
+    """The roles follow their definitions where a name says enough."""
+    for p in PARAMS:
+        if p.section == "outcome":
+            assert p.role == "measurement", p.name
+    assert BY_NAME["run.people_per_agent"].role == "measurement"
+    for name in ("run.horizon", "grid.substeps", "grid.move_tries", "protest.rounding"):
+        assert BY_NAME[name].role == "numerical", name
+    for name in ("grid.width", "grid.height", "soldiers.squad_size", "elites.count"):
+        assert BY_NAME[name].role == "structure", name
+    # event fields that set a lever are levers; the others are facts of the case
+    for kind in EVENT_FIELDS.values():
+        for p in kind.values():
+            sets = p.meaning.removeprefix("Sets ").rstrip(".")
+            assert p.role == ("lever" if sets in BY_NAME and BY_NAME[sets].lever else "structure")
+
+
+def test_behavioural_parameters_are_listed_and_screenable():
+    assert tuple(p.name for p in BEHAVIOURAL) == BEHAVIOURAL_NAMES
+    assert all(p.role == "behavioural" for p in BEHAVIOURAL)
+    for p in BEHAVIOURAL:  # a Morris screen needs a numeric range around the default
+        assert p.type in ("float", "int") and p.lo < p.hi, p.name
+        assert p.lo <= p.default <= p.hi, p.name
+
+
+def test_markdown_table_shows_roles_and_lists_the_behavioural_parameters():
+    table = markdown_table(role="behavioural").splitlines()
+    assert table[0] == "| name | default | range | unit | role | meaning | source |"
+    rows = table[2:]
+    assert [r.split("`")[1] for r in rows] == list(BEHAVIOURAL_NAMES)
+    assert all("| behavioural |" in r for r in rows)
+    full = markdown_table()
+    for p in PARAMS:
+        row = next(r for r in full.splitlines() if r.startswith(f"| `{p.name}`"))
+        assert f"| {p.role} |" in row, p.name
+    levers = markdown_table(levers_only=True).splitlines()[2:]
+    assert [r.split("`")[1] for r in levers] == list(LEVER_NAMES)

@@ -133,21 +133,39 @@ def test_activation_directions(g, r, prob, t):
 
 
 def test_backfire_loss():
-    assert rules.backfire_loss(0.1, 0.0, 0.5) == 0.0
-    assert rules.backfire_loss(0.0, 2.0, 0.5) == 0.0
-    assert rules.backfire_loss(0.1, 2.0, 0.0) == pytest.approx(0.2)
-    assert rules.backfire_loss(0.1, 2.0, 1.0) == pytest.approx(1.0)  # times (1 + 4)
+    assert rules.backfire_loss(0.1, 0.0, 0.5, 4.0) == 0.0
+    assert rules.backfire_loss(0.0, 2.0, 0.5, 4.0) == 0.0
+    assert rules.backfire_loss(0.1, 2.0, 0.0, 4.0) == pytest.approx(0.2)
+    assert rules.backfire_loss(0.1, 2.0, 1.0, 4.0) == pytest.approx(1.0)  # times (1 + 4)
+
+
+def test_backfire_lethality_factor_acts():
+    # the factor k scales only the lethal part: (1 + k l)
+    assert rules.backfire_loss(0.1, 2.0, 0.5, 0.0) == pytest.approx(0.2)  # k = 0: lethality inert
+    assert rules.backfire_loss(0.1, 2.0, 0.5, 8.0) == pytest.approx(0.2 * 5.0)
+    assert rules.backfire_loss(0.1, 2.0, 0.0, 8.0) == pytest.approx(0.2)  # no lethality: no effect
+    # doubling k adds k l once more: loss(2k) - loss(k) = backfire * share * k * l
+    lo, hi = rules.backfire_loss(0.1, 2.0, 0.5, 4.0), rules.backfire_loss(0.1, 2.0, 0.5, 8.0)
+    assert hi - lo == pytest.approx(2.0 * 0.1 * 4.0 * 0.5)
+
+
+def test_backfire_loss_default_factor_is_bit_identical_to_the_old_constant():
+    share = np.linspace(0.0, 1.0, 11)
+    for leth in (0.0, 0.3, 0.7, 1.0):
+        old = 1.5 * share * (1.0 + 4.0 * leth)
+        assert np.array_equal(rules.backfire_loss(share, 1.5, leth, 4.0), old)
 
 
 @SETTINGS
-@given(share=ordered(unit), backfire=ordered(pos), leth=ordered(unit))
-def test_backfire_loss_increases_in_each_input(share, backfire, leth):
+@given(share=ordered(unit), backfire=ordered(pos), leth=ordered(unit), k=ordered(pos))
+def test_backfire_loss_increases_in_each_input(share, backfire, leth, k):
     f = rules.backfire_loss
-    base = f(share[0], backfire[0], leth[0])
+    base = f(share[0], backfire[0], leth[0], k[0])
     assert base >= 0.0
-    assert f(share[1], backfire[0], leth[0]) >= base - EPS
-    assert f(share[0], backfire[1], leth[0]) >= base - EPS
-    assert f(share[0], backfire[0], leth[1]) >= base - EPS
+    assert f(share[1], backfire[0], leth[0], k[0]) >= base - EPS
+    assert f(share[0], backfire[1], leth[0], k[0]) >= base - EPS
+    assert f(share[0], backfire[0], leth[1], k[0]) >= base - EPS
+    assert f(share[0], backfire[0], leth[0], k[1]) >= base - EPS
 
 
 # ------------------------------------------------------------------------------------------------
@@ -239,6 +257,7 @@ MC = dict(
     at_home=True,
     home_weight=0.5,
     lethality=0.0,
+    lethality_weight=1.0,
 )
 
 
@@ -254,6 +273,20 @@ def test_moral_cost_formula_and_zeros():
     assert half == pytest.approx(full / 2)
 
 
+def test_moral_cost_lethality_weight_acts():
+    base = float(rules.moral_cost(**MC))  # lethality 0: the weight does nothing
+    assert rules.moral_cost(**{**MC, "lethality_weight": 7.0}) == base
+    lethal = {**MC, "lethality": 0.5}
+    assert rules.moral_cost(**lethal) == pytest.approx(base * 1.5)  # (1 + 1 x 0.5)
+    assert rules.moral_cost(**{**lethal, "lethality_weight": 2.0}) == pytest.approx(base * 2.0)
+    assert rules.moral_cost(**{**lethal, "lethality_weight": 0.0}) == pytest.approx(base)
+    # the default weight 1 gives exactly the old (1 + lethality)
+    for leth in (0.1, 0.3, 0.7):
+        args = {**MC, "lethality": leth}
+        old = float(rules.moral_cost(**{**args, "lethality": 0.0})) * (1.0 + leth)
+        assert float(rules.moral_cost(**args)) == pytest.approx(old)
+
+
 @SETTINGS
 @given(
     crowd=ordered(unit),
@@ -264,13 +297,14 @@ def test_moral_cost_formula_and_zeros():
     home=st.tuples(st.just(False), st.just(True)),
     wh=pos,
     leth=ordered(unit),
+    wl=ordered(pos),
     base=st.floats(0.0, 10.0),
 )
 def test_moral_cost_increases_with_crowd_nonviolence_identity(
-    crowd, scale, nonviolent, shared, ws, home, wh, leth, base
+    crowd, scale, nonviolent, shared, ws, home, wh, leth, wl, base
 ):
-    def m(c=crowd[0], v=nonviolent[0], s=shared[0], h=home[0], lt=leth[0]):
-        return float(rules.moral_cost(base, c, scale, v, s, ws, h, wh, lt))
+    def m(c=crowd[0], v=nonviolent[0], s=shared[0], h=home[0], lt=leth[0], w=1.0):
+        return float(rules.moral_cost(base, c, scale, v, s, ws, h, wh, lt, w))
 
     ref = m()
     assert ref >= 0.0
@@ -279,6 +313,7 @@ def test_moral_cost_increases_with_crowd_nonviolence_identity(
     assert m(s=shared[1]) >= ref - EPS  # more of one's own group
     assert m(h=home[1]) >= ref - EPS  # stationed at home
     assert m(lt=leth[1]) >= ref - EPS  # more lethal orders
+    assert m(w=wl[1]) >= m(w=wl[0]) - EPS  # lethal orders weigh more
     # bounded by the saturated crowd
     assert m(c=1.0, v=1.0, s=1.0, h=True, lt=1.0) <= base * (1 + ws) * (1 + wh) * 2 + EPS
 
@@ -362,7 +397,7 @@ def _gains(x, pay=1.0, surveillance=None, n=None, punishment=None, reward=None, 
     )
     q = rules.detection_probability(s, x["safety"], n)
     g_def = rules.defect_gain(stay, x["belief"], r, q, k, n, x["peer_weight"], fight_risk=f)
-    g_des = rules.desert_gain(stay, x["belief"], q, k, x["exit_barrier"], n, x["peer_weight"])
+    g_des = rules.desert_gain(stay, x["belief"], q, k, 0.5, x["exit_barrier"], n, x["peer_weight"])
     return float(g_def), float(g_des)
 
 
@@ -439,11 +474,68 @@ def test_gains_formulas():
     assert rules.defect_gain(1.0, 0.5, 2.0, 0.4, 1.0, 0.5, 2.0, fight_risk=1.0) == pytest.approx(
         1.0 - 0.5 * (0.4 + 1.0) + 1.0 - 1.0
     )
-    assert rules.desert_gain(1.0, 0.5, 0.4, 1.0, 1.0, 0.5, 2.0) == pytest.approx(
+    assert rules.desert_gain(1.0, 0.5, 0.4, 1.0, 0.5, 1.0, 0.5, 2.0) == pytest.approx(
         -1.0 - 0.1 + 1.0 - 1.0
     )
     # a sure fall: no punishment expected
     assert rules.defect_gain(0.0, 0.0, 2.0, 1.0, 5.0, 0.0, 0.0) == pytest.approx(2.0)
+
+
+def test_desert_punishment_share_acts():
+    # gain = -barrier - k_d b q K + w n - stay; b q K = 0.5 x 0.4 x 1.0 = 0.2
+    half = rules.desert_gain(1.0, 0.5, 0.4, 1.0, 0.5, 1.0, 0.5, 2.0)
+    full = rules.desert_gain(1.0, 0.5, 0.4, 1.0, 1.0, 1.0, 0.5, 2.0)
+    none = rules.desert_gain(1.0, 0.5, 0.4, 1.0, 0.0, 1.0, 0.5, 2.0)
+    # doubling the share lowers the gain by the expected punishment at the old share, k_d b q K
+    assert half - full == pytest.approx(0.5 * 0.2)
+    assert none - half == pytest.approx(0.5 * 0.2)
+    # the share does not act when nothing is expected (sure fall or no detection)
+    assert rules.desert_gain(1.0, 0.0, 0.4, 1.0, 0.9, 1.0, 0.5, 2.0) == rules.desert_gain(
+        1.0, 0.0, 0.4, 1.0, 0.1, 1.0, 0.5, 2.0
+    )
+
+
+def test_desert_punishment_default_is_bit_identical_to_the_old_constant():
+    rng = np.random.default_rng(0)
+    stay, b, q, k, n = rng.random((5, 50))
+    old = -1.0 - 0.5 * b * q * k + 1.5 * n - stay
+    assert np.array_equal(rules.desert_gain(stay, b, q, k, 0.5, 1.0, n, 1.5), old)
+
+
+@SETTINGS
+@given(x=soldier_inputs, share=ordered(unit))
+def test_more_desert_punishment_never_raises_desert_gain(x, share):
+    q = rules.detection_probability(x["surveillance"], x["safety"], x["n"])
+    args = (0.0, x["belief"], q, x["punishment"])
+    rest = (x["exit_barrier"], x["n"], x["peer_weight"])
+    lo = rules.desert_gain(*args, share[0], *rest)
+    hi = rules.desert_gain(*args, share[1], *rest)
+    assert hi <= lo + EPS
+
+
+def test_rank_bonus():
+    rank = np.array([rules.CONSCRIPT, rules.NCO, rules.OFFICER])
+    assert rules.rank_bonus(0.5, rank, 0.5).tolist() == [0.0, 0.25, 0.5]
+    # the NCO share moves the NCO's bonus only
+    assert rules.rank_bonus(0.5, rank, 1.0).tolist() == [0.0, 0.5, 0.5]
+    assert rules.rank_bonus(0.5, rank, 0.0).tolist() == [0.0, 0.0, 0.5]
+    # default share 0.5 gives exactly the old constant
+    old = 0.7 * np.where(rank == rules.OFFICER, 1.0, np.where(rank == rules.NCO, 0.5, 0.0))
+    assert np.array_equal(rules.rank_bonus(0.7, rank, 0.5), old)
+
+
+def test_defection_reward():
+    officer = np.array([False, True, False, True])
+    core = np.array([False, False, True, True])
+    r = rules.defection_reward(0.5, 2.0, officer, 2.0, core, 0.8)
+    assert r == pytest.approx([2.5, 4.5, 2.5 * 0.2, 4.5 * 0.2])
+    # the officer factor moves officers' reward only: doubling it adds v k_o once more
+    r3 = rules.defection_reward(0.5, 2.0, officer, 4.0, core, 0.8)
+    assert r3 - r == pytest.approx([0.0, 4.0, 0.0, 4.0 * 0.2])
+    assert rules.defection_reward(0.5, 2.0, officer, 1.0, core, 0.0) == pytest.approx([2.5] * 4)
+    # default factor 2 gives exactly the old constant
+    old = (0.5 + 2.0 * np.where(officer, 2.0, 1.0)) * (1.0 - 0.8 * core)
+    assert np.array_equal(rules.defection_reward(0.5, 2.0, officer, 2.0, core, 0.8), old)
 
 
 @SETTINGS
@@ -453,7 +545,7 @@ def test_exit_barrier_never_raises_desert_gain(x, barrier):
         1.0, x["w_pay"], x["bonus"], x["stake"], x["belief"], x["loyalty"], 0.0, False
     )
     q = rules.detection_probability(x["surveillance"], x["safety"], x["n"])
-    args = (stay, x["belief"], q, x["punishment"])
+    args = (stay, x["belief"], q, x["punishment"], 0.5)
     lo = rules.desert_gain(*args, barrier[0], x["n"], x["peer_weight"])
     hi = rules.desert_gain(*args, barrier[1], x["n"], x["peer_weight"])
     assert hi <= lo + EPS
