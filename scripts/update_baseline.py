@@ -5,10 +5,11 @@ is run to its horizon: the run's summary (provenance fields left out), every day
 DataCollector series and a digest of the per-day group counts. ``tests/test_baseline.py``
 compares a fresh run with it exactly, so a refactor that changes a single random draw fails.
 
-Regenerate only when the model's numbers are meant to change, in a commit of its own whose
-message says what changed and why, and bump ``MODEL_VERSION`` in ``model/version.py`` with it
-(it goes into every summary and every sweep id, so a changed model starts new sweeps; Covasim's
-``update_baseline`` is the model for this)::
+Regenerate only on purpose (the model's numbers, or what a summary records, are meant to
+change), in a commit of its own whose message says what changed and why; when numbers change,
+bump ``MODEL_VERSION`` in ``model/version.py`` with it (it goes into every summary and every
+sweep id, so a changed model starts new sweeps; Covasim's ``update_baseline`` is the model for
+this)::
 
     .venv/bin/python scripts/update_baseline.py            # all scenarios
     .venv/bin/python scripts/update_baseline.py syria_2011 # one
