@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+
+from defection.stats import wilson
 
 #: The shipped data file and its sha256 (a changed file is refused).
 DATA_PATH = Path(__file__).parent / "data" / "navco-1.2-campaigns.csv"
@@ -206,26 +207,8 @@ def out_of_domain(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def wilson_interval(k: int, n: int, level: float = LEVEL) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion k / n.
-
-    Args:
-        k: Successes.
-        n: Trials.
-        level: Two-sided confidence level (0.90 by default).
-
-    Returns:
-        (lower, upper); (nan, nan) when n is 0.
-    """
-    if n == 0:
-        return (math.nan, math.nan)
-    if not 0 <= k <= n:
-        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
-    z = float(norm.ppf(0.5 + level / 2))
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    """Wilson score interval for k / n at ``level`` (:func:`defection.stats.wilson`)."""
+    return wilson(k, n, level)
 
 
 def rate_table(

@@ -330,3 +330,13 @@ def test_sobol_indices_are_undefined_not_zero_when_the_output_does_not_vary():
     )
     tab = sobol_indices(runs, {"points": 8, "parameters": ["a", "b"]}, "collapse")
     assert tab is not None and tab[["S1", "ST"]].isna().all().all()
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 10, 13, 40, 97, 1000])
+def test_wilson_interval_contains_the_share_at_the_ends(n):
+    """k = 0 and k = n gave an end a rounding error past the share (a negative error bar)."""
+    from defection.sweep.report import wilson
+
+    for k in (0, n):
+        lo, hi = wilson(k, n)
+        assert 0.0 <= lo <= k / n <= hi <= 1.0

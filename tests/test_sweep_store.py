@@ -200,9 +200,10 @@ def test_an_older_database_gains_the_columns_of_a_newer_model(
 def test_a_new_model_version_starts_a_new_sweep(tmp_path, monkeypatch):
     spec = write_spec(tmp_path)
     before = load_spec(spec).sweep_id
-    monkeypatch.setattr(version, "MODEL_VERSION", "2")
+    bumped = version.MODEL_VERSION + ".1"
+    monkeypatch.setattr(version, "MODEL_VERSION", bumped)
     after = load_spec(spec)
-    assert after.sweep_id != before and after.canonical["model_version"] == "2"
+    assert after.sweep_id != before and after.canonical["model_version"] == bumped
 
 
 class _Failing:

@@ -15,13 +15,13 @@ Failed runs are counted and listed but left out of every share.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from defection import stats
 from defection.model.outputs import COLLAPSE, OUTCOME_COLOURS, OUTCOMES
 from defection.sweep.errors import SweepError
 from defection.sweep.store import Store, quote_ident, quote_literal
@@ -32,23 +32,9 @@ BINS = 6
 MAX_LEVELS = 12
 
 
-def wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """Wilson score interval for a binomial share ``k / n`` (95 % by default).
-
-    ``(p + z^2/2n -/+ z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n)``; it stays inside [0, 1] and is
-    honest for small ``n`` and shares near 0 or 1, unlike the normal interval (Wilson 1927, JASA
-    22:209; Brown, Cai & DasGupta 2001, Stat. Sci. 16:101).
-
-    Returns:
-        ``(low, high)``; ``(0, 1)`` when ``n`` is 0.
-    """
-    if n <= 0:
-        return 0.0, 1.0
-    p = k / n
-    denom = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+def wilson(k: int, n: int) -> tuple[float, float]:
+    """95 % Wilson interval of ``k / n`` (:func:`defection.stats.wilson`); (0, 1) when n is 0."""
+    return (0.0, 1.0) if n <= 0 else stats.wilson(k, n, 0.95)
 
 
 def levels(values: pd.Series) -> pd.Series:
