@@ -156,7 +156,38 @@ def test_outcome_is_marked_on_the_charts():
 
 
 @pytest.mark.slow
-def test_a_step_of_the_syrian_scenario_renders_in_under_300_ms():
+def _peer_figure_ms() -> float:
+    """Median time to draw a plain matplotlib figure of the charts' size from scratch (the peer)."""
+    import io
+
+    from matplotlib.figure import Figure
+
+    rng = np.random.default_rng(0)
+    lines = [np.cumsum(rng.standard_normal(400)) for _ in range(18)]
+
+    def draw():
+        fig = Figure(figsize=(7, 6.2))
+        for i in range(3):
+            ax = fig.add_subplot(3, 1, i + 1)
+            for y in lines[6 * i : 6 * i + 6]:
+                ax.plot(y)
+        fig.savefig(io.BytesIO(), format="png", dpi=80)
+
+    draw()
+    times = []
+    for _ in range(7):
+        t = time.perf_counter()
+        draw()
+        times.append(1000 * (time.perf_counter() - t))
+    return statistics.median(times)
+
+
+#: A day of the Syrian scenario with all its pictures may cost at most this many peer figures
+#: (measured about 1.7 on the project's machine; the absolute time depends on the machine).
+STEP_BUDGET_PEERS = 3.0
+
+
+def test_a_step_of_the_syrian_scenario_renders_within_three_plain_figures():
     s = Session("syria_2011.toml", seed=1)
     s.step(20)
     s.frame()  # warm caches (fonts, kernels)
@@ -166,8 +197,13 @@ def test_a_step_of_the_syrian_scenario_renders_in_under_300_ms():
         s.step()
         s.frame()
         times.append(1000 * (time.perf_counter() - t))
-    print(f"syria_2011 step + pictures: median {statistics.median(times):.0f} ms, {times}")
-    assert statistics.median(times) < 300
+    peer = _peer_figure_ms()
+    ratio = statistics.median(times) / peer
+    print(
+        f"syria_2011 step + pictures: median {statistics.median(times):.0f} ms; "
+        f"peer figure {peer:.0f} ms; ratio {ratio:.2f}"
+    )
+    assert ratio < STEP_BUDGET_PEERS
 
 
 @pytest.mark.parametrize("ci, outcome", [("", "skipped"), ("true", "error")])
