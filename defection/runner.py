@@ -20,8 +20,12 @@ from defection.model.outputs import (
     RANKS,
     SHARE_SERIES,
     SOLDIER_STATES,
+    WINDOW_DAYS,
+    defect_occurred,
     group_count_array,
     has_left,
+    navco_defect,
+    navco_success,
 )
 from defection.model.regime import RegimeModel
 from defection.model.rules import DEFECTED
@@ -81,6 +85,15 @@ def defection_rates(model: RegimeModel) -> list[dict[str, Any]]:
     return rows
 
 
+def navco_readings(model: RegimeModel, ts: pd.DataFrame | None = None) -> dict[str, int | None]:
+    """The first day each DEFECT rule of docs/MEASUREMENT.md held (``outputs.navco_defect``)."""
+    if ts is None:
+        ts = model.datacollector.get_model_vars_dataframe()
+    return navco_defect(
+        ts["soldiers_defected"].to_numpy(), ts["soldiers_shirking"].to_numpy(), model.first_unit_over
+    )
+
+
 def final_figures(model: RegimeModel, ts: pd.DataFrame | None = None) -> dict[str, Any]:
     """A finished run's headline numbers, shared by ``summary.json`` and the sweep store.
 
@@ -106,6 +119,8 @@ def final_figures(model: RegimeModel, ts: pd.DataFrame | None = None) -> dict[st
         "peak_active_protesters": ts["active_protesters"].max(),
         "belief_survival": model.stats["belief_survival"],
         "regions_with_defection": model.region_had_defection().sum(),
+        "navco_defect": defect_occurred(navco_readings(model, ts)),
+        "navco_success": navco_success(model.outcome, model.outcome_day),
     }
     assert figures.keys() == FINAL_FIGURES.keys(), "outputs.FINAL_FIGURES and this list differ"
     return {
@@ -160,6 +175,12 @@ def summarize(model: RegimeModel, seed: int) -> dict[str, Any]:
             for i, name in enumerate(model.region_names)
         ],
         "regions_with_defection": fig["regions_with_defection"],
+        "navco": {
+            "window_days": WINDOW_DAYS,
+            "defect": bool(fig["navco_defect"]),
+            "defect_rules_first_day": navco_readings(model),
+            "success": bool(fig["navco_success"]),
+        },
         "defection_rates": defection_rates(model),
         "events": [{"day": d, "text": t} for d, t in model.log],
     }

@@ -52,6 +52,10 @@ def update_stats(m: RegimeModel) -> None:
     }
     R, G = len(m.region_names), m.n_groups
     m.group_counts.append(outputs.group_counts(s.region, s.group, s.rank, s.state, R, G))
+    if m.first_unit_over is None:
+        u = m.units
+        if outputs.companies_gone_over(s.state, u.company, u.company_size).any():
+            m.first_unit_over = m.day
 
 
 def reporters() -> dict[str, Callable[[RegimeModel], float]]:

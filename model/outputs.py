@@ -33,6 +33,14 @@ __all__ = [
     "ELITE_COLOURS",
     "ELITE_STATES",
     "FINAL_FIGURES",
+    "DEFECT_RULES",
+    "DEFECT_SHARE",
+    "REFUSAL_SHARE",
+    "SUCCESS_OUTCOMES",
+    "WINDOW_DAYS",
+    "defect_occurred",
+    "navco_defect",
+    "navco_success",
     "FINAL_SOLDIER_COLUMNS",
     "GROUP_COUNT_AXES",
     "OUTCOMES",
@@ -103,7 +111,9 @@ FINAL_SOLDIER_COLUMNS: tuple[str, ...] = tuple(f"soldiers_{s}" for s in SOLDIER_
 #: A finished run's other headline numbers and their types, shared by ``summary.json`` and the
 #: sweep store: ``soldiers_left`` (deserted or defected, share of the initial force),
 #: ``elites_defected``, ``active_protesters`` and ``belief_survival`` (last day),
-#: ``peak_active_protesters`` (highest daily share) and ``regions_with_defection`` (count).
+#: ``peak_active_protesters`` (highest daily share), ``regions_with_defection`` (count), and the
+#: run read as NAVCO codes a campaign (:func:`navco_defect`, :func:`navco_success`):
+#: ``navco_defect`` and ``navco_success`` (0 or 1).
 FINAL_FIGURES: dict[str, type] = {
     "soldiers_left": float,
     "elites_defected": float,
@@ -111,6 +121,8 @@ FINAL_FIGURES: dict[str, type] = {
     "peak_active_protesters": float,
     "belief_survival": float,
     "regions_with_defection": int,
+    "navco_defect": int,
+    "navco_success": int,
 }
 
 # ------------------------------------------------------------------------------------------------
@@ -289,3 +301,67 @@ def regions_with_defection(
     went = np.asarray(company_region)[np.asarray(gone_over, dtype=bool)]
     company_went = np.bincount(went, minlength=share.size) > 0
     return (share >= threshold) | company_went
+
+
+# ------------------------------------------------------------------------------------------------
+# a run read as NAVCO data (docs/MEASUREMENT.md; fixed before the NAVCO split, not calibrated)
+# ------------------------------------------------------------------------------------------------
+
+#: Days of a run that are compared with a NAVCO campaign (from the onset of its peak phase).
+WINDOW_DAYS = 365
+#: D1, armed defection: soldiers who went over, as a share of the initial force.
+DEFECT_SHARE = 0.005
+#: D3, mass refusal: soldiers in service who refuse the order (shirk), share of the initial force.
+REFUSAL_SHARE = 0.10
+#: The DEFECT rules of docs/MEASUREMENT.md section 3, by key.
+DEFECT_RULES: dict[str, str] = {
+    "armed_defection": f"soldiers who went over reach {DEFECT_SHARE:.1%} of the initial force",
+    "unit_went_over": "every soldier of a company has defected",
+    "mass_refusal": f"soldiers refusing the order reach {REFUSAL_SHARE:.0%} of the initial force",
+}
+#: Outcomes that count as NAVCO SUCCESS (the regime fell). Elite-majority defections and
+#: successful coups are ``collapse`` with their own rule until the ``transition`` outcome of
+#: docs/MEASUREMENT.md section 4 is built.
+SUCCESS_OUTCOMES: frozenset[str] = frozenset({COLLAPSE})
+
+
+def navco_defect(
+    defected: ArrayLike,
+    shirking: ArrayLike,
+    unit_went_over_day: int | None,
+    window: int = WINDOW_DAYS,
+) -> dict[str, int | None]:
+    """On which day each DEFECT rule of docs/MEASUREMENT.md first held in the window.
+
+    Args:
+        defected: Daily share of the initial force in state ``defected`` (series
+            ``soldiers_defected``, day 0 first).
+        shirking: Daily share in state ``shirking`` (series ``soldiers_shirking``).
+        unit_went_over_day: First day a whole company had defected, or ``None``.
+        window: Days 1..window are read.
+
+    Returns:
+        ``{rule: first day or None}`` for each key of :data:`DEFECT_RULES`; DEFECT = 1 when any
+        is not ``None`` (:func:`defect_occurred`).
+    """
+
+    def first(hit: NDArray[np.bool_]) -> int | None:
+        days = np.flatnonzero(hit[1 : window + 1])
+        return int(days[0]) + 1 if days.size else None
+
+    went = unit_went_over_day if unit_went_over_day is not None else None
+    return {
+        "armed_defection": first(np.asarray(defected) >= DEFECT_SHARE),
+        "unit_went_over": went if went is not None and 1 <= went <= window else None,
+        "mass_refusal": first(np.asarray(shirking) >= REFUSAL_SHARE),
+    }
+
+
+def defect_occurred(rules_met: dict[str, int | None]) -> bool:
+    """NAVCO DEFECT from :func:`navco_defect`'s result: any rule held."""
+    return any(day is not None for day in rules_met.values())
+
+
+def navco_success(outcome: str | None, outcome_day: int | None, window: int = WINDOW_DAYS) -> bool:
+    """NAVCO SUCCESS: the regime fell (an outcome in :data:`SUCCESS_OUTCOMES`) within the window."""
+    return outcome in SUCCESS_OUTCOMES and outcome_day is not None and outcome_day <= window

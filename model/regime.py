@@ -95,6 +95,7 @@ class RegimeModel(mesa.Model):
         stats: Today's statistics (the series of :data:`~defection.model.observation.SERIES`).
         group_counts: Per day, soldiers by region, group, rank and state (flat bincounts).
         arrests_today: Arrests made today.
+        first_unit_over: First day on which every soldier of some company had defected, or None.
         outcome: ``None`` until decided, then ``collapse``, ``split`` or ``survival``.
         outcome_day: Day the outcome was decided. outcome_rule: Which rule decided it.
         log: Notable moments, as ``(day, text)``.
@@ -144,6 +145,7 @@ class RegimeModel(mesa.Model):
         self.first_region_defection = np.zeros(len(self.region_names), dtype=bool)
         self.arrests_today = 0
         self.arrested = np.zeros(self.n_protesters, dtype=bool)
+        self.first_unit_over: int | None = None
         self.stats: dict[str, float] = {}
         self.group_counts: list[NDArray[np.int64]] = []
         observation.update_stats(self)

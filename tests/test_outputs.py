@@ -150,3 +150,47 @@ def test_the_model_imports_nothing_above_it():
                 if name.split(".")[0] in ("solara", "pandas", "matplotlib", "duckdb"):
                     bad.append(f"{path.name}:{node.lineno}: {name}")
     assert not bad, bad
+
+
+def test_navco_defect_rules_read_the_window():
+    defected = np.zeros(400)
+    shirking = np.zeros(400)
+    assert not outputs.defect_occurred(outputs.navco_defect(defected, shirking, None))
+    defected[50:] = outputs.DEFECT_SHARE  # the threshold itself counts
+    got = outputs.navco_defect(defected, shirking, None)
+    assert got == {"armed_defection": 50, "unit_went_over": None, "mass_refusal": None}
+    assert outputs.defect_occurred(got)
+    defected[:] = 0.0
+    defected[370:] = 0.5  # after the window: not read
+    shirking[10] = outputs.REFUSAL_SHARE - 1e-9
+    assert not outputs.defect_occurred(outputs.navco_defect(defected, shirking, 366))
+    shirking[0] = 0.5  # day 0 is the initial state, not a day of the campaign
+    assert not outputs.defect_occurred(outputs.navco_defect(defected, shirking, None))
+    got = outputs.navco_defect(defected, shirking, 12)
+    assert got["unit_went_over"] == 12 and outputs.defect_occurred(got)
+
+
+def test_navco_success_is_the_regime_falling_in_the_window():
+    assert outputs.navco_success(outputs.COLLAPSE, 30)
+    assert not outputs.navco_success(outputs.COLLAPSE, 400)
+    assert not outputs.navco_success(outputs.SPLIT, 30)
+    assert not outputs.navco_success(outputs.SURVIVAL, 365)
+    assert not outputs.navco_success(None, None)
+
+
+def test_the_summary_reads_a_run_as_navco_data():
+    m = simulate(load("syria_2011"), 1, until_horizon=True)
+    s = summarize(m, 1)["navco"]
+    assert s["window_days"] == 365
+    assert set(s["defect_rules_first_day"]) == set(outputs.DEFECT_RULES)
+    assert s["defect"] == outputs.defect_occurred(s["defect_rules_first_day"])
+    # the first day a company went over is tracked by the model, and matches the pure rule
+    if m.first_unit_over is not None:
+        u = m.units
+        assert outputs.companies_gone_over(m.soldiers.state, u.company, u.company_size).any()
+    ts = m.datacollector.get_model_vars_dataframe()
+    day = s["defect_rules_first_day"]["armed_defection"]
+    if day is not None:
+        assert ts["soldiers_defected"].iloc[day] >= outputs.DEFECT_SHARE
+        assert (ts["soldiers_defected"].iloc[1:day] < outputs.DEFECT_SHARE).all()
+    assert s["success"] == (m.outcome == outputs.COLLAPSE and m.outcome_day <= 365)
