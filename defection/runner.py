@@ -89,9 +89,8 @@ def navco_readings(model: RegimeModel, ts: pd.DataFrame | None = None) -> dict[s
     """The first day each DEFECT rule of docs/MEASUREMENT.md held (``outputs.navco_defect``)."""
     if ts is None:
         ts = model.datacollector.get_model_vars_dataframe()
-    return navco_defect(
-        ts["soldiers_defected"].to_numpy(), ts["soldiers_shirking"].to_numpy(), model.first_unit_over
-    )
+    defected, shirking = ts["soldiers_defected"].to_numpy(), ts["soldiers_shirking"].to_numpy()
+    return navco_defect(defected, shirking, model.first_unit_over)
 
 
 def final_figures(model: RegimeModel, ts: pd.DataFrame | None = None) -> dict[str, Any]:

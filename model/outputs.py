@@ -349,7 +349,7 @@ def navco_defect(
         days = np.flatnonzero(hit[1 : window + 1])
         return int(days[0]) + 1 if days.size else None
 
-    went = unit_went_over_day if unit_went_over_day is not None else None
+    went = unit_went_over_day
     return {
         "armed_defection": first(np.asarray(defected) >= DEFECT_SHARE),
         "unit_went_over": went if went is not None and 1 <= went <= window else None,
