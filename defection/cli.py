@@ -285,9 +285,15 @@ def _print_summary(s: dict[str, Any], out: Path) -> None:
         "peak active protesters",
         f"{s['peak_active_protesters']:7.2%}  {s['peak_active_protesters_people']:>12,.0f} people",
     )
+    part = s["participation"]
+    t.add_row(
+        "peak participation",
+        f"{part['peak_share']:7.3%}  {part['peak_people']:>12,.0f} people "
+        f"(of {part['denominator']:,.0f}; NAVCO bin {part['bin']})",
+    )
     n_reg = len(s["regions"])
     t.add_row("regions with a defection", f"{s['regions_with_defection']} of {n_reg}")
-    t.add_row("people per agent", f"{ppa:g}")
+    t.add_row("people per soldier agent", f"{ppa:g}")
     out_console.print(t)
     if n_reg > 1:
         r = Table(title="regions", title_justify="left")

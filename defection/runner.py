@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from defection import __version__
+from defection.calibration.navco import participation_bin
 from defection.model import version
 from defection.model.outputs import (
     ELITE_STATES,
@@ -104,7 +105,8 @@ def final_figures(model: RegimeModel, ts: pd.DataFrame | None = None) -> dict[st
         ``soldiers`` (final share of the initial force by state), and the figures named in
         :data:`defection.model.outputs.FINAL_FIGURES`: ``soldiers_left`` (deserted or defected),
         ``elites_defected``, ``active_protesters`` (last day), ``peak_active_protesters``,
-        ``belief_survival`` (last day) and ``regions_with_defection``.
+        ``peak_participation`` (highest daily share of the population), ``belief_survival``
+        (last day), ``regions_with_defection``, ``navco_defect`` and ``navco_success``.
     """
     if ts is None:
         ts = model.datacollector.get_model_vars_dataframe()
@@ -116,6 +118,7 @@ def final_figures(model: RegimeModel, ts: pd.DataFrame | None = None) -> dict[st
         "elites_defected": model.stats["elites_defected"],
         "active_protesters": model.stats["active_protesters"],
         "peak_active_protesters": ts["active_protesters"].max(),
+        "peak_participation": ts["participation"].max(),
         "belief_survival": model.stats["belief_survival"],
         "regions_with_defection": model.region_had_defection().sum(),
         "navco_defect": defect_occurred(navco_readings(model, ts)),
@@ -130,7 +133,8 @@ def final_figures(model: RegimeModel, ts: pd.DataFrame | None = None) -> dict[st
 
 def summarize(model: RegimeModel, seed: int) -> dict[str, Any]:
     """The run's summary (the content of summary.json; fields documented in docs/OUTPUTS.md)."""
-    ppa = model.p["run.people_per_agent"]
+    ppa = model.measure.soldier_people
+    pool = float(model.protester_people.sum())
     fig = final_figures(model)
     counts = np.bincount(model.soldiers.state, minlength=len(SOLDIER_STATES))
     E = model.elites.state.size
@@ -162,11 +166,22 @@ def summarize(model: RegimeModel, seed: int) -> dict[str, Any]:
             name: float(ecounts[i] / E) if E else 0.0 for i, name in enumerate(ELITE_STATES)
         },
         "peak_active_protesters": fig["peak_active_protesters"],
-        "peak_active_protesters_people": fig["peak_active_protesters"] * model.n_protesters * ppa,
+        "peak_active_protesters_people": fig["peak_active_protesters"] * pool,
+        "participation": {
+            "peak_share": fig["peak_participation"],
+            "peak_people": fig["peak_participation"] * model.measure.denominator,
+            "denominator": model.measure.denominator,
+            "bin": participation_bin(fig["peak_participation"]),
+            "stated_peak_share": model.p["protest.peak_share"] or None,
+            "mobilisable_share": model.measure.mobilisable_share,
+            "mobilisable_people": pool,
+        },
         "final_belief_survival": fig["belief_survival"],
         "regions": [
             {
                 "name": name,
+                "population": float(model.scenario_def.regions[i]["population"]),
+                "people_per_protester_agent": float(model.measure.protester_people[i]),
                 "garrison_people": float(model.garrison[i] * ppa),
                 "defected_share": float(share[i]),
                 "had_defection": bool(had[i]),
@@ -188,10 +203,10 @@ def summarize(model: RegimeModel, seed: int) -> dict[str, Any]:
 def timeseries(model: RegimeModel) -> pd.DataFrame:
     """One row per day: shares, and the same counts in people."""
     df = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-    ppa = model.p["run.people_per_agent"]
+    pool = float(model.protester_people.sum())
+    force = model.initial_force * model.measure.soldier_people
     for col in SHARE_COLUMNS:
-        base = model.n_protesters if col.endswith("protesters") else model.initial_force
-        df[f"{col}_people"] = df[col] * base * ppa
+        df[f"{col}_people"] = df[col] * (pool if col.endswith("protesters") else force)
     df["day"] = df["day"].astype(int)
     return df
 
@@ -204,8 +219,7 @@ def group_table(model: RegimeModel) -> pd.DataFrame:
     days, rr, gg, kk = np.meshgrid(
         np.arange(arr.shape[0]), np.arange(R), np.arange(G), np.arange(len(RANKS)), indexing="ij"
     )
-    ppa = model.p["run.people_per_agent"]
-    flat = arr.reshape(-1, len(SOLDIER_STATES)) * ppa
+    flat = arr.reshape(-1, len(SOLDIER_STATES)) * model.measure.soldier_people
     df = pd.DataFrame(
         {
             "day": days.ravel(),

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from defection.model import measurement
 from defection.model.network import build_units
 from defection.model.rules import ELITE_LOYAL, LOYAL, OFFICER, QUIET
 from defection.model.scenario import Scenario, ScenarioError
@@ -47,6 +48,11 @@ def geometry_problems(scenario: Scenario, origin: str) -> list[str]:
     return problems
 
 
+def build_problems(scenario: Scenario, origin: str) -> list[str]:
+    """Every check the model makes before it builds: geometry, then the measurement model's."""
+    return geometry_problems(scenario, origin) + measurement.measurement_problems(scenario, origin)
+
+
 def draw_category(cum: NDArray[np.float64], u: NDArray[np.float64]) -> NDArray[np.int64]:
     """Index of the category each uniform draw falls in, given cumulative probabilities per row."""
     if u.size == 0:
@@ -55,7 +61,9 @@ def draw_category(cum: NDArray[np.float64], u: NDArray[np.float64]) -> NDArray[n
     return np.minimum((u[:, None] >= cum).sum(axis=1), last).astype(np.int64)
 
 
-def build(m: RegimeModel, streams: dict[str, np.random.Generator]) -> None:
+def build(
+    m: RegimeModel, streams: dict[str, np.random.Generator], pilot_share: float | None = None
+) -> None:
     """Lay out the regions' grids and create every agent's state on ``m`` (ODD section 5).
 
     Each cell holds a protester with probability ``citizen_density``, a soldier with probability
@@ -66,10 +74,16 @@ def build(m: RegimeModel, streams: dict[str, np.random.Generator]) -> None:
 
     Sets on ``m``: ``grid``, ``occupant``, ``pos``, ``n_protesters``, ``n_soldiers``,
     ``protesters``, ``soldiers``, ``units``, ``elites``, ``n_groups``, ``core_group``,
-    ``capital``, ``initial_force``, ``garrison``, ``legitimacy`` and ``group_shift``.
+    ``capital``, ``initial_force``, ``garrison``, ``legitimacy``, ``group_shift``, ``measure``
+    (people per agent, :mod:`~defection.model.measurement`) and ``protester_people`` (people each
+    protester agent stands for).
+
+    ``pilot_share`` is the pilot run's peak active share when the scenario states a peak
+    (:mod:`~defection.model.measurement`).
 
     Raises:
-        ScenarioError: ``soldiers.count`` soldiers do not fit the free cells.
+        ScenarioError: ``soldiers.count`` soldiers do not fit the free cells, or the stated peak
+            cannot be reached.
     """
     sc, p = m.scenario_def, m.p
     R, H, W = len(sc.regions), p["grid.height"], p["grid.width"]
@@ -107,6 +121,8 @@ def build(m: RegimeModel, streams: dict[str, np.random.Generator]) -> None:
     )
     _build_soldiers(m, streams, cell_region[sold_cells], n_regular, guard_share, cum)
     _build_elites(m, streams["elites_build"])
+    m.measure = measurement.measure(sc, np.bincount(preg, minlength=R), S, pilot_share, m.origin)
+    m.protester_people = m.measure.protester_people[preg]
     m.legitimacy = np.array([r["legitimacy"] for r in sc.regions], dtype=float)
     m.group_shift = np.array([g["legitimacy_shift"] for g in sc.groups], dtype=float)
 

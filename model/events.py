@@ -78,7 +78,7 @@ def coup(m: RegimeModel, ev: dict[str, Any], rng: np.random.Generator) -> None:
         m.p["outcome.guard_weight"],
     )
     if rules.coup_succeeds(coup_force, centre):
-        outcome.decide(m, outputs.COLLAPSE, outputs.RULE_COUP)
+        outcome.decide(m, outputs.TRANSITION, outputs.RULE_COUP)
         m.log.append((m.day, f"coup succeeded ({coup_force:.0f} vs {centre:.0f} agents)"))
     else:
         e.state[faction] = ELITE_PURGED

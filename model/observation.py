@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from defection.model import outputs
+from defection.model import outputs, rules
 from defection.model.rules import (
     ACTIVE,
     DEFECTED,
@@ -32,13 +32,16 @@ def update_stats(m: RegimeModel) -> None:
     """Compute today's statistics into ``m.stats`` and append today's group counts."""
     s, pr = m.soldiers, m.protesters
     S0 = max(m.initial_force, 1)
-    P = max(m.n_protesters, 1)
     sc = np.bincount(s.state, minlength=len(SOLDIER_STATES)) / S0
-    pc = np.bincount(pr.state, minlength=len(PROTESTER_STATES)) / P
+    # protester shares are of the mobilisable pool in people (regions weighted by their people)
+    people = np.bincount(pr.state, weights=m.protester_people, minlength=len(PROTESTER_STATES))
+    pool = people.sum()
+    pc = people / pool if pool > 0 else np.zeros(len(PROTESTER_STATES))
     E = m.elites.state.size
     m.stats = {
         "day": m.day,
         "active_protesters": float(pc[ACTIVE]),
+        "participation": rules.participation_share(float(people[ACTIVE]), m.measure.denominator),
         "jailed_protesters": float(pc[JAILED]),
         "soldiers_loyal": float(sc[LOYAL]),
         "soldiers_shirking": float(sc[SHIRKING]),

@@ -1,9 +1,12 @@
-"""Outcome (ODD section 7.7): when the regime has collapsed, split or survived.
+"""Outcome (ODD section 7.7): whether the regime fell, split or survived (docs/MEASUREMENT.md).
 
-Rules are checked in order each day until one decides: the elite majority has defected; the loyal
-force has stayed below the opposition for ``outcome.k_days``; armed defectors and a loyal core
-have coexisted for ``outcome.split_days``; otherwise ``survival`` at the horizon. A successful coup
-decides ``collapse`` when it happens (:func:`defection.model.events.coup`).
+Two rules end the regime, checked in order each day until one decides: the elite majority has
+defected (``transition``), or the loyal force has stayed below the opposition for
+``outcome.k_days`` (``collapse``). A successful coup decides ``transition`` when it happens
+(:func:`defection.model.events.coup`). A split is a state, not an end: armed defectors and a
+loyal core coexisting is tracked daily, and the run continues (the regime may still fall); at the
+horizon a run is ``split`` when that state has held for the last ``outcome.split_days`` days, and
+``survival`` otherwise.
 """
 
 from __future__ import annotations
@@ -23,15 +26,16 @@ def check(m: RegimeModel) -> None:
     """Apply the outcome rules after today's processes, log notable moments, stop the run."""
     p, st, s = m.p, m.stats, m.soldiers
     if m.outcome is None:
-        loyal = s.state == LOYAL
+        # both sides in people (docs/ODD.md, measurement): agents times the people they stand for
+        loyal, w = s.state == LOYAL, m.measure.soldier_people
         force = rules.loyal_force(
-            float((loyal & ~s.guard).sum()),
-            float((loyal & s.guard).sum()),
+            w * float((loyal & ~s.guard).sum()),
+            w * float((loyal & s.guard).sum()),
             p["outcome.guard_weight"],
         )
         opp = rules.opposition_strength(
-            float((m.protesters.state == ACTIVE).sum()),
-            float((s.state == DEFECTED).sum()),
+            float(m.protester_people[m.protesters.state == ACTIVE].sum()),
+            w * float((s.state == DEFECTED).sum()),
             p["outcome.protester_weight"],
             p["outcome.defector_weight"],
         )
@@ -42,26 +46,31 @@ def check(m: RegimeModel) -> None:
             and in_core >= p["outcome.split_loyal"]
         )
         m.split_days = m.split_days + 1 if split else 0
+        if m.split_days == p["outcome.split_days"]:
+            m.log.append((m.day, f"armed split: has held for {m.split_days} days"))
         if m.elites.state.size and st["elites_defected"] > p["outcome.elite_majority"]:
-            decide(m, outputs.COLLAPSE, outputs.RULE_ELITE_MAJORITY)
+            decide(m, outputs.TRANSITION, outputs.RULE_ELITE_MAJORITY)
         elif m.collapse_days >= p["outcome.k_days"]:
             decide(m, outputs.COLLAPSE, outputs.RULE_LOYAL_FORCE)
-        elif m.split_days >= p["outcome.split_days"]:
-            decide(m, outputs.SPLIT, outputs.RULE_SPLIT)
     had = m.region_had_defection()
     for r in np.flatnonzero(had & ~m.first_region_defection):
         m.log.append((m.day, f"first defection in {m.region_names[r]}"))
     m.first_region_defection |= had
     if m.day >= p["run.horizon"]:
-        if m.outcome is None:
+        if m.outcome is None and m.split_days >= p["outcome.split_days"]:
+            # the day the split had first held for split_days days, read at the end
+            onset = m.day - m.split_days + p["outcome.split_days"]
+            decide(m, outputs.SPLIT, outputs.RULE_SPLIT, onset)
+        elif m.outcome is None:
             decide(m, outputs.SURVIVAL, outputs.RULE_HORIZON)
         m.running = False
     elif m.outcome is not None and not m.until_horizon:
         m.running = False
 
 
-def decide(m: RegimeModel, outcome: str, rule: str) -> None:
-    """Record the outcome, its day and its rule (the first decision stands)."""
+def decide(m: RegimeModel, outcome: str, rule: str, day: int | None = None) -> None:
+    """Record the outcome, its day (today unless given) and its rule (the first decision stands)."""
     if m.outcome is None:
-        m.outcome, m.outcome_day, m.outcome_rule = outcome, m.day, rule
+        m.outcome, m.outcome_rule = outcome, rule
+        m.outcome_day = m.day if day is None else day
         m.log.append((m.day, f"outcome: {outcome} ({rule})"))

@@ -60,6 +60,7 @@ __all__ = [
     "SHARE_SERIES",
     "SOLDIER_STATES",
     "SPLIT",
+    "TRANSITION",
     "STATE_COLOURS",
     "SURVIVAL",
     "SWEEP_SERIES",
@@ -79,11 +80,14 @@ __all__ = [
 # ------------------------------------------------------------------------------------------------
 
 #: The per-day series, in DataCollector column order (``day`` first). Shares are of the initial
-#: force (``soldiers_*``), of all protesters (``*_protesters``) and of all elites; ``legitimacy`` is
+#: force (``soldiers_*``), of the mobilisable pool in people (``*_protesters``: regions weighted
+#: by the people their agents stand for), of the whole population (``participation``, NAVCO's
+#: measure: active people over ``protest.denominator``) and of all elites; ``legitimacy`` is
 #: the mean over regions; ``arrests`` counts the day's arrests.
 SERIES: tuple[str, ...] = (
     "day",
     "active_protesters",
+    "participation",
     "jailed_protesters",
     "soldiers_loyal",
     "soldiers_shirking",
@@ -111,7 +115,9 @@ FINAL_SOLDIER_COLUMNS: tuple[str, ...] = tuple(f"soldiers_{s}" for s in SOLDIER_
 #: A finished run's other headline numbers and their types, shared by ``summary.json`` and the
 #: sweep store: ``soldiers_left`` (deserted or defected, share of the initial force),
 #: ``elites_defected``, ``active_protesters`` and ``belief_survival`` (last day),
-#: ``peak_active_protesters`` (highest daily share), ``regions_with_defection`` (count), and the
+#: ``peak_active_protesters`` (highest daily share of the mobilisable pool),
+#: ``peak_participation`` (highest daily share of the population, NAVCO's measure),
+#: ``regions_with_defection`` (count), and the
 #: run read as NAVCO codes a campaign (:func:`navco_defect`, :func:`navco_success`):
 #: ``navco_defect`` and ``navco_success`` (0 or 1).
 FINAL_FIGURES: dict[str, type] = {
@@ -119,6 +125,7 @@ FINAL_FIGURES: dict[str, type] = {
     "elites_defected": float,
     "active_protesters": float,
     "peak_active_protesters": float,
+    "peak_participation": float,
     "belief_survival": float,
     "regions_with_defection": int,
     "navco_defect": int,
@@ -129,18 +136,21 @@ FINAL_FIGURES: dict[str, type] = {
 # outcomes
 # ------------------------------------------------------------------------------------------------
 
-COLLAPSE, SPLIT, SURVIVAL = "collapse", "split", "survival"
-#: How a run ends (``RegimeModel.outcome``; ``None`` until decided).
-OUTCOMES: tuple[str, ...] = (COLLAPSE, SPLIT, SURVIVAL)
+COLLAPSE, TRANSITION, SPLIT, SURVIVAL = "collapse", "transition", "split", "survival"
+#: How a run ends (``RegimeModel.outcome``; ``None`` until decided; docs/MEASUREMENT.md section 4).
+#: ``collapse`` is a popular collapse (the loyal force gave way), ``transition`` an elite one (the
+#: insiders defected or seized the centre), ``split`` an armed defection the regime did not end
+#: (read at the end of the run, not a stop), ``survival`` none of these.
+OUTCOMES: tuple[str, ...] = (COLLAPSE, TRANSITION, SPLIT, SURVIVAL)
 RULE_ELITE_MAJORITY = "elite_majority"
 RULE_COUP = "coup"
 RULE_LOYAL_FORCE = "loyal_force_below_opposition"
-RULE_SPLIT = "armed_defectors_and_loyal_core"
+RULE_SPLIT = "armed_split"
 RULE_HORIZON = "horizon_reached"
 #: Which rule decided a run (``RegimeModel.outcome_rule``) and the outcome it decides.
 OUTCOME_RULES: dict[str, str] = {
-    RULE_ELITE_MAJORITY: COLLAPSE,
-    RULE_COUP: COLLAPSE,
+    RULE_ELITE_MAJORITY: TRANSITION,
+    RULE_COUP: TRANSITION,
     RULE_LOYAL_FORCE: COLLAPSE,
     RULE_SPLIT: SPLIT,
     RULE_HORIZON: SURVIVAL,
@@ -148,6 +158,7 @@ OUTCOME_RULES: dict[str, str] = {
 #: Colour of each outcome in plots (sweep report).
 OUTCOME_COLOURS: dict[str, str] = {
     COLLAPSE: "#c0392b",
+    TRANSITION: "#8e44ad",
     SPLIT: "#e67e22",
     SURVIVAL: "#2c3e50",
 }
@@ -319,10 +330,8 @@ DEFECT_RULES: dict[str, str] = {
     "unit_went_over": "every soldier of a company has defected",
     "mass_refusal": f"soldiers refusing the order reach {REFUSAL_SHARE:.0%} of the initial force",
 }
-#: Outcomes that count as NAVCO SUCCESS (the regime fell). Elite-majority defections and
-#: successful coups are ``collapse`` with their own rule until the ``transition`` outcome of
-#: docs/MEASUREMENT.md section 4 is built.
-SUCCESS_OUTCOMES: frozenset[str] = frozenset({COLLAPSE})
+#: Outcomes that count as NAVCO SUCCESS (the regime fell: docs/MEASUREMENT.md section 4).
+SUCCESS_OUTCOMES: frozenset[str] = frozenset({COLLAPSE, TRANSITION})
 
 
 def navco_defect(

@@ -58,8 +58,9 @@ class Param:
               events of a history.
             - ``lever``: a policy a regime or the opposition chooses; shown as a UI slider
               (:attr:`lever`, :data:`LEVERS`).
-            - ``measurement``: how outputs are read: the outcome rules (``outcome.*``) and the
-              people an agent stands for (``run.people_per_agent``).
+            - ``measurement``: how outputs are read: the outcome rules (``outcome.*``), the
+              mobilisable share, the stated peak and its denominator (``protest.*``), and the
+              protest signal's floor and ceiling.
             - ``numerical``: simulation machinery: the horizon, sub-steps, move tries, rounding and
               the switches that select a docking variant of the model (Epstein's movement and
               cops, Granovetter's threshold ladder).
@@ -115,7 +116,6 @@ def _p(name, default, type_, lo, hi, unit, meaning, source, *, role, **kw) -> Pa
 PARAMS: tuple[Param, ...] = (
     # --- run -------------------------------------------------------------------------------------
     _p("run.horizon", 365, "int", 1, 100_000, "days", "Days simulated unless an outcome stops the run first.", A + "one year of crisis", role="numerical"),  # noqa: E501
-    _p("run.people_per_agent", 1.0, "float", 1, 1e7, "people", "How many people one agent stands for; counts are reported in people.", A + "1 = one agent per person", role="measurement", build_only=True),  # noqa: E501
     # --- grid ------------------------------------------------------------------------------------
     _p("grid.width", 40, "int", 5, 5000, "cells", "Width of each region's torus grid.", E02, role="structure", build_only=True),  # noqa: E501
     _p("grid.height", 40, "int", 5, 5000, "cells", "Height of each region's torus grid.", E02, role="structure", build_only=True),  # noqa: E501
@@ -131,6 +131,11 @@ PARAMS: tuple[Param, ...] = (
     _p("protest.rounding", True, "bool", None, None, "switch", "Round C/A to an integer (half to even) before the exponential, as Mesa's example does.", MESA + " (needed to reproduce Epstein's bursts)", role="numerical"),  # noqa: E501
     _p("protest.max_jail", 30, "int", 0, 10_000, "days", "Jail terms are drawn uniformly from 0..max_jail days.", E02, role="structure"),  # noqa: E501
     _p("protest.vision", 7, "int", 1, 30, "cells", "Protesters' von Neumann vision radius.", E02, role="structure"),  # noqa: E501
+    _p("protest.mobilisable_share", 0.05, "float", 1e-6, 1, "share of population", "Share of each region's population its protester agents stand for (the people who could join); used when protest.peak_share is not stated.", A + "NAVCO's largest campaigns reach a few per cent of the population (Chenoweth & Stephan 2011); the pool who could join is taken as 5 %", role="measurement", build_only=True),  # noqa: E501
+    _p("protest.peak_share", 0.0, "float", 0, 0.5, "share of denominator", "Peak participation the scenario models, as NAVCO measures it (peak participants / protest.denominator); when given, the mobilisable share is derived from it (docs/ODD.md, measurement). 0: not stated.", "NAVCO 1.2 PERCENTAGE POPULAR PARTICIPATION (Chenoweth & Shay 2019)", role="measurement", build_only=True),  # noqa: E501
+    _p("protest.denominator", 0.0, "float", 0, 2e9, "people", "Population that participation shares are taken of (NAVCO's LOCATION); 0: the sum of the regions' populations.", "docs/MEASUREMENT.md section 2", role="measurement", build_only=True),  # noqa: E501
+    _p("protest.signal_floor", 1e-4, "float", 1e-7, 0.01, "share of denominator", "Participation at which the public protest signal starts (below: 0); the signal rises with log participation up to protest.signal_ceiling (1).", "NAVCO 1.2: half the campaigns are below 0.1 % of the population, the lowest bin below 0.01 %", role="measurement"),  # noqa: E501
+    _p("protest.signal_ceiling", 0.035, "float", 1e-4, 1, "share of denominator", "Participation at which the public protest signal is full (1).", "Chenoweth & Stephan 2011 (no campaign reaching 3.5 % of the population failed in their data)", role="measurement"),  # noqa: E501
     _p("protest.backfire", 0.0, "float", 0, 5, "1/arrest-share", "Legitimacy lost per day per share of a region's protesters arrested, times (1 + backfire_lethality * regime.lethality).", "Sutton, Butcher & Svensson 2014, Journal of Peace Research; " + A + "linear form", role="behavioural"),  # noqa: E501
     _p("protest.backfire_lethality", 4.0, "float", 0, 20, "x", "Factor k in backfire's (1 + k * regime.lethality): at full lethality an arrest costs 1 + k times the legitimacy it costs without.", "Sutton et al. 2014 (lethal repression backfires more); " + A + "a fully lethal arrest costs five times as much", role="behavioural"),  # noqa: E501
     # --- opposition ------------------------------------------------------------------------------
@@ -141,6 +146,7 @@ PARAMS: tuple[Param, ...] = (
     _p("opposition.fight_risk", 1.5, "float", 0, 5, "utility", "Cost to an armed defector of fighting a regime that survives (times belief).", A + "why rank-and-file exit rather than fight while the regime looks strong", role="behavioural"),  # noqa: E501
     # --- soldiers --------------------------------------------------------------------------------
     _p("soldiers.garrison_density", 0.04, "float", 0, 1, "agents/cell", "Soldier density on a region's grid (its garrison).", E02 + " (cop density)", role="structure", per_region=True, build_only=True),  # noqa: E501
+    _p("soldiers.force", 0.0, "float", 0, 1e8, "people", "Size of the security force in people (army and guards); soldier agents each stand for force / agents people. 0: 0.5 % of the regions' population.", A + "a case's sources give it; the fallback, 0.5 % of the population under arms, is within the usual range of military participation ratios (0.2-1 %)", role="structure", build_only=True),  # noqa: E501
     _p("soldiers.count", 0, "int", 0, 10_000_000, "agents", "Exact number of regular soldier agents, spread over regions by garrison density; 0: drawn cell by cell from the densities.", A + "for exact docking configurations (Granovetter's 100)", role="structure", build_only=True),  # noqa: E501
     _p("soldiers.can_defect", True, "bool", None, None, "switch", "Soldiers decide each day; off, they are Epstein's cops (always loyal).", E02, role="numerical"),  # noqa: E501
     _p("soldiers.vision", 7, "int", 1, 30, "cells", "Soldiers' von Neumann vision radius (arrests and the crowd they face).", E02, role="structure"),  # noqa: E501
@@ -198,7 +204,7 @@ PARAMS: tuple[Param, ...] = (
     _p("regime.messaging", 0.5, "float", 0, 1, "share", "Intensity of the regime's messaging that it will survive.", A + "propaganda", role="lever"),  # noqa: E501
     _p("regime.information_control", 0.0, "float", 0, 1, "share", "Scales public signals of protest and defection down by (1 - this).", "Kuran 1991 (preference falsification)", role="lever"),  # noqa: E501
     # --- elites ----------------------------------------------------------------------------------
-    _p("elites.count", 20, "int", 0, 10_000, "agents", "Number of elite agents (not scaled by people_per_agent).", A + "inner circle", role="structure", build_only=True),  # noqa: E501
+    _p("elites.count", 20, "int", 0, 10_000, "agents", "Number of elite agents (each stands for one person).", A + "inner circle", role="structure", build_only=True),  # noqa: E501
     _p("elites.rents", 1.0, "float", 0, 5, "utility", "Rents an elite keeps while the regime survives.", "Svolik 2012", role="lever"),  # noqa: E501
     _p("elites.purge_risk", 0.2, "float", 0, 1, "probability", "Chance a wavering elite is purged if the regime survives.", "Svolik 2012", role="lever"),  # noqa: E501
     _p("elites.loyalty", 1.0, "float", -3, 3, "utility", "Mean intrinsic loyalty of elites.", A + "utility scale", role="behavioural", build_only=True),  # noqa: E501
@@ -237,7 +243,7 @@ REGION_OWN: dict[str, Param] = {
     p.leaf: p
     for p in (
         _p("regions.capital", False, "bool", None, None, "switch", "The centre: guards stand here; coups aim here.", A + "the first region if none is marked", role="structure"),  # noqa: E501
-        _p("regions.population", 1.0, "float", 0, 1e9, "relative weight", "Relative population: weight of its home-region recruitment.", A + "equal regions", role="structure"),  # noqa: E501
+        _p("regions.population", 1_000_000.0, "float", 0, 2e9, "people", "Population of the region: weight of its home-region recruitment, and the people its protester agents stand for (times the mobilisable share).", A + "a region of a million people", role="structure"),  # noqa: E501
     )
 }
 

@@ -27,6 +27,7 @@ from defection.model import (
     building,
     elites,
     events,
+    measurement,
     movement,
     observation,
     outcome,
@@ -85,6 +86,9 @@ class RegimeModel(mesa.Model):
         n_protesters: ``P``. n_soldiers: ``S`` (the initial force, guards included).
         initial_force: ``S``, the denominator of every soldier share.
         garrison: Soldiers stationed per region at the start.
+        measure: :class:`~defection.model.measurement.Measurement`: people per protester agent by
+            region, per soldier agent, the mobilisable share and the participation denominator.
+        protester_people: Per protester agent, the people it stands for.
         region_names: Region names, in scenario order. group_names: Identity-group names.
         n_groups: Number of identity groups. core_group: Index of the regime's core group (-1
             if none). capital: Index of the capital region.
@@ -96,7 +100,7 @@ class RegimeModel(mesa.Model):
         group_counts: Per day, soldiers by region, group, rank and state (flat bincounts).
         arrests_today: Arrests made today.
         first_unit_over: First day on which every soldier of some company had defected, or None.
-        outcome: ``None`` until decided, then ``collapse``, ``split`` or ``survival``.
+        outcome: ``None`` until decided, then one of :data:`~defection.model.outputs.OUTCOMES`.
         outcome_day: Day the outcome was decided. outcome_rule: Which rule decided it.
         log: Notable moments, as ``(day, text)``.
         streams: One random generator per process, by name (:data:`STREAMS`).
@@ -115,7 +119,8 @@ class RegimeModel(mesa.Model):
             scenario = load(scenario)
         if overrides:
             scenario = scenario.with_overrides(overrides)
-        seeds = np.random.SeedSequence(rng).spawn(1 + len(STREAMS))
+        root = np.random.SeedSequence(rng)
+        seeds = root.spawn(1 + len(STREAMS))
         super().__init__(rng=np.random.default_rng(seeds[0]))
         #: One independent generator per process that draws (see :data:`STREAMS`).
         self.streams: dict[str, np.random.Generator] = {
@@ -132,10 +137,14 @@ class RegimeModel(mesa.Model):
         self.region_names = [r["name"] for r in scenario.regions]
         self.group_names = [g["name"] for g in scenario.groups]
         self._proxies_built = False
-        problems = building.geometry_problems(scenario, self.origin)
+        problems = building.build_problems(scenario, self.origin)
         if problems:
             raise ScenarioError(problems)
-        building.build(self, self.streams)
+        #: The pilot's peak active share when the scenario states a peak (docs/ODD.md).
+        self.pilot_share = (
+            pilot_peak(scenario, root.entropy) if self.p["protest.peak_share"] else None
+        )
+        building.build(self, self.streams, self.pilot_share)
         # dynamic state
         self.signal = 0.0
         self.belief_public = signals.initial_belief(self)
@@ -265,3 +274,16 @@ class RegimeModel(mesa.Model):
             Soldier(self, i)
         for i in range(self.elites.state.size):
             Elite(self, i)
+
+
+def pilot_peak(scenario: Scenario, entropy: int) -> float:
+    """Peak active share of the protester pool in the pilot of a run (:mod:`.measurement`).
+
+    The pilot is the same run (the same seed: the same people, places and events) with soldiers
+    and elites held loyal, to the horizon; its peak sizes the pool from the stated peak.
+    """
+    pilot = RegimeModel(
+        scenario.with_overrides(measurement.PILOT_OVERRIDES), rng=entropy, until_horizon=True
+    )
+    pilot.run()
+    return float(max(pilot.datacollector.model_vars["active_protesters"]))

@@ -76,6 +76,48 @@ def backfire_loss(
 
 
 # ------------------------------------------------------------------------------------------------
+# Measurement: agents and people (docs/ODD.md, "measurement")
+# ------------------------------------------------------------------------------------------------
+
+
+def unrepressed_active_share(
+    hardship_max: ArrayLike, legitimacy: ArrayLike, threshold: float
+) -> NDArray[np.float64]:
+    """Share of protesters active when no one can be arrested: ``P(H (1 - L) > T)``.
+
+    With ``H ~ U(0, h)`` (Epstein 2002, Model I) and arrest risk 0, a protester is active iff
+    ``H (1 - L) > T``, so the share is ``max(0, 1 - T / (h (1 - L)))`` (0 when ``h (1 - L) <= T``).
+    It is the ceiling of the active share the grievance rule allows, used to size the protester
+    pool from a stated peak participation; repression keeps the realised peak below it.
+    """
+    top = np.asarray(hardship_max, dtype=float) * (1.0 - np.asarray(legitimacy, dtype=float))
+    safe = np.where(top > 0, top, 1.0)
+    return np.where(top > threshold, 1.0 - threshold / safe, 0.0)
+
+
+def participation_share(active_people: float, denominator: float) -> float:
+    """NAVCO's participation: people active as a share of the whole population ``N``.
+
+    ``active_people`` sums active protester agents times the people each stands for, region by
+    region (docs/MEASUREMENT.md section 2; Chenoweth & Shay 2019, NAVCO 1.2 codebook).
+    """
+    return active_people / denominator if denominator > 0 else 0.0
+
+
+def protest_signal(participation: float, floor: float, ceiling: float) -> float:
+    """How visible a protest is, from its size: ``clip(ln(p / f) / ln(c / f), 0, 1)``.
+
+    Participation shares span four orders of magnitude in NAVCO (half the campaigns below 0.1 % of
+    the population, the largest above 3.5 %), so the signal rises with log participation from
+    ``f`` (``protest.signal_floor``) to ``c`` (``protest.signal_ceiling``; Chenoweth & Stephan
+    2011 found no campaign reaching 3.5 % that failed). The log form is an assumption.
+    """
+    if participation <= floor:
+        return 0.0
+    return float(min(1.0, np.log(participation / floor) / np.log(ceiling / floor)))
+
+
+# ------------------------------------------------------------------------------------------------
 # Belief that the regime survives
 # ------------------------------------------------------------------------------------------------
 
@@ -87,7 +129,7 @@ def logistic(x: ArrayLike) -> NDArray[np.float64]:
 
 
 def public_signal(
-    active_share: float,
+    protest: float,
     left_share: float,
     elite_defected_share: float,
     w_protest: float,
@@ -97,12 +139,12 @@ def public_signal(
 ) -> float:
     """Public signal of regime weakness ``(1 - I)(w_p A + w_d D + w_e E)``.
 
-    ``A`` is the active protester share, ``D`` the share of soldiers who left (deserted or
-    defected), ``E`` the share of elites who defected; information control ``I`` scales what the
-    public sees. Kuran (1991), World Politics 44(1): revolutions surprise because private
-    preferences show only through such public signals.
+    ``A`` is the protest signal in 0..1 (:func:`protest_signal` of the participation share),
+    ``D`` the share of soldiers who left (deserted or defected), ``E`` the share of elites who
+    defected; information control ``I`` scales what the public sees. Kuran (1991), World Politics
+    44(1): revolutions surprise because private preferences show only through such public signals.
     """
-    raw = w_protest * active_share + w_defect * left_share + w_elite * elite_defected_share
+    raw = w_protest * protest + w_defect * left_share + w_elite * elite_defected_share
     return (1.0 - information_control) * raw
 
 

@@ -27,8 +27,9 @@ def initial_belief(m: RegimeModel) -> float:
 def update(m: RegimeModel) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Update the public signal (a moving average) and every soldier's belief.
 
-    The raw signal is yesterday's active-protester, left-the-force and defected-elite shares,
-    damped by information control; ``m.signal`` keeps ``belief.memory`` of its old value.
+    The raw signal is yesterday's protest signal (from the participation share, on a log scale),
+    left-the-force and defected-elite shares, damped by information control; ``m.signal`` keeps
+    ``belief.memory`` of its old value.
     ``m.belief_public`` is the belief without network neighbours; each soldier's belief also
     weighs the share of his neighbours who left.
 
@@ -37,7 +38,9 @@ def update(m: RegimeModel) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """
     p, s = m.p, m.soldiers
     raw = rules.public_signal(
-        m.stats["active_protesters"],
+        rules.protest_signal(
+            m.stats["participation"], p["protest.signal_floor"], p["protest.signal_ceiling"]
+        ),
         m.stats["soldiers_deserted"] + m.stats["soldiers_defected"],
         m.stats["elites_defected"],
         p["belief.w_protest"],

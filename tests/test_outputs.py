@@ -193,4 +193,4 @@ def test_the_summary_reads_a_run_as_navco_data():
     if day is not None:
         assert ts["soldiers_defected"].iloc[day] >= outputs.DEFECT_SHARE
         assert (ts["soldiers_defected"].iloc[1:day] < outputs.DEFECT_SHARE).all()
-    assert s["success"] == (m.outcome == outputs.COLLAPSE and m.outcome_day <= 365)
+    assert s["success"] == (m.outcome in outputs.SUCCESS_OUTCOMES and m.outcome_day <= 365)

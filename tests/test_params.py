@@ -59,9 +59,9 @@ CONTEXTS = {
     ),
     "split": (
         {
-            "belief.intercept": 0.5,
+            "belief.intercept": 4.0,
             "elites.count": 0,
-            "soldiers.guard_share": 0.3,
+            "soldiers.guard_share": 0.45,
             "outcome.split_days": 5,
         },
         "a loyal guard core holds while others defect: the split rule (its persistence, "
@@ -256,21 +256,6 @@ def test_every_parameter_is_read_by_the_model():
     assert dotted <= set(BY_NAME), f"not registry names: {sorted(dotted - set(BY_NAME))}"
 
 
-def test_people_per_agent_only_scales_people_counts():
-    """``run.people_per_agent`` changes no dynamics, only the counts reported in people."""
-    base = _reference("calm")
-    p = _scenario({}).params["run.people_per_agent"]
-    moved = _fingerprint({"run.people_per_agent": p * 10})
-    assert _differences(base, moved) == ["summary"]
-    a, b = json.loads(base["summary"]), json.loads(moved["summary"])
-    assert a["people_per_agent"] * 10 == b["people_per_agent"]
-    for state, people in a["soldiers_people"].items():
-        assert b["soldiers_people"][state] == pytest.approx(people * 10)
-    for ra, rb in zip(a["regions"], b["regions"], strict=True):
-        assert rb["garrison_people"] == pytest.approx(ra["garrison_people"] * 10)
-    assert a["soldiers"] == b["soldiers"]
-
-
 def test_contexts_are_distinct_situations():
     """The situations really differ (otherwise the extra contexts test nothing new)."""
     refs = {c: _reference(c) for c in CONTEXTS}
@@ -378,7 +363,8 @@ def test_role_rules_of_thumb():
     for p in PARAMS:
         if p.section == "outcome":
             assert p.role == "measurement", p.name
-    assert BY_NAME["run.people_per_agent"].role == "measurement"
+    for name in ("protest.mobilisable_share", "protest.peak_share", "protest.denominator"):
+        assert BY_NAME[name].role == "measurement", name
     for name in ("run.horizon", "grid.substeps", "grid.move_tries", "protest.rounding"):
         assert BY_NAME[name].role == "numerical", name
     for name in ("grid.width", "grid.height", "soldiers.squad_size", "elites.count"):

@@ -59,8 +59,8 @@ def test_nested_tables_mean_the_same_as_dotted_keys(tmp_path):
 def test_range_with_steps_and_integer_parameters(tmp_path):
     text = SMALL_SPEC.replace(
         '[vary."soldiers.pay"]\nvalues = [0.5, 2.0]',
-        '[vary."soldiers.pay"]\nrange = [0.0, 3.0]\nsteps = 4\n\n[vary."run.people_per_agent"]\n'
-        "values = [1.0, 2.0]",
+        '[vary."soldiers.pay"]\nrange = [0.0, 3.0]\nsteps = 4\n\n[vary."soldiers.force"]\n'
+        "values = [1000.0, 2000.0]",
     )
     sw = load_spec(write_spec(tmp_path, text))
     assert sorted({p["soldiers.pay"] for p in sw.points}) == [0.0, 1.0, 2.0, 3.0]

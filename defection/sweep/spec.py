@@ -486,7 +486,7 @@ def _check_points(scenario: Scenario, dims: list[Dimension], origin: str) -> Non
     Every combination of the axes' extremes is checked (up to 256 of them, else each axis's
     extremes alone), which catches rules between parameters, such as a vision wider than a grid.
     """
-    from defection.model.building import geometry_problems
+    from defection.model.building import build_problems
 
     def ends(d: Dimension) -> tuple[Any, ...]:
         vals = d.values if d.values is not None else (d.lo, d.hi)
@@ -508,7 +508,7 @@ def _check_points(scenario: Scenario, dims: list[Dimension], origin: str) -> Non
             problems += exc.problems
             continue
         at = ", ".join(f"{k} = {v!r}" for k, v in c.items())
-        problems += [f"{line} (at {at})" for line in geometry_problems(sc, where)]
+        problems += [f"{line} (at {at})" for line in build_problems(sc, where)]
     if problems:
         raise ScenarioError(list(dict.fromkeys(problems)))
 
