@@ -582,6 +582,213 @@ def _print_sweep_summary(sw: Any, prog: Any, db: Path) -> None:
     )
 
 
+@app.command()
+def calibrate(
+    spec: Annotated[
+        Path,
+        typer.Argument(help="Calibration spec (TOML), such as calibration/specs/ci_screen.toml."),
+    ],
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Local worker processes (default: one per core); 1 runs in this process.", min=1
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address (tcp://HOST:PORT): run on that cluster."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Results folder, committed to git [default: calibration/<name>]."),
+    ] = None,
+    db: Annotated[Path, typer.Option(help="Runs database (DuckDB), for resuming.")] = Path(
+        "results/calibration.duckdb"
+    ),
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and print the design; run nothing.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Run a Morris screen or a history-matching wave; resumes where it stopped.
+
+    The runs go to the DuckDB database; when the last one is in, the analysis and the compact
+    results (design, run summaries, emulators, manifest) are written to the results folder.
+    """
+    from defection.sweep.engine import scheduler_address_problem
+
+    problems = _output_problems(db, "--db", "file")
+    if scheduler is not None and (why := scheduler_address_problem(scheduler)):
+        problems.append(f"--scheduler {scheduler!r}: {why}")
+    if workers is not None and scheduler is not None:
+        problems.append(
+            "--workers and --scheduler: choose one (on a cluster, its workers are the workers)"
+        )
+    if problems:
+        _fail_input(problems)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    n_workers = workers or cores or 1
+    if scheduler is None and n_workers > 1 and not dry_run:
+        from defection.sweep import start_forkserver
+
+        start_forkserver()
+
+    from defection.calibration.runs import out_problems
+    from defection.calibration.spec import load_calibration
+    from defection.model.scenario import ScenarioError
+
+    try:
+        cal = load_calibration(spec)
+    except ScenarioError as exc:
+        _fail_input(exc.problems)
+    if out is None:
+        out = output_path(Path("calibration"), cal.name, what="calibration name")
+    problems = _output_problems(out, "--out", "folder") or out_problems(out)
+    if problems:
+        _fail_input(problems)
+    _print_calibration_plan(cal, n_workers, scheduler)
+    if dry_run:
+        return
+
+    from defection.calibration.runs import BudgetSpent, run_calibration, runs_frame, write_results
+    from defection.sweep.errors import BadDatabase, SweepError
+    from defection.sweep.store import Store
+
+    where = (
+        f"Dask cluster {scheduler}"
+        if scheduler
+        else ("this process" if n_workers == 1 else f"{n_workers} local worker processes")
+    )
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=quiet,
+    )
+    task_id = None
+
+    def on_start(prog, clock) -> None:
+        nonlocal task_id
+        if prog.skipped:
+            err_console.print(f"resuming: {prog.skipped} of {prog.total} runs already in {db}")
+        err_console.print(f"running on {where}")
+        bar.start()
+        task_id = bar.add_task("runs", total=prog.total - prog.skipped)
+
+    def on_result(prog, res, timing) -> None:
+        bar.update(task_id, completed=prog.done)
+        if timing:
+            bar.console.print(timing, markup=False, highlight=False, soft_wrap=True)
+
+    previous = _stop_on_signals()
+    try:
+        with Store(db) as store:
+            try:
+                prog = run_calibration(
+                    cal,
+                    store,
+                    workers=n_workers,
+                    scheduler=scheduler,
+                    on_start=on_start,
+                    on_result=on_result,
+                )
+            finally:
+                bar.stop()
+            runs = runs_frame(cal, store)
+        missing = cal.n_runs - len(runs)
+        if missing:  # cannot happen unless the database lost rows: do not analyse a partial set
+            raise SweepError(f"{missing} of {cal.n_runs} runs are missing from {db}")
+        err_console.print("analysing ...", highlight=False)
+        files = write_results(cal, runs, out, seconds=prog.seconds)
+    except BadDatabase as exc:
+        _fail_input([f"--db: {exc}"])
+    except BudgetSpent as exc:
+        err_console.print(f"stopped: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except SweepError as exc:
+        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt as exc:
+        _sweep_interrupted(db, exc.signum if isinstance(exc, _Stopped) else signal.SIGINT)
+    except Exception as exc:  # noqa: BLE001 - reported in one line; the runs so far are saved
+        if _received:
+            _sweep_interrupted(db, _received[-1])
+        err_console.print(
+            f"error: calibration stopped: {type(exc).__name__}: {exc} (finished runs are saved "
+            f"in {db}; run the same command to resume)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    _print_calibration_summary(cal, prog, runs, out, files)
+
+
+def _print_calibration_plan(cal: Any, workers: int, scheduler: str | None) -> None:
+    """The budget and the design, before anything runs."""
+    if cal.kind == "screen":
+        design = (
+            f"Morris screen: {cal.screen.trajectories} trajectories x {len(cal.params) + 1} points"
+        )
+    else:
+        src = (
+            f"from wave {cal.previous.manifest['name']}'s non-implausible sample"
+            if cal.previous is not None
+            else "Latin hypercube"
+        )
+        design = f"wave: {cal.n_points} points ({src})"
+    cases = ", ".join(f"{c} {n}" for c, n in cal.case_runs().items())
+    err_console.print(
+        f"calibrate [bold]{cal.calib_id}[/]: {design} x {cal.meta.seeds} seed(s) = "
+        f"{cal.n_runs} runs over {len(cal.params)} parameters; runs per case: {cases}; "
+        f"targets: {', '.join(t.name for t in cal.targets)}",
+        soft_wrap=True,
+        highlight=False,
+    )
+    err_console.print(
+        f"budget: {cal.n_runs} of at most {cal.budget.max_runs} runs, at most "
+        f"{cal.budget.max_minutes:g} min per invocation (the estimate follows the first runs)",
+        soft_wrap=True,
+        highlight=False,
+    )
+
+
+def _print_calibration_summary(cal: Any, prog: Any, runs: Any, out: Path, files: list) -> None:
+    import json as _json
+
+    t = Table(title=f"{cal.title} ({cal.calib_id})", show_header=False, title_justify="left")
+    t.add_column(style="bold")
+    t.add_column()
+    t.add_row("runs this time", f"{prog.done} in {prog.seconds:.1f} s")
+    if prog.skipped:
+        t.add_row("already in the database", str(prog.skipped))
+    failed = int((runs["status"] != "ok").sum())
+    t.add_row("failed", str(failed) + (" (left out of the analysis)" if failed else ""))
+    man = _json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    if cal.kind == "screen":
+        chosen = man["screen"]["chosen"]
+        t.add_row("chosen parameters", ", ".join(chosen) if chosen else "none")
+    else:
+        w = man["wave"]
+        t.add_row(
+            "non-implausible fraction",
+            f"{w['nonimplausible_fraction']:.4g} ({w['accepted']} of {w['candidates']} "
+            f"candidates; {w['kept']} kept for the next wave)",
+        )
+    t.add_row("results", str(out))
+    out_console.print(t)
+    for f in files:
+        out_console.print(f"wrote {f}", markup=False, highlight=False)
+
+
 @app.command("sweeps")
 def sweeps_(
     db: Annotated[Path, typer.Option(help="Results database (DuckDB).")] = Path(
