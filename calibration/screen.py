@@ -195,7 +195,7 @@ def plot(table: pd.DataFrame, path: Path, top: int = 15) -> None:
         ax.set_title(str(target), fontsize=10)
         ax.set_xlabel("per unit of scaled range", fontsize=8)
         ax.tick_params(axis="x", labelsize=8)
-    axes[0][0].legend(fontsize=7, loc="lower right")
+    axes[0][0].legend(fontsize=7, loc="best", framealpha=0.9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
