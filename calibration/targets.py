@@ -169,6 +169,7 @@ def navco_success(run: RunView) -> float:
 
 _DAY = Arg(int, 0, 100_000, None, "day read (0 is the start; default: the run's last day)")
 _BY = Arg(int, 1, 100_000, 365, "the day before which it counts")
+_UNTIL = Arg(int, 1, 100_000, 365, "the last day looked at")
 
 #: Every measure a target may use, by name.
 MEASURES: dict[str, Measure] = {
@@ -222,7 +223,7 @@ MEASURES: dict[str, Measure] = {
             "0/1",
             {"day": _BY},
         ),  # noqa: E501
-        Measure("fall_day", fall_day, fall_day.__doc__.split("\n")[0], "days", {"day": _BY}),  # noqa: E501
+        Measure("fall_day", fall_day, fall_day.__doc__.split("\n")[0], "days", {"day": _UNTIL}),  # noqa: E501
         Measure("navco_defect", navco_defect, navco_defect.__doc__.split("\n")[0], "0/1"),
         Measure("navco_success", navco_success, navco_success.__doc__.split("\n")[0], "0/1"),
     )
@@ -300,5 +301,6 @@ def measures_markdown() -> str:
             f"`{k}` ({a.meaning}{'' if a.default is None else f', default {a.default}'})"
             for k, a in m.args.items()
         )
-        lines.append(f"| `{m.name}` | {m.unit} | {args or '-'} | {m.meaning} |")
+        meaning = m.meaning.replace("``", "`")
+        lines.append(f"| `{m.name}` | {m.unit} | {args or '-'} | {meaning} |")
     return "\n".join(lines)

@@ -330,3 +330,14 @@ def test_maximin_subset_spreads_the_points():
 
     assert min_dist(x[idx]) > 2 * min_dist(x[:20])
     np.testing.assert_array_equal(idx, maximin_subset(x, 20))  # deterministic
+
+
+def test_docs_list_the_measures_as_the_registry_has_them():
+    import re
+
+    from defection.calibration.targets import measures_markdown
+
+    doc = (Path(__file__).parent.parent / "docs" / "CALIBRATION.md").read_text()
+    found = re.search(r"<!-- measures:begin -->\n(.*?)<!-- measures:end -->", doc, re.S)
+    assert found, "docs/CALIBRATION.md lacks the measures markers"
+    assert found.group(1) == measures_markdown() + "\n"
