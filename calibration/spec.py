@@ -375,7 +375,7 @@ def calibration_from_dict(
     try:
         spec = SpecModel.model_validate(doc)
     except ValidationError as exc:
-        raise ScenarioError(_spec_problems(exc, origin)) from None
+        raise ScenarioError(_spec_problems(exc, origin, doc)) from None
     meta = spec.calibration
     problems: list[str] = []
     where = f"{origin}: field"
@@ -473,7 +473,7 @@ def calibration_from_dict(
 # ------------------------------------------------------------------------------------------------
 
 
-def _spec_problems(exc: ValidationError, origin: str) -> list[str]:
+def _spec_problems(exc: ValidationError, origin: str, doc: dict[str, Any]) -> list[str]:
     tables: dict[str, type[BaseModel]] = {
         "calibration": Meta,
         "budget": Budget,
@@ -487,6 +487,14 @@ def _spec_problems(exc: ValidationError, origin: str) -> list[str]:
         loc = [str(x) for x in err["loc"]]
         # a union's branch names (list[str], literal) are not part of the field's address
         loc = [x for x in loc if not x.startswith(("list[", "literal[", "function-"))]
+        # an array-of-tables entry is named by its `name` when it has one
+        if len(loc) > 1 and loc[0] in ("targets", "cases") and loc[1].isdigit():
+            items = doc.get(loc[0])
+            i = int(loc[1])
+            if isinstance(items, list) and i < len(items) and isinstance(items[i], dict):
+                name = items[i].get("name")
+                if isinstance(name, str) and name:
+                    loc[1] = name
         at = ".".join(loc)
         if err["type"] == "extra_forbidden":
             key = loc[-1]
