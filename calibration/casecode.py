@@ -374,3 +374,43 @@ def describe(features: Features, drawn: Features) -> list[tuple[str, str, str]]:
         origin = f"prior: {PRIORS[name].why}" if name in known else "input"
         out.append((name, f"{value:.4g}" if isinstance(value, float) else str(value), origin))
     return out
+
+
+#: Entropy of the draws of unknown features for NAVCO campaigns: draw ``k`` of campaign ``i`` uses
+#: ``SeedSequence([DRAW_ENTROPY, i, k])``, so a campaign's k-th coding is the same everywhere.
+DRAW_ENTROPY = 20261202
+
+
+def coded_campaign(
+    campaign_id: int,
+    draw: int,
+    coeffs: dict[str, float] | None = None,
+    overrides: dict[str, Any] | None = None,
+    *,
+    units: pd.DataFrame | None = None,
+    split: pd.DataFrame | None = None,
+    allow_test: bool = False,
+) -> tuple[Any, Features]:
+    """The ``draw``-th coding of a NAVCO campaign as a validated scenario, and its features.
+
+    Args:
+        campaign_id: NAVCO ID (a regime-change campaign of the split).
+        draw: Which draw of the unknown features (0, 1, ...).
+        coeffs: Mapping coefficients by ``case.<name>`` (defaults otherwise).
+        overrides: Model parameters by address (e.g. behavioural ones being calibrated).
+        units: Campaign units (loaded if not given).
+        split: The split (read if not given).
+        allow_test: Only the final validation report passes True.
+
+    Returns:
+        ``(scenario, drawn features)``.
+    """
+    from defection.model.scenario import from_dict
+
+    coded = navco_features(campaign_id, units, split, allow_test=allow_test)
+    rng = np.random.default_rng(np.random.SeedSequence([DRAW_ENTROPY, campaign_id, draw]))
+    drawn = draw_unknowns(coded, rng)
+    scenario = from_dict(scenario_doc(drawn, coeffs, coded), f"navco:{campaign_id}")
+    if overrides:
+        scenario = scenario.with_overrides(overrides)
+    return scenario, drawn

@@ -113,3 +113,13 @@ def test_mapping_coefficients_are_behavioural_with_sources():
         assert p.lo <= p.default <= p.hi and p.source
     for prior in cc.PRIORS.values():
         assert prior.why
+
+
+def test_a_campaigns_kth_coding_is_the_same_everywhere(split):
+    cid = _fit_id(split, "nonviolent")
+    a, fa = cc.coded_campaign(cid, 2, split=split)
+    b, fb = cc.coded_campaign(cid, 2, split=split, overrides={"soldiers.peer_weight": 3.0})
+    c, fc = cc.coded_campaign(cid, 3, split=split)
+    assert fa == fb and fa != fc
+    assert a.hash != b.hash and b.params["soldiers.peer_weight"] == 3.0
+    assert a.params["soldiers.guard_share"] == fa.guard_share
