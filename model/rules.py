@@ -382,8 +382,9 @@ def opposition_backing(weight: float, support: float) -> float:
 
     ``s`` is ``support.opposition`` (NAVCO's STATESUP, 0 to 1) and ``w_o``
     ``opposition.w_support``: a campaign backed by a foreign state can pay, arm and shelter
-    defectors. Chenoweth & Stephan (2011, ch. 2) find no consistent gain in success from foreign
-    state support to a campaign, so the weight defaults to 0 and is left to calibration.
+    defectors. Chenoweth & Stephan (2011) weigh foreign state support as a rival explanation of
+    campaigns' success and do not find it a reliable one, so the weight defaults to 0 and is left
+    to calibration.
     """
     return weight * support
 
