@@ -98,6 +98,9 @@ class Features:
         arrears: Share of pay not paid.
         legitimacy: Regime legitimacy among the public before the campaign.
         crackdown_day: Day of the violent crackdown when the regime used violent repression.
+        police_share: Share of the security force in police and interior troops.
+        conscript_share: Share of the army's rank and file who are conscripts.
+        aid_money: Share of the wage bill an outside patron covers, when the regime has aid.
     """
 
     name: str
@@ -118,6 +121,9 @@ class Features:
     arrears: float | None = None
     legitimacy: float | None = None
     crackdown_day: float | None = None
+    police_share: float | None = None
+    conscript_share: float | None = None
+    aid_money: float | None = None
 
 
 # fmt: off
@@ -135,6 +141,9 @@ PRIORS: dict[str, Prior] = {
     "arrears": Prior("uniform", 0.0, 0.3, "'For Money or Liberty?' (arrears during crises); " + A + "range"),  # noqa: E501
     "legitimacy": Prior("uniform", 0.55, 0.85, "Epstein 2002 uses 0.82 for a regime that mostly holds; " + A + "a campaign arises when legitimacy is eroded"),  # noqa: E501
     "crackdown_day": Prior("uniform", 1, 60, A + "violent repression comes within the first two months of the peak year"),  # noqa: E501
+    "police_share": Prior("uniform", 0.1, 0.4, A + "police and interior troops are a large minority of most regimes' coercive forces"),  # noqa: E501
+    "conscript_share": Prior("uniform", 0.0, 0.8, A + "from all-volunteer to mostly conscript armies"),  # noqa: E501
+    "aid_money": Prior("uniform", 0.2, 1.0, A + "NAVCO's REGAID records that material aid came, not how much of the wage bill it covered"),  # noqa: E501
 }
 # fmt: on
 
@@ -167,6 +176,10 @@ WRITES: dict[str, str | None] = {
     "soldiers.ethnic_stacking": "ethnic_stacking",
     "soldiers.pay": "pay",
     "soldiers.arrears": "arrears",
+    "soldiers.conscript_share": "conscript_share",
+    "police.share": "police_share",
+    "support.regime_money": "regime_aid",
+    "support.opposition": "state_support",
     "groups": "ruling_share",
     "regions": "population",
     "events": "regime_violence",
@@ -217,9 +230,10 @@ def scenario_doc(
     values are inputs (``features.cite``) and which were drawn from a prior.
 
     Inputs written: the stated peak (``protest.peak_share``), the population in two regions,
-    legitimacy, the force in people and its structure, the method as a violent share, and a
-    crackdown event when the regime used violent repression. Outside support (REGAID, STATESUP)
-    is recorded in the description until the model has the mechanism to take it.
+    legitimacy, the force in people and its structure (guards, stacking, pay, arrears, police,
+    conscripts), the method as a violent share, outside support (REGAID as the share of the wage
+    bill a patron covers, STATESUP as full backing of the campaign) and a crackdown event when the
+    regime used violent repression.
 
     Raises:
         CaseError: A feature is still unknown, or the method is neither nonviolent nor violent.
@@ -261,6 +275,12 @@ def scenario_doc(
             "ethnic_stacking": f.ethnic_stacking,
             "pay": f.pay,
             "arrears": f.arrears,
+            "conscript_share": f.conscript_share,
+        },
+        "police": {"share": f.police_share},
+        "support": {
+            "regime_money": f.aid_money if f.regime_aid else 0.0,
+            "opposition": 1.0 if f.state_support else 0.0,
         },
         "groups": [
             {"name": "majority", "share": mix["majority"]},
@@ -303,6 +323,10 @@ def _sources(f: Features, drawn: set[str], c: dict[str, float]) -> dict[str, str
         + " until calibrated"
     )
     out["regions"] += f"; assumption: {CAPITAL_SHARE:.0%} of the people in the capital region"
+    if f.regime_aid:
+        src = "drawn" if "aid_money" in drawn else "input"
+        out["support.regime_money"] += f"; the wage-bill share covered is {src} (`aid_money`)"
+    out["support.opposition"] += "; assumption: backing coded as 1 (full) when present"
     out["groups"] += "; assumption: two groups, the ruling one the regime's core"
     return out
 

@@ -36,6 +36,9 @@ def test_navco_features_are_the_columns_and_the_force_is_unknown(split):
         "arrears",
         "legitimacy",
         "crackdown_day",
+        "police_share",
+        "conscript_share",
+        "aid_money",
     }
 
 
@@ -78,6 +81,9 @@ def test_a_coded_campaign_is_a_valid_scenario_that_says_what_is_input(split):
         sc.params["opposition.violent_share"] == cc.MAPPING["case.violent_share_nonviolent"].default
     )
     assert [e["kind"] for e in sc.events] == ["crackdown"]  # REGVIOL = 1
+    assert sc.params["support.regime_money"] == drawn.aid_money  # REGAID = 1
+    assert sc.params["support.opposition"] == 0.0  # STATESUP = 0
+    assert sc.params["police.share"] == drawn.police_share
     src = doc["sources"]
     assert src["protest.peak_share"].startswith("NAVCO 1.2")
     assert src["soldiers.guard_share"].startswith("assumption: drawn from the prior")
