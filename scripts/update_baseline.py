@@ -34,6 +34,7 @@ CASES = (
     ("east_germany_1989", 1),
     ("epstein_1", 1),
     ("granovetter", 1),
+    ("myanmar_2021", 1),
     ("philippines_1986", 1),
     ("soviet_1991", 1),
     ("syria_2011", 1),
