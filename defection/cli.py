@@ -225,6 +225,21 @@ def run(
         bool, typer.Option("--until-horizon", help="Keep running after the outcome.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    ensemble: Annotated[
+        int | None,
+        typer.Option(
+            help="Run N parameter vectors drawn from the calibrated sample, each with "
+            "--seeds-per-draw seeds; report outcome probabilities and shares with 90 % intervals.",
+            min=1,
+        ),
+    ] = None,
+    seeds_per_draw: Annotated[
+        int, typer.Option(help="Seeds per drawn vector (with --ensemble).", min=1)
+    ] = 3,
+    sample: Annotated[
+        Path | None,
+        typer.Option(help="Sample to draw from (with --ensemble) [default: the calibrated one]."),
+    ] = None,
 ) -> None:
     """Run a scenario and write summary.json, timeseries.parquet, groups.parquet, cascade.png."""
     if seed < 0:
@@ -233,6 +248,11 @@ def run(
     if steps is not None:
         sets.append(f"run.horizon={steps}")
     sc = _load(scenario, sets)
+    if ensemble is not None:
+        _run_ensemble(sc, ensemble, seeds_per_draw, sample, seed, until_horizon, out, quiet)
+        return
+    if sample is not None:
+        _fail_input(["--sample: only with --ensemble"])
     from defection.model.scenario import ScenarioError
     from defection.runner import simulate, write_outputs
 
@@ -267,6 +287,87 @@ def run(
         )
         raise typer.Exit(1) from None
     _print_summary(summary, out)
+
+
+def _run_ensemble(
+    sc: Any,
+    draws: int,
+    seeds: int,
+    sample_path: Path | None,
+    seed: int,
+    until_horizon: bool,
+    out: Path | None,
+    quiet: bool,
+) -> None:
+    """``defection run --ensemble N``: draws x seeds runs, summarised with intervals."""
+    from defection.ensemble import EnsembleError, load_sample, run_ensemble
+    from defection.model.scenario import ScenarioError
+
+    try:
+        sample = load_sample(sample_path)
+    except EnsembleError as exc:
+        _fail_input([str(exc)])
+    folder = f"ensemble-{draws}x{seeds}-seed-{seed}"
+    if out is None:
+        out = output_path(Path("results") / "runs", sc.name, folder, what="scenario name")
+    _check_run_folder(out, "--out")
+    try:
+        with Progress(
+            TextColumn(f"[bold]{sc.name}[/] ensemble"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("runs"),
+            TimeRemainingColumn(),
+            console=err_console,
+            disable=quiet,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("runs", total=draws * seeds)
+            result = run_ensemble(
+                sc,
+                sample,
+                draws,
+                seeds,
+                seed,
+                until_horizon,
+                lambda i: bar.update(task, completed=i),
+            )
+
+        def write(folder_path: Path) -> dict[str, Any]:
+            folder_path.mkdir(parents=True, exist_ok=True)
+            (folder_path / "summary.json").write_text(json.dumps(result, indent=2) + "\n")
+            return result
+
+        _write_run_folder(out, write)
+    except ScenarioError as exc:
+        _fail_input(exc.problems)
+    except Exception as exc:  # noqa: BLE001 - a failed run is reported, not a traceback
+        err_console.print(
+            f"error: ensemble failed: {type(exc).__name__}: {exc}", markup=False, soft_wrap=True
+        )
+        raise typer.Exit(1) from None
+    _print_ensemble(result, out)
+
+
+def _print_ensemble(r: dict[str, Any], out: Path) -> None:
+    level = f"{r['level']:.0%}"
+    t = Table(
+        title=f"{r['scenario']}: {r['draws']} draws x {r['seeds_per_draw']} seeds "
+        f"= {r['runs']} runs",
+        title_justify="left",
+    )
+    for col in ("", "estimate", f"{level} interval"):
+        t.add_column(col)
+    for name, o in r["outcomes"].items():
+        t.add_row(f"P({name})", f"{o['p']:.2f}", f"{o['lo']:.2f} - {o['hi']:.2f}")
+    for name, v in r["shares"].items():
+        t.add_row(name.replace("_", " "), f"{v['median']:.2%}", f"{v['lo']:.2%} - {v['hi']:.2%}")
+    out_console.print(t)
+    out_console.print(
+        f"sample: {r['sample']}; outcome intervals are Wilson intervals over runs, share "
+        f"intervals the central {level} of runs; written to {out}",
+        soft_wrap=True,
+    )
 
 
 def _print_summary(s: dict[str, Any], out: Path) -> None:
@@ -307,6 +408,11 @@ def _print_summary(s: dict[str, Any], out: Path) -> None:
                 "yes" if reg["had_defection"] else "",
             )
         out_console.print(r)
+    out_console.print(
+        f"one draw: seed {s['seed']} of one parameter vector (uncalibrated registry defaults and "
+        "the scenario's values); --ensemble N gives outcome probabilities with intervals",
+        soft_wrap=True,
+    )
     out_console.print(f"wrote {out}/summary.json, timeseries.parquet, groups.parquet, cascade.png")
 
 
