@@ -33,12 +33,14 @@ from defection.model.scenario import Scenario, ScenarioError, load
 
 __all__ = [
     "Case",
+    "CaseRunner",
     "ScenarioCase",
     "SOURCES",
     "build_case",
     "check_fit_campaign",
     "fit_campaign_ids",
     "register_source",
+    "split_overrides",
 ]
 
 
@@ -63,6 +65,56 @@ class Case:
     source: str = "scenario"
     navco_id: int | None = None
     describe: dict[str, Any] = field(default_factory=dict)
+    group: str = ""
+    builder: Callable[[dict[str, float] | None], Scenario] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.group:
+            self.group = self.name
+
+    def runner(self) -> CaseRunner:
+        """What the worker starts a run of this case from (:class:`CaseRunner`)."""
+        return CaseRunner(self.scenario, self.builder)
+
+
+#: Prefix of the mapping coefficients' names (``calibration/casecode.py``, ``MAPPING``).
+COEFF_PREFIX = "case."
+
+
+def split_overrides(values: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
+    """``(mapping coefficients, model overrides)`` of a run's values, by the ``case.`` prefix."""
+    coeffs = {k: float(v) for k, v in values.items() if k.startswith(COEFF_PREFIX)}
+    rest = {k: v for k, v in values.items() if not k.startswith(COEFF_PREFIX)}
+    return coeffs, rest
+
+
+@dataclass(frozen=True)
+class CaseRunner:
+    """A case as the sweep engine's workers see it: ``with_overrides`` like a scenario.
+
+    The run's values named ``case.*`` (mapping coefficients) act when the scenario is written: a
+    case coded from features (a ``builder``) is rebuilt with them; a case with a fixed scenario has
+    no mapping, so they do not act on it. The other values are overrides of the scenario, as in a
+    sweep. Picklable (the backends send it to every worker once).
+
+    Attributes:
+        scenario: The case's scenario at the default coefficients.
+        builder: ``builder(coeffs) -> Scenario`` for a case coded from features, else None.
+    """
+
+    scenario: Scenario
+    builder: Callable[[dict[str, float] | None], Scenario] | None = None
+
+    @property
+    def hash(self) -> str:
+        """The default scenario's hash."""
+        return self.scenario.hash
+
+    def with_overrides(self, values: dict[str, Any], origin: str = "") -> Scenario:
+        """The run's scenario: rebuilt with its ``case.*`` values, then the rest applied."""
+        coeffs, rest = split_overrides(values)
+        base = self.builder(coeffs) if (self.builder is not None and coeffs) else self.scenario
+        return base.with_overrides(rest, origin=origin) if rest else base
 
 
 _STRICT = ConfigDict(extra="forbid", strict=True)
@@ -86,8 +138,10 @@ class ScenarioCase(CaseBase):
     set: dict[str, Any] = Field(default_factory=dict)
 
 
-#: A case source: ``(table, origin, where, base_dir) -> Case``; raises ScenarioError.
-Source = Callable[[dict[str, Any], str, str, Path | None], Case]
+#: A case source: ``(table, origin, where, base_dir) -> Case or [Case, ...]``; raises
+#: ScenarioError. A source that returns several cases (one table standing for many campaigns)
+#: gives them the table's name as their ``group``; a target naming the group reads them all.
+Source = Callable[[dict[str, Any], str, str, Path | None], Any]
 
 
 def _scenario_source(table: dict[str, Any], origin: str, where: str, base_dir: Path | None) -> Case:
@@ -128,8 +182,8 @@ def register_source(name: str, source: Source) -> None:
     SOURCES[name] = source
 
 
-def build_case(table: Any, origin: str, index: int, base_dir: Path | None) -> Case:
-    """Build the case of one ``[[cases]]`` table with its source.
+def build_case(table: Any, origin: str, index: int, base_dir: Path | None) -> list[Case]:
+    """Build the case or cases of one ``[[cases]]`` table with its source.
 
     Raises:
         ScenarioError: Every problem of the table, each line naming the file and the field.
@@ -147,10 +201,13 @@ def build_case(table: Any, origin: str, index: int, base_dir: Path | None) -> Ca
         raise ScenarioError(
             [f"{where}.source: unknown case source {source!r} (known: {', '.join(SOURCES)})"]
         )
-    case = SOURCES[source](table, origin, where, base_dir)
-    if case.navco_id is not None:
-        check_fit_campaign(case.navco_id, f"{where}.navco_id")
-    return case
+    built = SOURCES[source](table, origin, where, base_dir)
+    cases = list(built) if isinstance(built, list | tuple) else [built]
+    fit = fit_campaign_ids()
+    for case in cases:
+        if case.navco_id is not None and case.navco_id not in fit:
+            check_fit_campaign(case.navco_id, f"{where}.navco_id")
+    return cases
 
 
 def _validate(model: type[BaseModel], table: dict[str, Any], where: str) -> Any:

@@ -170,7 +170,8 @@ class Emulator:
 def training_rows(runs: pd.DataFrame, target: Any) -> pd.DataFrame:
     """The runs an emulator of ``target`` trains on: ok, finite value, its cases, by run id."""
     col = target.column
-    ok = (runs["status"] == "ok") & runs["case"].isin(list(target.cases))
+    cases = getattr(target, "training", None) or target.cases
+    ok = (runs["status"] == "ok") & runs["case"].isin(list(cases))
     ok &= np.isfinite(pd.to_numeric(runs[col], errors="coerce").to_numpy(dtype=float))
     return runs[ok].sort_values("run_id", kind="stable")
 
@@ -208,12 +209,21 @@ def fit_emulators(calib: Any, runs: pd.DataFrame) -> dict[str, Emulator]:
     assert calib.wave is not None
     names = calib.param_names
     params = [(p.name, p.lo, p.hi) for p in calib.params]
+    by_name = {c.name: c for c in calib.cases}
     out = {}
+    shared: dict[tuple, Emulator] = {}
     for i, t in enumerate(calib.targets):
         rows = training_rows(runs, t)
         if len(rows) < 3:
             continue
-        extra, case_inputs = case_encoding(calib.cases, t.cases)
+        # targets that read the same measure on the same training runs (the cells of an
+        # aggregate NAVCO table) share one emulator; each averages it over its own cases
+        key = (t.measure, tuple(sorted(t.args.items())), t.training)
+        if key in shared:
+            out[t.name] = shared[key]
+            continue
+        trained = [by_name[c] for c in t.training]
+        extra, case_inputs = case_encoding(trained, list(t.training))
         em = Emulator(t.name, params, extra, case_inputs, None, len(rows))
         x = em.encode(rows[names].to_numpy(dtype=float), list(rows["case"]))
         y = rows[t.column].to_numpy(dtype=float)
@@ -232,7 +242,7 @@ def fit_emulators(calib: Any, runs: pd.DataFrame) -> dict[str, Emulator]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # a bound reached is reported
             em.gp = gp.fit(x, y)
-        out[t.name] = em
+        out[t.name] = shared[key] = em
     return out
 
 
@@ -289,6 +299,26 @@ def implausibility(
     return np.divide(diff, denom, out=np.where(diff > 0, np.inf, 0.0), where=denom > 0)
 
 
+def range_implausibility(
+    bounds: Sequence[float], mean: np.ndarray, var_em: np.ndarray, var_obs: float, var_md: float
+) -> np.ndarray:
+    """Implausibility against a range: the distance outside ``[lo, hi]`` over the same sd.
+
+    ``I(x) = max(lo - E[f], E[f] - hi, 0) / sqrt(Var_em + Var_obs + Var_md)``: 0 inside the range
+    (history says only that the value lies in it), and the equality form of :func:`implausibility`
+    measured from the nearer end outside it.
+    """
+    lo, hi = float(bounds[0]), float(bounds[1])
+    m = np.asarray(mean, dtype=float)
+    diff = np.maximum(np.maximum(lo - m, m - hi), 0.0)
+    denom = np.sqrt(np.asarray(var_em, dtype=float) + var_obs + var_md)
+    return np.divide(diff, denom, out=np.where(diff > 0, np.inf, 0.0), where=denom > 0)
+
+
+def _says(t: Any) -> bool:
+    return t.observed is not None or getattr(t, "range", None) is not None
+
+
 def combine(imp: np.ndarray, rule: str) -> np.ndarray:
     """Combine per-target implausibilities (points x targets) by ``max`` or ``second_max``."""
     imp = np.atleast_2d(imp)
@@ -326,14 +356,19 @@ class Constraint:
 
     def observed(self) -> list[Any]:
         """The targets with an observed value and an emulator."""
-        return [t for t in self.targets if t.observed is not None and t.name in self.emulators]
+        return [t for t in self.targets if _says(t) and t.name in self.emulators]
 
     def implausibility(self, x: np.ndarray) -> np.ndarray:
         """Per point and observed target (points x targets)."""
         cols = []
         for t in self.observed():
             mean, var = target_prediction(self.emulators[t.name], t, x)
-            cols.append(implausibility(t.observed, mean, var, t.obs_sd**2, t.discrepancy_sd**2))
+            if getattr(t, "range", None) is not None:
+                cols.append(
+                    range_implausibility(t.range, mean, var, t.obs_sd**2, t.discrepancy_sd**2)
+                )
+            else:
+                cols.append(implausibility(t.observed, mean, var, t.obs_sd**2, t.discrepancy_sd**2))
         return np.column_stack(cols) if cols else np.zeros((len(x), 0))
 
     def combined(self, x: np.ndarray) -> np.ndarray:
@@ -502,7 +537,17 @@ class PreviousWave:
             )
         runs = pd.read_parquet(folder / "runs.parquet")
         records = json.loads((folder / "emulators.json").read_text(encoding="utf-8"))
-        targets = [Target(**{**t, "cases": tuple(t["cases"])}) for t in manifest["targets"]]
+        targets = [
+            Target(
+                **{
+                    **t,
+                    "cases": tuple(t["cases"]),
+                    "train_cases": tuple(t.get("train_cases") or ()),
+                    "range": tuple(t["range"]) if t.get("range") is not None else None,
+                }
+            )
+            for t in manifest["targets"]
+        ]
         emulators = refit_emulators(records["emulators"], targets, runs, [p[0] for p in ours])
         wave = manifest["wave"]
         own = Constraint(manifest["name"], emulators, targets, wave["cutoff"], wave["rule"])

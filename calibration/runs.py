@@ -194,7 +194,8 @@ def run_calibration(
             on_result(p, res, line)
         clock.check(p.done)
 
-    cases = {c.name: c.scenario for c in calib.cases}
+    # a case coded from features is rebuilt per run with the run's case.* coefficients
+    cases = {c.name: c.runner() for c in calib.cases}
     return run_tasks(tasks, cases, store, prog, workers, scheduler, started, finished)
 
 

@@ -78,6 +78,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from defection import __version__
+from defection.calibration import navcases  # registers the "navco" case source
+from defection.calibration.casecode import MAPPING
 from defection.calibration.cases import Case, build_case
 from defection.calibration.targets import TargetMeasures, column, measure_problems
 from defection.model import version
@@ -156,6 +158,14 @@ class ParamsTable(BaseModel):
     )
 
 
+class NavcoCell(BaseModel):
+    """A target's ``navco`` table: one cell of the data's NAVCO tables (calibration/navcases.py)."""
+
+    model_config = _STRICT
+    table: Literal["defect_by_bin", "defect_by_method", "success_gap"]
+    cell: str
+
+
 class TargetTable(BaseModel):
     """One ``[[targets]]`` table."""
 
@@ -167,7 +177,9 @@ class TargetTable(BaseModel):
     observed: float | None = None
     obs_sd: Annotated[float, Field(ge=0)] | None = None
     discrepancy_sd: Annotated[float, Field(ge=0)] = 0.0
-    compare: Literal["run", "mean"] = "run"
+    compare: Literal["run", "mean"] | None = None
+    range: Annotated[list[float], Field(min_length=2, max_length=2)] | None = None
+    navco: NavcoCell | None = None
 
 
 class SpecModel(BaseModel):
@@ -215,6 +227,19 @@ class Target:
     obs_sd: float
     discrepancy_sd: float
     compare: str
+    range: tuple[float, float] | None = None
+    navco: dict[str, str] | None = None
+    train_cases: tuple[str, ...] = ()
+
+    @property
+    def history(self) -> bool:
+        """Whether history says something of it (an observed value or a range)."""
+        return self.observed is not None or self.range is not None
+
+    @property
+    def training(self) -> tuple[str, ...]:
+        """The cases whose runs its emulator trains on (an aggregate cell: its whole group)."""
+        return self.train_cases or self.cases
 
     @property
     def column(self) -> str:
@@ -398,22 +423,17 @@ def calibration_from_dict(
     cases: list[Case] = []
     for i, table in enumerate(spec.cases):
         try:
-            cases.append(build_case(table, origin, i, base_dir))
+            cases.extend(build_case(table, origin, i, base_dir))
         except ScenarioError as exc:
             problems += exc.problems
     names = [c.name for c in cases]
-    if len(set(names)) != len(names):
+    groups = {c.group for c in cases if c.group != c.name}
+    if len(set(names)) != len(names) or groups & set(names):
         problems.append(f"{where} `cases`: names a case twice")
-    feature_sets = {tuple(sorted(c.features)) for c in cases}
-    if len(feature_sets) > 1:
-        problems.append(
-            f"{where} `cases`: every case must code the same features (or none); got "
-            + " vs ".join(f"[{', '.join(f)}]" for f in sorted(feature_sets))
-        )
     if params and cases:
         problems += _check_params_in_cases(params, cases, where)
 
-    targets, errs = _targets(spec, names, meta.kind, where)
+    targets, errs = _targets(spec, cases, meta.kind, where)
     problems += errs
     if problems:
         raise ScenarioError(problems)
@@ -519,9 +539,17 @@ def _spec_problems(exc: ValidationError, origin: str, doc: dict[str, Any]) -> li
 def _params(spec: SpecModel, where: str) -> tuple[list[ParamRange], list[str]]:
     behavioural = {p.name: p for p in BEHAVIOURAL}
     registry = {p.name: p for p in PARAMS}
+    behavioural |= MAPPING  # the case-coding coefficients (case.*): calibrated with them
     given = spec.parameters.names
     ranges = spec.parameters.ranges
-    names = list(behavioural) if given == "behavioural" else list(given)
+    names = []
+    for name in [given] if isinstance(given, str) else given:
+        if name == "behavioural":  # every behavioural parameter of the registry
+            names += [p.name for p in BEHAVIOURAL]
+        elif name == "case.*":  # every mapping coefficient
+            names += list(MAPPING)
+        else:
+            names.append(name)
     where = f"{where} `parameters"
     problems = []
     if not names:
@@ -571,7 +599,7 @@ def _check_params_in_cases(params: list[ParamRange], cases: list[Case], where: s
         for end in ("lo", "hi"):
             values = {p.name: getattr(p, end) for p in params}
             try:
-                sc = c.scenario.with_overrides(values, origin=f"{where} `cases.{c.name}`")
+                sc = c.runner().with_overrides(values, origin=f"{where} `cases.{c.name}`")
             except ScenarioError as exc:
                 problems += exc.problems
                 continue
@@ -580,8 +608,15 @@ def _check_params_in_cases(params: list[ParamRange], cases: list[Case], where: s
 
 
 def _targets(
-    spec: SpecModel, case_names: list[str], kind: str, where: str
+    spec: SpecModel, all_cases: list[Case], kind: str, where: str
 ) -> tuple[list[Target], list[str]]:
+    """Validate the targets; a target's ``cases`` may name a case or a group of cases."""
+    case_names = [c.name for c in all_cases]
+    groups: dict[str, list[str]] = {}
+    for c in all_cases:
+        groups.setdefault(c.group, []).append(c.name)
+    known = list(groups)
+    by_name = {c.name: c for c in all_cases}
     problems = []
     out = []
     seen = set()
@@ -591,34 +626,92 @@ def _targets(
             problems.append(f"{at}`: a target of this name is already defined")
         seen.add(t.name)
         problems += [line + "`" for line in measure_problems(t.measure, t.args, at)]
-        cases = tuple(t.cases) if t.cases is not None else tuple(case_names)
-        for c in cases:
-            if c not in case_names:
+        given = list(t.cases) if t.cases is not None else list(groups)
+        cases: list[str] = []
+        for c in given:
+            if c in groups:
+                cases += groups[c]
+            elif c in case_names:
+                cases.append(c)
+            else:
                 problems.append(
-                    f"{at}.cases`: no case `{c}`{_closest(c, case_names)} "
-                    f"(cases: {', '.join(case_names)})"
+                    f"{at}.cases`: no case `{c}`{_closest(c, known)} (cases: {', '.join(known)})"
                 )
+        cases = list(dict.fromkeys(cases))
         if t.cases is not None and not t.cases:
             problems.append(f"{at}.cases`: name at least one case (or leave it out: every case)")
+        observed, obs_sd, compare, train = t.observed, t.obs_sd, t.compare or "run", ()
+        if t.navco is not None:
+            cell = t.navco
+            need = "navco_success" if cell.table == "success_gap" else "navco_defect"
+            if t.measure != need:
+                problems.append(f"{at}.measure`: a `{cell.table}` cell reads `{need}`")
+            if t.observed is not None or t.obs_sd is not None or t.range is not None:
+                problems.append(
+                    f"{at}.observed`: a navco cell's observed value and sd come from the data "
+                    "(navco.targets of the fitting set); leave observed, obs_sd and range out"
+                )
+            if t.compare == "run":
+                problems.append(f"{at}.compare`: a navco cell is a mean over campaigns (mean)")
+            if cell.table == "success_gap" and kind == "wave":
+                problems.append(
+                    f"{at}.navco`: a success_gap cell is not emulated yet (it needs the joint "
+                    "P(SUCCESS and DEFECT)); a wave takes the defect_by_* cells, a screen all"
+                )
+            campaign_cases = [by_name[c] for c in cases if by_name[c].source == "navco"]
+            if not campaign_cases:
+                problems.append(f"{at}.cases`: a navco cell needs cases of source navco")
+            try:
+                data = navcases.data_cell(cell.table, cell.cell)
+            except KeyError as exc:
+                problems.append(f"{at}.navco.cell`: {exc.args[0]}")
+                data = {"observed": None, "obs_sd": 0.0}
+            observed, obs_sd, compare = data["observed"], data["obs_sd"], "mean"
+            train = tuple(c.name for c in campaign_cases)
+            cases = navcases.cell_cases(cell.table, cell.cell, campaign_cases)
+            if campaign_cases and not cases:
+                problems.append(
+                    f"{at}.navco.cell`: none of the target's campaigns is in cell {cell.cell!r}"
+                )
+        if t.range is not None:
+            lo, hi = t.range
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+                problems.append(f"{at}.range`: must be [low, high] (got {t.range})")
+            if t.observed is not None:
+                problems.append(f"{at}.range`: give an observed value or a range, not both")
+            if t.obs_sd is None:
+                problems.append(f"{at}.obs_sd`: a range needs the sd of a miss outside it")
         if t.observed is not None and t.obs_sd is None:
             problems.append(f"{at}.obs_sd`: an observed value needs its uncertainty (sd)")
         if t.observed is not None and not math.isfinite(t.observed):
             problems.append(f"{at}.observed`: must be a finite number")
+        feature_sets = {
+            tuple(sorted(by_name[c].features)) for c in (train or cases) if c in by_name
+        }
+        if len(feature_sets) > 1:
+            problems.append(
+                f"{at}.cases`: the cases a target reads must code the same features (or none): "
+                "its emulator takes them as inputs; split it into a target per kind of case"
+            )
         out.append(
             Target(
                 name=t.name,
                 measure=t.measure,
                 args=dict(t.args),
-                cases=cases,
-                observed=t.observed,
-                obs_sd=float(t.obs_sd or 0.0),
+                cases=tuple(cases),
+                observed=observed,
+                obs_sd=float(obs_sd or 0.0),
                 discrepancy_sd=float(t.discrepancy_sd),
-                compare=t.compare,
+                compare=compare,
+                range=(float(t.range[0]), float(t.range[1])) if t.range is not None else None,
+                navco=t.navco.model_dump() if t.navco is not None else None,
+                train_cases=train,
             )
         )
-    if kind == "wave" and not any(t.observed is not None for t in out):
+    if kind == "wave" and not any(t.history for t in out):
         problems.append(
-            f"{where} `targets`: a wave needs at least one target with `observed` and `obs_sd`"
+            f"{where} `targets`: a wave needs at least one target with `observed` (or `range`) "
+            "and `obs_sd`, or a `navco` cell"
         )
     return out, problems
 
@@ -639,7 +732,12 @@ def balanced_cases(n: int, cases: list[Case], rng: np.random.Generator) -> list[
     w = np.array([c.weight for c in cases], dtype=float)
     quota = n * w / w.sum()
     counts = np.floor(quota).astype(int)
-    order = np.argsort(-(quota - counts), kind="stable")
+    # ties of the remainders (many campaigns of equal weight, fewer groups than cases) are broken
+    # by a draw of its own (seeded by the case names), so the seats do not go to the first cases
+    # listed; the design's generator is not touched by it
+    key = hashlib.sha256("|".join(c.name for c in cases).encode()).digest()
+    tie = np.random.default_rng(np.frombuffer(key[:16], dtype=np.uint32)).random(len(cases))
+    order = np.lexsort((tie, -np.round(quota - counts, 12)))
     counts[order[: n - counts.sum()]] += 1
     names = [c.name for c, k in zip(cases, counts, strict=True) for _ in range(k)]
     return [names[i] for i in rng.permutation(n)]

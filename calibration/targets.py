@@ -167,7 +167,53 @@ def navco_success(run: RunView) -> float:
     return float(run.row["navco_success"])
 
 
+def detained_max(run: RunView, day: int | None = None) -> float:
+    """Largest share of the initial force detained by its own regime on any day up to ``day``."""
+    s = run.series
+    if day is not None:
+        s = s[s["day"] <= day]
+    return float(s["soldiers_detained"].max()) if len(s) else math.nan
+
+
+def fell_between(run: RunView, after: int = 0, day: int = 365) -> float:
+    """1 if the regime fell on a day from ``after`` (inclusive) to before ``day``, else 0."""
+    oc, when = run.row.get("outcome"), run.row.get("outcome_day")
+    return float(oc in SUCCESS_OUTCOMES and when is not None and after <= when < day)
+
+
+def desertion_excess(run: RunView, day: int | None = None) -> float:
+    """Share deserted minus share defected on ``day`` (>= 0: desertion at least defection)."""
+    return run.at("soldiers_deserted", day) - run.at("soldiers_defected", day)
+
+
+def first_defect_day(run: RunView, day: int = 365) -> float:
+    """First day any NAVCO DEFECT rule held (docs/MEASUREMENT.md section 3); ``day`` + 1 if none.
+
+    The rules' first days come from the worker (``navco_rules_first_day``, the summary's
+    ``navco.defect_rules_first_day``); a row without them (a stored row read later) gives NaN.
+    """
+    rules = run.row.get("navco_rules_first_day")
+    if rules is None:
+        return math.nan
+    days = [d for d in rules.values() if d is not None and d <= day]
+    return float(min(days)) if days else float(day + 1)
+
+
+def fall_after_defect(run: RunView, day: int = 365) -> float:
+    """Days from the first NAVCO DEFECT day to the fall (both up to ``day``); NaN if either lacks.
+
+    A regime that fell with no DEFECT, or a DEFECT with no fall, has no such interval: the value
+    is NaN and the run is left out of the target (its other targets say which happened).
+    """
+    first = first_defect_day(run, day)
+    fell = fall_day(run, day)
+    if not math.isfinite(first) or first > day or fell > day:
+        return math.nan
+    return float(fell - first)
+
+
 _DAY = Arg(int, 0, 100_000, None, "day read (0 is the start; default: the run's last day)")
+_AFTER = Arg(int, 0, 100_000, 0, "the first day that counts")
 _BY = Arg(int, 1, 100_000, 365, "the day before which it counts")
 _UNTIL = Arg(int, 1, 100_000, 365, "the last day looked at")
 
@@ -225,6 +271,41 @@ MEASURES: dict[str, Measure] = {
         ),  # noqa: E501
         Measure("fall_day", fall_day, fall_day.__doc__.split("\n")[0], "days", {"day": _UNTIL}),  # noqa: E501
         Measure("navco_defect", navco_defect, navco_defect.__doc__.split("\n")[0], "0/1"),
+        Measure(
+            "detained_max",
+            detained_max,
+            detained_max.__doc__.split("\n")[0],
+            "share",
+            {"day": _DAY},
+        ),  # noqa: E501
+        Measure(
+            "fell_between",
+            fell_between,
+            fell_between.__doc__.split("\n")[0],
+            "0/1",
+            {"after": _AFTER, "day": _BY},
+        ),  # noqa: E501
+        Measure(
+            "desertion_excess",
+            desertion_excess,
+            desertion_excess.__doc__.split("\n")[0],
+            "share",
+            {"day": _DAY},
+        ),  # noqa: E501
+        Measure(
+            "first_defect_day",
+            first_defect_day,
+            first_defect_day.__doc__.split("\n")[0],
+            "days",
+            {"day": _UNTIL},
+        ),  # noqa: E501
+        Measure(
+            "fall_after_defect",
+            fall_after_defect,
+            fall_after_defect.__doc__.split("\n")[0],
+            "days",
+            {"day": _UNTIL},
+        ),  # noqa: E501
         Measure("navco_success", navco_success, navco_success.__doc__.split("\n")[0], "0/1"),
     )
 }

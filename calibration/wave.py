@@ -148,10 +148,10 @@ def _markdown(calib: Any, res: dict[str, Any], entry: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---|",
     ]
     for t in calib.targets:
-        if t.observed is not None:
+        if t.history:
+            obs = f"{t.observed:.4g}" if t.range is None else f"[{t.range[0]:g}, {t.range[1]:g}]"
             out.append(
-                f"| `{t.name}` | {t.observed:.4g} | {t.obs_sd:.3g} | {t.discrepancy_sd:.3g} | "
-                f"{t.compare} |"
+                f"| `{t.name}` | {obs} | {t.obs_sd:.3g} | {t.discrepancy_sd:.3g} | {t.compare} |"
             )
     out += [
         "",

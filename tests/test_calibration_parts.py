@@ -122,7 +122,7 @@ def test_balanced_cases_follow_weights_by_largest_remainders():
         (lambda d: d["cases"][0].update(set={"run.horizon": 0}), "run.horizon"),
         (lambda d: d["cases"][1].update(name="base"), "names a case twice"),
         (lambda d: d["cases"][0].update(features={"x": 1.0}), "same features"),
-        (lambda d: d["cases"][0].update(source="navco"), "unknown case source"),
+        (lambda d: d["cases"][0].update(source="nope"), "unknown case source"),
         (lambda d: d["cases"][0].update(navco_id=999999), "not in the fitting set"),
         (lambda d: d.update(wave={"points": 10}), "[wave] is for kind"),
         (lambda d: d.pop("screen"), "needs a [screen] table"),

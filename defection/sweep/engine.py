@@ -47,7 +47,7 @@ from defection import __version__
 from defection.model.outputs import FINAL_SOLDIER_COLUMNS
 from defection.model.regime import RegimeModel
 from defection.model.scenario import Scenario
-from defection.runner import final_figures
+from defection.runner import final_figures, navco_readings
 from defection.sweep import start_forkserver, stop_forkserver
 from defection.sweep.errors import SweepError
 
@@ -159,7 +159,9 @@ def execute(task: Task, scenario: Scenarios | None = None) -> Result:
         ts = model.datacollector.get_model_vars_dataframe()
         row = _row(task, model, sc.hash, ts)
         if task.measures is not None:
-            row.update(task.measures(row, ts))
+            # measures also see the first day each NAVCO DEFECT rule held (not a stored column)
+            view = row | {"navco_rules_first_day": navco_readings(model, ts)}
+            row.update(task.measures(view, ts))
         series = _series(ts, task.series) if task.series else None
     except Exception as exc:  # noqa: BLE001 - a failed run is data, not the end of the sweep
         row = failed_row(task, f"{type(exc).__name__}: {exc}")

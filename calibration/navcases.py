@@ -1,0 +1,352 @@
+"""NAVCO campaigns as calibration cases, and the aggregate NAVCO targets (issue #10, sections 2, 4).
+
+**The case source** ``navco`` (registered with :func:`~defection.calibration.cases.register_source`
+when this module is imported, which :mod:`defection.calibration.spec` does). One ``[[cases]]``
+table::
+
+    [[cases]]
+    name = "navco"
+    source = "navco"
+    campaigns = "fit"          # every fitting-set regime-change campaign with a participation
+                               # figure (default), or a list of NAVCO IDs (each must be one)
+    draws = 2                  # codings per campaign: the unknown features drawn from their priors
+    set = {}                   # scenario overrides of every coded campaign (optional)
+    weight = 1.0               # the share of the design's runs of the whole table
+
+stands for ``campaigns x draws`` cases named ``<name>_<ID>_d<k>`` (group ``<name>``): the k-th
+coding of campaign ID (:func:`defection.calibration.casecode.coded_campaign`, the same everywhere).
+The design gives each run one of them, so a run is a (parameter vector, campaign, coding draw,
+seed) tuple drawn jointly: every campaign is not run for every parameter vector (the budget of
+issue #10 section 4). The table's weight is split evenly over its cases. A test-set campaign is
+refused by :func:`~defection.calibration.casecode.navco_features` and this source keeps it so: a
+listed test-set ID is an error naming it, and the default list is read from the fitting set only.
+
+**Features** (the emulators' case inputs, :data:`FEATURES`): participation as log10 of the share,
+the method (1 violent), REGVIOL, REGAID, STATESUP, the violent flank, and the drawn force-structure
+features of that coding.
+
+**Mapping coefficients** (``case.*``, :data:`~defection.calibration.casecode.MAPPING`) act when the
+scenario is written from the features, not in the model: a coded case carries a picklable
+:class:`NavcoBuilder`, and the worker rebuilds the run's scenario with the run's coefficient values
+(:class:`~defection.calibration.cases.CaseRunner`).
+
+**Aggregate targets.** A ``[[targets]]`` table with ``navco = {table = ..., cell = ...}`` is one
+cell of the data's tables (``navco.targets(navco.fitting_units())``): ``defect_by_bin`` (cell a
+participation bin), ``defect_by_method`` (cell a method) or ``success_gap`` (cell a method:
+P(SUCCESS | DEFECT) - P(SUCCESS | no DEFECT)). Its observed value is the data's and its observation
+sd the Wilson interval's half-width over 1.645 (the 90 % interval as +-1.645 sd). How the model's
+side is computed and emulated: :func:`cell_cases`, :func:`model_rates` and docs/CALIBRATION.md.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from defection.calibration import casecode, navco
+from defection.calibration.cases import Case, CaseBase, _validate, register_source
+from defection.model.scenario import Scenario, ScenarioError
+
+__all__ = [
+    "FEATURES",
+    "NAVCO_TABLES",
+    "NavcoBuilder",
+    "NavcoCase",
+    "campaign_features",
+    "cell_cases",
+    "data_cell",
+    "model_rates",
+]
+
+#: The emulators' inputs of a coded campaign, in order (:func:`campaign_features`).
+FEATURES: tuple[str, ...] = (
+    "log10_participation",
+    "violent",
+    "regime_violence",
+    "regime_aid",
+    "state_support",
+    "violent_flank",
+    "force_share",
+    "guard_share",
+    "ethnic_stacking",
+    "ruling_share",
+    "pay",
+    "arrears",
+    "legitimacy",
+    "crackdown_day",
+    "police_share",
+    "conscript_share",
+    "aid_money",
+)
+
+#: The data tables an aggregate target may name, and what its cell is.
+NAVCO_TABLES = {
+    "defect_by_bin": "a participation bin",
+    "defect_by_method": "a method",
+    "success_gap": "a method",
+}
+
+
+class NavcoCase(CaseBase):
+    """A ``[[cases]]`` table of source ``navco``."""
+
+    source: Literal["navco"] = "navco"
+    campaigns: Literal["fit"] | list[Annotated[int, Field(ge=1)]] = "fit"
+    draws: Annotated[int, Field(ge=1, le=100)] = 1
+    set: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NavcoBuilder:
+    """Writes one coded campaign's scenario with given mapping coefficients (picklable).
+
+    Attributes:
+        drawn: The campaign's features with the unknown ones drawn.
+        coded: The features as NAVCO codes them (unknown ones ``None``), for the sources table.
+        overrides: The case table's ``set``, applied after the coefficients.
+        origin: Origin named in the scenario's errors.
+    """
+
+    drawn: casecode.Features
+    coded: casecode.Features
+    overrides: tuple[tuple[str, Any], ...]
+    origin: str
+
+    def __call__(self, coeffs: dict[str, float] | None = None) -> Scenario:
+        """The scenario with the coefficients ``coeffs`` (by ``case.<name>``; else defaults)."""
+        from defection.model.scenario import from_dict
+
+        sc = from_dict(casecode.scenario_doc(self.drawn, coeffs, self.coded), self.origin)
+        if self.overrides:
+            sc = sc.with_overrides(dict(self.overrides), origin=f"{self.origin}.set")
+        return sc
+
+
+def campaign_features(drawn: casecode.Features) -> dict[str, float]:
+    """The emulator inputs (:data:`FEATURES`) of one coding of a campaign."""
+    d = asdict(drawn)
+    out = {
+        "log10_participation": math.log10(drawn.participation),
+        "violent": float(drawn.method == "violent"),
+    }
+    for name in FEATURES[2:]:
+        out[name] = float(d[name])
+    return out
+
+
+@cache
+def _units() -> pd.DataFrame:
+    return navco.regime_change(navco.campaigns(navco.load_rows()))
+
+
+@cache
+def _split() -> pd.DataFrame:
+    return navco.read_split()
+
+
+def runnable_fit_ids() -> list[int]:
+    """Fitting-set regime-change campaigns with a participation figure, ascending."""
+    units = navco.fitting_units(split=_split())
+    ok = units["share"].notna() & (units["PARTICIPATION"] > 0)
+    return sorted(int(i) for i in units.loc[ok, navco.ID])
+
+
+def _navco_source(table: dict[str, Any], origin: str, where: str, base_dir: Path | None) -> list:
+    """Build the cases of one ``navco`` table (see the module docstring)."""
+    spec = _validate(NavcoCase, table, where)
+    problems = []
+    if spec.features:
+        problems.append(f"{where}.features: a navco table's features are coded from the data")
+    if spec.navco_id is not None:
+        problems.append(f"{where}.navco_id: a navco table names its campaigns in `campaigns`")
+    ids = runnable_fit_ids() if spec.campaigns == "fit" else list(dict.fromkeys(spec.campaigns))
+    if not ids:
+        problems.append(f"{where}.campaigns: name at least one campaign")
+    cases: list[Case] = []
+    n = len(ids) * spec.draws
+    for cid in ids:
+        try:
+            coded = casecode.navco_features(cid, _units(), _split())
+        except casecode.CaseError as exc:
+            problems.append(f"{where}.campaigns: {exc}")
+            continue
+        for k in range(spec.draws):
+            rng = np.random.default_rng(np.random.SeedSequence([casecode.DRAW_ENTROPY, cid, k]))
+            drawn = casecode.draw_unknowns(coded, rng)
+            name = f"{spec.name}_{cid}_d{k}"
+            builder = NavcoBuilder(drawn, coded, tuple(sorted(spec.set.items())), f"{where}:{name}")
+            try:
+                sc = builder()
+            except ScenarioError as exc:
+                problems += [f"{where}.set: {line}" for line in exc.problems]
+                break
+            cases.append(
+                Case(
+                    name=name,
+                    scenario=sc,
+                    features=campaign_features(drawn),
+                    weight=spec.weight / n,
+                    source="navco",
+                    navco_id=cid,
+                    describe={"table": spec.name, "navco_id": cid, "draw": k},
+                    group=spec.name,
+                    builder=builder,
+                )
+            )
+    if problems:
+        raise ScenarioError(list(dict.fromkeys(problems)))
+    # the table as given, once, for the manifest and the hash
+    cases[0].describe = cases[0].describe | {"table_spec": spec.model_dump()}
+    return cases
+
+
+register_source("navco", _navco_source)
+
+
+# ------------------------------------------------------------------------------------------------
+# aggregate targets: the data's cell and the cases it averages over
+# ------------------------------------------------------------------------------------------------
+
+
+@cache
+def _data_tables() -> dict[str, pd.DataFrame]:
+    return navco.targets(navco.fitting_units(split=_split()))
+
+
+#: z of a two-sided 90 % interval: a Wilson interval's half-width over Z is the sd it stands for.
+Z90 = 1.6448536269514722
+
+
+def data_cell(table: str, cell: str, tables: dict[str, pd.DataFrame] | None = None) -> dict:
+    """The data's value of one cell and its observation sd.
+
+    Args:
+        table: A key of :data:`NAVCO_TABLES`.
+        cell: A bin label (``defect_by_bin``) or a method.
+        tables: ``navco.targets(...)``'s tables (the fitting set's by default).
+
+    Returns:
+        ``observed``, ``obs_sd`` (half the 90 % Wilson width over 1.645; for ``success_gap`` the
+        two rates' sds combined as independent) and ``n`` (campaigns behind it).
+
+    Raises:
+        KeyError: No such table or cell, or an empty cell.
+    """
+    t = _data_tables() if tables is None else tables
+    if table == "success_gap":
+        s = t["success_by_defect"]
+        s = s[s["method"].astype(str) == cell]
+        if len(s) != 2 or (s["n"] == 0).any():
+            raise KeyError(f"success_gap: method {cell!r} has no campaigns with and without DEFECT")
+        with_d = s[s["DEFECT"] == 1].iloc[0]
+        without = s[s["DEFECT"] == 0].iloc[0]
+        sd = math.hypot((with_d["hi"] - with_d["lo"]) / 2, (without["hi"] - without["lo"]) / 2)
+        return {
+            "observed": float(with_d["p"] - without["p"]),
+            "obs_sd": sd / Z90,
+            "n": int(with_d["n"] + without["n"]),
+        }
+    col = "bin" if table == "defect_by_bin" else "method"
+    d = t[table]
+    row = d[d[col].astype(str) == cell]
+    if row.empty or int(row["n"].iloc[0]) == 0:
+        raise KeyError(f"{table}: no cell {cell!r}")
+    r = row.iloc[0]
+    return {
+        "observed": float(r["p"]),
+        "obs_sd": float(r["hi"] - r["lo"]) / 2 / Z90,
+        "n": int(r["n"]),
+    }
+
+
+def _unit_facts() -> pd.DataFrame:
+    u = navco.fitting_units(split=_split())
+    return u.set_index(navco.ID)[["bin", "method", "finished"]]
+
+
+def cell_cases(table: str, cell: str, cases: list[Case], facts: pd.DataFrame | None = None) -> list:
+    """The cases (codings of campaigns) an aggregate cell averages over.
+
+    ``defect_by_bin``: the campaigns whose NAVCO bin is ``cell``; ``defect_by_method``: whose
+    method is ``cell``; ``success_gap``: whose method is ``cell`` and that finished (ongoing
+    campaigns are out of the data's success rates). Campaigns with no participation figure are not
+    run, so the model's method cells lack them (the data's include them).
+    """
+    facts = _unit_facts() if facts is None else facts
+    out = []
+    for c in cases:
+        if c.navco_id is None or c.navco_id not in facts.index:
+            continue
+        f = facts.loc[c.navco_id]
+        if table == "defect_by_bin":
+            ok = str(f["bin"]) == cell
+        else:
+            ok = str(f["method"]) == cell and (table != "success_gap" or bool(f["finished"]))
+        if ok:
+            out.append(c.name)
+    return out
+
+
+def model_rates(runs: pd.DataFrame, facts: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """The model's side of the NAVCO tables, from finished campaign runs (no emulator).
+
+    Each campaign counts once: its runs (all codings and seeds) are averaged first, so a campaign
+    run more often does not weigh more; the cell's rate is the mean over its campaigns, as the
+    data's is a share of campaigns.
+
+    Args:
+        runs: One row per run with ``navco_id``, ``status``, ``navco_defect`` and
+            ``navco_success`` (0/1).
+        facts: Per NAVCO ID its ``bin``, ``method`` and ``finished`` (the fitting set's by
+            default).
+
+    Returns:
+        ``defect_by_bin`` and ``defect_by_method`` (``p``, ``campaigns``, ``runs``), and
+        ``success_gap`` by method (``p_defect``, ``p_no_defect``, ``gap``), where P(SUCCESS |
+        DEFECT) is sum(success and defect) / sum(defect) over the campaigns' mean rates.
+    """
+    facts = _unit_facts() if facts is None else facts
+    ok = runs[(runs["status"] == "ok") & runs["navco_id"].isin(facts.index)].copy()
+    ok["sd"] = ok["navco_success"] * ok["navco_defect"]
+    per = ok.groupby("navco_id").agg(
+        d=("navco_defect", "mean"),
+        s=("navco_success", "mean"),
+        sd=("sd", "mean"),
+        runs=("navco_defect", "size"),
+    )
+    per = per.join(facts)
+    out = {}
+    for table, col, labels in (
+        ("defect_by_bin", "bin", navco.BIN_LABELS),
+        ("defect_by_method", "method", navco.METHODS),
+    ):
+        rows = []
+        for label in labels:
+            g = per[per[col].astype(str) == label]
+            rows.append(
+                {
+                    col: label,
+                    "p": float(g["d"].mean()) if len(g) else math.nan,
+                    "campaigns": len(g),
+                    "runs": int(g["runs"].sum()),
+                }
+            )
+        out[table] = pd.DataFrame(rows)
+    rows = []
+    for m in navco.METHODS:
+        g = per[(per["method"].astype(str) == m) & per["finished"].astype(bool)]
+        d, s, sd = g["d"].sum(), g["s"].sum(), g["sd"].sum()
+        p1 = sd / d if d > 0 else math.nan
+        p0 = (s - sd) / (len(g) - d) if len(g) - d > 0 else math.nan
+        rows.append(
+            {"method": m, "p_defect": p1, "p_no_defect": p0, "gap": p1 - p0, "campaigns": len(g)}
+        )
+    out["success_gap"] = pd.DataFrame(rows)
+    return out
