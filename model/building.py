@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from defection.model import measurement
+from defection.model.limits import soldiers_fit_problems
 from defection.model.network import build_units
 from defection.model.rules import ELITE_LOYAL, LOYAL, OFFICER, QUIET
 from defection.model.scenario import Scenario, ScenarioError
@@ -49,8 +50,16 @@ def geometry_problems(scenario: Scenario, origin: str) -> list[str]:
 
 
 def build_problems(scenario: Scenario, origin: str) -> list[str]:
-    """Every check the model makes before it builds: geometry, then the measurement model's."""
-    return geometry_problems(scenario, origin) + measurement.measurement_problems(scenario, origin)
+    """Every check the model makes before it builds (``defection validate`` runs the same).
+
+    Geometry, whether ``soldiers.count`` soldiers fit (:func:`.limits.soldiers_fit_problems`),
+    then the measurement model's.
+    """
+    return (
+        geometry_problems(scenario, origin)
+        + soldiers_fit_problems(scenario, origin)
+        + measurement.measurement_problems(scenario, origin)
+    )
 
 
 def draw_category(cum: NDArray[np.float64], u: NDArray[np.float64]) -> NDArray[np.int64]:
@@ -142,11 +151,12 @@ def _place(m: RegimeModel, rng: np.random.Generator, cell_region: NDArray[np.int
         free = np.flatnonzero(u >= dp)
         weight = ds[free]
         n = p["soldiers.count"]
-        if weight.sum() <= 0 or n > free.size:
+        room = np.count_nonzero(weight)  # build_problems refuses a count near it beforehand
+        if n > room:
             raise ScenarioError(
                 [
                     f"{m.origin}: field `soldiers.count`: {n} soldiers do not fit "
-                    f"({free.size} free cells with positive garrison density)"
+                    f"({room} free cells with positive garrison density)"
                 ]
             )
         pick = rng.choice(free, size=n, replace=False, p=weight / weight.sum())
