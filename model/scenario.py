@@ -31,7 +31,7 @@ from typing import Any
 
 from defection.model import limits as lim
 from defection.model import schema
-from defection.model.address import ScenarioError, set_address, shown
+from defection.model.address import ScenarioError, quoted, set_address, shown
 from defection.model.limits import DEFAULT, Limits
 from defection.model.params import EVENT_KINDS, PARAMS, REGION_FIELDS, SECTIONS
 from defection.model.schema import json_schema
@@ -148,8 +148,8 @@ def find(name_or_path: str | Path) -> Path:
     more = f"; did you mean `{hint[0]}`?" if hint else ""
     raise ScenarioError(
         [
-            f"{name_or_path}: no such file and no bundled scenario of that name{more} "
-            f"(bundled: {', '.join(names)})"
+            f"{quoted(str(name_or_path))}: no such file and no bundled scenario of that name"
+            f"{more} (bundled: {', '.join(names)})"
         ]
     )
 
@@ -241,8 +241,9 @@ def _parent_path(path: Path, parent_ref: str) -> Path:
             [f"{path}: field `scenario.extends`: {p}" for p in exc.problems]
         ) from None
     except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ScenarioError(
-            [f"{path}: field `scenario.extends`: not a usable path ({exc})"]
+            [f"{path}: field `scenario.extends`: {shown(parent_ref)} is not a usable path ({why})"]
         ) from None
 
 
