@@ -23,12 +23,20 @@ interpreter and its imports cancel out:
   of 200,000 runs, per planned run.
 
 ``model/limits.py`` uses these figures, rounded up, to estimate a run's peak before it starts.
+
+With ``--caps`` it measures instead a model at each default limit (:func:`at_the_caps`: the most
+agents, cells, soldiers, regions x groups x days, and a stated-peak scenario near the memory
+budget) and prints its peak beside the estimate and the budget; ``tests/test_limits.py`` runs the
+same models and checks ``peak <= estimate <= budget``::
+
+    .venv/bin/python scripts/measure_memory.py --caps   # about 1 to 2 minutes
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import resource
 import subprocess
 import sys
@@ -109,6 +117,30 @@ def child_sweep(cfg: dict) -> dict:
     return {"runs": len(tasks), "peak": _peak_bytes(), "before": before}
 
 
+def at_the_caps() -> dict[str, dict]:
+    """A model at each default limit (``defection.model.limits.DEFAULT``), as child configs."""
+    from defection.model.limits import DEFAULT
+
+    side = math.isqrt
+    per_region = min(DEFAULT.cells_per_region, DEFAULT.cells)
+    regions, groups = DEFAULT.regions, DEFAULT.groups
+    days = DEFAULT.region_group_days // (regions * groups)
+    many = _doc(5, 0.7, 0.04, horizon=days) | {
+        "groups": [{"name": f"g{i}", "share": 1.0} for i in range(groups)],
+        "regions": [{"name": f"r{i}"} for i in range(regions)],
+    }
+    return {
+        "agents": {"doc": _doc(side(DEFAULT.agents), 1.0, 0.0)},
+        "cells": {"doc": _doc(side(per_region), 0.0, 0.0)},
+        "soldiers": {"doc": _doc(side(DEFAULT.soldiers), 0.0, 1.0)},
+        "regions x groups x days": {"doc": many},
+        "memory, a stated peak": {
+            "bundled": "syria_2011",
+            "set": {"run.horizon": 10, "grid.width": 450, "grid.height": 450},
+        },
+    }
+
+
 def measure(kind: str, cfg: dict) -> dict:
     """Run one configuration in a fresh child process and return its report."""
     cmd = [sys.executable, __file__, "--child", kind, json.dumps(cfg)]
@@ -128,6 +160,7 @@ def main(argv: list[str] | None = None) -> dict:
     """Measure every figure; print one line each, then (``--json``) one JSON object."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    ap.add_argument("--caps", action="store_true", help="measure models at the default limits")
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -135,6 +168,8 @@ def main(argv: list[str] | None = None) -> dict:
         out = child_sweep(cfg) if kind == "sweep" else child_run(cfg)
         print(json.dumps(out), flush=True)
         return out
+    if args.caps:
+        return caps(args.json)
 
     runs = {
         "base": {"bundled": "epstein_1", "set": {"run.horizon": 50}},
@@ -211,6 +246,26 @@ def main(argv: list[str] | None = None) -> dict:
     if args.json:
         print(json.dumps(figures | {"runs": r}))
     return figures
+
+
+def caps(as_json: bool) -> dict:
+    """Measure a model at each default limit; print its peak, the estimate and the budget."""
+    from defection.model.limits import DEFAULT
+
+    out = {}
+    print(f"models at the default limits (budget {DEFAULT.memory / MiB:,.0f} MiB):")
+    for name, cfg in at_the_caps().items():
+        r = measure("run", cfg)
+        out[name] = r
+        agents = r["protesters"] + r["soldiers"]
+        print(
+            f"  {name}: {agents:,} agents on {r['cells']:,} cells, {r['days']:,} days: "
+            f"peak {r['peak'] / MiB:,.0f} MiB, estimate {r['estimate'] / MiB:,.0f} MiB",
+            flush=True,
+        )
+    if as_json:
+        print(json.dumps(out))
+    return out
 
 
 if __name__ == "__main__":
