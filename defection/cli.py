@@ -33,7 +33,7 @@ from typer.core import TyperGroup
 
 from defection import __version__
 from defection.model.address import shown
-from defection.model.limits import MiB, describe, limits_for, nesting_depth, size_of
+from defection.model.limits import MiB, days, describe, limits_for, nesting_depth, size_of
 
 #: Click's base exception as Typer ships it (Typer vendors Click; ``typer.BadParameter`` is the
 #: public name that leads to it).
@@ -315,7 +315,7 @@ def run(
     size = size_of(sc)
     _note_memory(
         size.peak_bytes,
-        f"({size.agents:,.0f} agents on {size.cells:,} cells, up to {size.days:,} days)",
+        f"({size.agents:,.0f} agents on {size.cells:,} cells, up to {days(size.days)})",
     )
     horizon = sc.params["run.horizon"]
     try:

@@ -185,8 +185,8 @@ def parse_toml(text: str, origin: str, limits: Limits = DEFAULT) -> dict[str, An
     except RecursionError:
         raise ScenarioError(
             [
-                f"{origin}: tables and arrays nest too deeply to read (hundreds of levels; "
-                f"the limit is {limits.depth})"
+                f"{origin}: tables and arrays nest too deeply to read (hundreds of levels), "
+                f"more than the limit of {limits.depth}"
             ]
         ) from None
     problem = depth_problem(doc, origin, limits)
@@ -373,49 +373,76 @@ def describe(size: Size) -> str:
     """``about 620 MiB (1,065,664 agents on 1,440,000 cells, 365 days)`` for messages."""
     return (
         f"about {size.peak_bytes / MiB:,.0f} MiB ({size.agents:,.0f} agents on "
-        f"{size.cells:,} cells, {size.days:,} days)"
+        f"{size.cells:,} cells, {days(size.days)})"
     )
+
+
+def days(n: int) -> str:
+    """``1 day``, ``365 days``."""
+    return f"{n:,} day" + ("" if n == 1 else "s")
 
 
 def size_problems(scenario: Scenario, origin: str, limits: Limits = DEFAULT) -> list[str]:
-    """What in a resolved scenario is larger than ``limits`` allows (one line each).
+    """What in a resolved scenario is larger than ``limits`` allows: the first such size, or none.
 
-    The horizon, the cells per region and in all, the expected agents and soldiers, regions x
-    groups x days, and the expected peak memory of a run (:func:`expected_peak_bytes`).
+    In order: the horizon, the cells of a region's grid, the cells of all regions, the expected
+    agents, the expected soldiers, regions x groups x days, and the expected peak memory of a run
+    (:func:`expected_peak_bytes`). Only the first is reported: the later sizes follow from the
+    earlier ones (more cells, more agents, more memory), so one line says what to change first.
     """
     p = scenario.params
     s = size_of(scenario)
-    problems = []
-
-    def over(field: str, what: str, value: float, cap_field: str) -> None:
+    w, h = p["grid.width"], p["grid.height"]
+    count = p["soldiers.count"] > 0
+    checks = (
+        ("run.horizon", s.days, "horizon", days(s.days)),
+        (
+            "grid",
+            s.cells_per_region,
+            "cells_per_region",
+            f"a {w} x {h} grid has {s.cells_per_region:,} cells",
+        ),
+        (
+            "regions",
+            s.cells,
+            "cells",
+            f"{s.regions} regions of {s.cells_per_region:,} cells are {s.cells:,} cells",
+        ),
+        (
+            "protest.citizen_density",
+            s.agents,
+            "agents",
+            f"the densities place about {s.agents:,.0f} agents",
+        ),
+        (
+            "soldiers.count" if count else "soldiers.garrison_density",
+            s.soldiers,
+            "soldiers",
+            f"{'soldiers.count makes' if count else 'the densities place'} about "
+            f"{s.soldiers:,.0f} soldiers (guards included)",
+        ),
+        (
+            "run.horizon",
+            s.region_group_days,
+            "region_group_days",
+            f"{s.regions} regions x {s.groups} groups x {days(s.days)} are "
+            f"{s.region_group_days:,} region-group-days of counts",
+        ),
+    )
+    per = {"cells_per_region": " per region", "cells": " in all"}
+    for field, value, cap_field, what in checks:
         cap = getattr(limits, cap_field)
         if value > cap:
-            problems.append(
-                f"{origin}: field `{field}`: {what} {value:,.0f}, more than the limit of "
-                f"{cap:,}{_raise_hint(limits, cap_field)}"
-            )
-
-    over("run.horizon", "a horizon of", s.days, "horizon")
-    w, h = p["grid.width"], p["grid.height"]
-    over("grid", f"a {w} x {h} grid: cells per region", s.cells_per_region, "cells_per_region")
-    over("regions", f"{s.regions} regions of {s.cells_per_region:,} cells: cells", s.cells, "cells")
-    over("protest.citizen_density", "the densities make agents", s.agents, "agents")
-    if p["soldiers.count"] > 0:
-        over("soldiers.count", "soldiers (with guards)", s.soldiers, "soldiers")
-    else:
-        over("soldiers.garrison_density", "the densities make soldiers", s.soldiers, "soldiers")
-    over(
-        "run.horizon",
-        f"{s.regions} regions x {s.groups} groups x {s.days:,} days:",
-        s.region_group_days,
-        "region_group_days",
-    )
-    if not problems and s.peak_bytes > limits.memory:
-        problems.append(
+            return [
+                f"{origin}: field `{field}`: {what}, more than the limit of {cap:,}"
+                f"{per.get(cap_field, '')}{_raise_hint(limits, cap_field)}"
+            ]
+    if s.peak_bytes > limits.memory:
+        return [
             f"{origin}: a run would need {describe(s)} at its peak, more than the budget of "
             f"{limits.memory / MiB:,.0f} MiB{_raise_hint_memory(limits)}"
-        )
-    return problems
+        ]
+    return []
 
 
 def _raise_hint_memory(limits: Limits) -> str:
