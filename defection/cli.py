@@ -266,6 +266,15 @@ AllowLarge = Annotated[bool, typer.Option("--allow-large", help=ALLOW_LARGE_HELP
 LARGE_RUN_BYTES = 512 * MiB
 
 
+def _note_run_memory(sc: Any) -> None:
+    """Print the expected peak memory of a run of ``sc`` if it is large."""
+    size = size_of(sc)
+    _note_memory(
+        size.peak_bytes,
+        f"({size.agents:,.0f} agents on {size.cells:,} cells, up to {days(size.days)})",
+    )
+
+
 def _note_memory(peak: int, detail: str) -> None:
     """Print the expected peak memory of a large run before it starts (stderr)."""
     if peak >= LARGE_RUN_BYTES:
@@ -295,6 +304,21 @@ def run(
         bool, typer.Option("--until-horizon", help="Keep running after the outcome.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    ensemble: Annotated[
+        int | None,
+        typer.Option(
+            help="Run N parameter vectors drawn from the calibrated sample, each with "
+            "--seeds-per-draw seeds; report outcome probabilities and shares with 90 % intervals.",
+            min=1,
+        ),
+    ] = None,
+    seeds_per_draw: Annotated[
+        int, typer.Option(help="Seeds per drawn vector (with --ensemble).", min=1)
+    ] = 3,
+    sample: Annotated[
+        Path | None,
+        typer.Option(help="Sample to draw from (with --ensemble) [default: the calibrated one]."),
+    ] = None,
     allow_large: AllowLarge = False,
 ) -> None:
     """Run a scenario and write summary.json, timeseries.parquet, groups.parquet, cascade.png."""
@@ -304,6 +328,12 @@ def run(
     if steps is not None:
         sets.append(f"run.horizon={steps}")
     sc = _load(scenario, sets, allow_large)
+    if ensemble is not None:
+        _note_run_memory(sc)  # each of the ensemble's runs, one after another
+        _run_ensemble(sc, ensemble, seeds_per_draw, sample, seed, until_horizon, out, quiet)
+        return
+    if sample is not None:
+        _fail_input(["--sample: only with --ensemble"])
     from defection.model.scenario import ScenarioError
     from defection.runner import simulate, write_outputs
 
@@ -312,11 +342,7 @@ def run(
         _check_run_folder(out, "output folder")
     else:
         _check_run_folder(out, "--out")
-    size = size_of(sc)
-    _note_memory(
-        size.peak_bytes,
-        f"({size.agents:,.0f} agents on {size.cells:,} cells, up to {days(size.days)})",
-    )
+    _note_run_memory(sc)
     horizon = sc.params["run.horizon"]
     try:
         with Progress(
@@ -343,6 +369,87 @@ def run(
         )
         raise typer.Exit(1) from None
     _print_summary(summary, out)
+
+
+def _run_ensemble(
+    sc: Any,
+    draws: int,
+    seeds: int,
+    sample_path: Path | None,
+    seed: int,
+    until_horizon: bool,
+    out: Path | None,
+    quiet: bool,
+) -> None:
+    """``defection run --ensemble N``: draws x seeds runs, summarised with intervals."""
+    from defection.ensemble import EnsembleError, load_sample, run_ensemble
+    from defection.model.scenario import ScenarioError
+
+    try:
+        sample = load_sample(sample_path)
+    except EnsembleError as exc:
+        _fail_input([str(exc)])
+    folder = f"ensemble-{draws}x{seeds}-seed-{seed}"
+    if out is None:
+        out = output_path(Path("results") / "runs", sc.name, folder, what="scenario name")
+    _check_run_folder(out, "--out")
+    try:
+        with Progress(
+            TextColumn(f"[bold]{sc.name}[/] ensemble"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("runs"),
+            TimeRemainingColumn(),
+            console=err_console,
+            disable=quiet,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("runs", total=draws * seeds)
+            result = run_ensemble(
+                sc,
+                sample,
+                draws,
+                seeds,
+                seed,
+                until_horizon,
+                lambda i: bar.update(task, completed=i),
+            )
+
+        def write(folder_path: Path) -> dict[str, Any]:
+            folder_path.mkdir(parents=True, exist_ok=True)
+            (folder_path / "summary.json").write_text(json.dumps(result, indent=2) + "\n")
+            return result
+
+        _write_run_folder(out, write)
+    except ScenarioError as exc:
+        _fail_input(exc.problems)
+    except Exception as exc:  # noqa: BLE001 - a failed run is reported, not a traceback
+        err_console.print(
+            f"error: ensemble failed: {type(exc).__name__}: {exc}", markup=False, soft_wrap=True
+        )
+        raise typer.Exit(1) from None
+    _print_ensemble(result, out)
+
+
+def _print_ensemble(r: dict[str, Any], out: Path) -> None:
+    level = f"{r['level']:.0%}"
+    t = Table(
+        title=f"{r['scenario']}: {r['draws']} draws x {r['seeds_per_draw']} seeds "
+        f"= {r['runs']} runs",
+        title_justify="left",
+    )
+    for col in ("", "estimate", f"{level} interval"):
+        t.add_column(col)
+    for name, o in r["outcomes"].items():
+        t.add_row(f"P({name})", f"{o['p']:.2f}", f"{o['lo']:.2f} - {o['hi']:.2f}")
+    for name, v in r["shares"].items():
+        t.add_row(name.replace("_", " "), f"{v['median']:.2%}", f"{v['lo']:.2%} - {v['hi']:.2%}")
+    out_console.print(t)
+    out_console.print(
+        f"sample: {r['sample']}; outcome intervals are Wilson intervals over runs, share "
+        f"intervals the central {level} of runs; written to {out}",
+        soft_wrap=True,
+    )
 
 
 def _print_summary(s: dict[str, Any], out: Path) -> None:
@@ -383,6 +490,11 @@ def _print_summary(s: dict[str, Any], out: Path) -> None:
                 "yes" if reg["had_defection"] else "",
             )
         out_console.print(r)
+    out_console.print(
+        f"one draw: seed {s['seed']} of one parameter vector (uncalibrated registry defaults and "
+        "the scenario's values); --ensemble N gives outcome probabilities with intervals",
+        soft_wrap=True,
+    )
     out_console.print(f"wrote {out}/summary.json, timeseries.parquet, groups.parquet, cascade.png")
 
 
@@ -688,6 +800,213 @@ def _print_sweep_summary(sw: Any, prog: Any, db: Path) -> None:
         highlight=False,
         soft_wrap=True,
     )
+
+
+@app.command()
+def calibrate(
+    spec: Annotated[
+        Path,
+        typer.Argument(help="Calibration spec (TOML), such as calibration/specs/ci_screen.toml."),
+    ],
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Local worker processes (default: one per core); 1 runs in this process.", min=1
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address (tcp://HOST:PORT): run on that cluster."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Results folder, committed to git [default: calibration/<name>]."),
+    ] = None,
+    db: Annotated[Path, typer.Option(help="Runs database (DuckDB), for resuming.")] = Path(
+        "results/calibration.duckdb"
+    ),
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and print the design; run nothing.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Run a Morris screen or a history-matching wave; resumes where it stopped.
+
+    The runs go to the DuckDB database; when the last one is in, the analysis and the compact
+    results (design, run summaries, emulators, manifest) are written to the results folder.
+    """
+    from defection.sweep.engine import scheduler_address_problem
+
+    problems = _output_problems(db, "--db", "file")
+    if scheduler is not None and (why := scheduler_address_problem(scheduler)):
+        problems.append(f"--scheduler {scheduler!r}: {why}")
+    if workers is not None and scheduler is not None:
+        problems.append(
+            "--workers and --scheduler: choose one (on a cluster, its workers are the workers)"
+        )
+    if problems:
+        _fail_input(problems)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    n_workers = workers or cores or 1
+    if scheduler is None and n_workers > 1 and not dry_run:
+        from defection.sweep import start_forkserver
+
+        start_forkserver()
+
+    from defection.calibration.runs import out_problems
+    from defection.calibration.spec import load_calibration
+    from defection.model.scenario import ScenarioError
+
+    try:
+        cal = load_calibration(spec)
+    except ScenarioError as exc:
+        _fail_input(exc.problems)
+    if out is None:
+        out = output_path(Path("calibration"), cal.name, what="calibration name")
+    problems = _output_problems(out, "--out", "folder") or out_problems(out)
+    if problems:
+        _fail_input(problems)
+    _print_calibration_plan(cal, n_workers, scheduler)
+    if dry_run:
+        return
+
+    from defection.calibration.runs import BudgetSpent, run_calibration, runs_frame, write_results
+    from defection.sweep.errors import BadDatabase, SweepError
+    from defection.sweep.store import Store
+
+    where = (
+        f"Dask cluster {scheduler}"
+        if scheduler
+        else ("this process" if n_workers == 1 else f"{n_workers} local worker processes")
+    )
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=quiet,
+    )
+    task_id = None
+
+    def on_start(prog, clock) -> None:
+        nonlocal task_id
+        if prog.skipped:
+            err_console.print(f"resuming: {prog.skipped} of {prog.total} runs already in {db}")
+        err_console.print(f"running on {where}")
+        bar.start()
+        task_id = bar.add_task("runs", total=prog.total - prog.skipped)
+
+    def on_result(prog, res, timing) -> None:
+        bar.update(task_id, completed=prog.done)
+        if timing:
+            bar.console.print(timing, markup=False, highlight=False, soft_wrap=True)
+
+    previous = _stop_on_signals()
+    try:
+        with Store(db) as store:
+            try:
+                prog = run_calibration(
+                    cal,
+                    store,
+                    workers=n_workers,
+                    scheduler=scheduler,
+                    on_start=on_start,
+                    on_result=on_result,
+                )
+            finally:
+                bar.stop()
+            runs = runs_frame(cal, store)
+        missing = cal.n_runs - len(runs)
+        if missing:  # cannot happen unless the database lost rows: do not analyse a partial set
+            raise SweepError(f"{missing} of {cal.n_runs} runs are missing from {db}")
+        err_console.print("analysing ...", highlight=False)
+        files = write_results(cal, runs, out, seconds=prog.seconds)
+    except BadDatabase as exc:
+        _fail_input([f"--db: {exc}"])
+    except BudgetSpent as exc:
+        err_console.print(f"stopped: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except SweepError as exc:
+        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt as exc:
+        _sweep_interrupted(db, exc.signum if isinstance(exc, _Stopped) else signal.SIGINT)
+    except Exception as exc:  # noqa: BLE001 - reported in one line; the runs so far are saved
+        if _received:
+            _sweep_interrupted(db, _received[-1])
+        err_console.print(
+            f"error: calibration stopped: {type(exc).__name__}: {exc} (finished runs are saved "
+            f"in {db}; run the same command to resume)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    _print_calibration_summary(cal, prog, runs, out, files)
+
+
+def _print_calibration_plan(cal: Any, workers: int, scheduler: str | None) -> None:
+    """The budget and the design, before anything runs."""
+    if cal.kind == "screen":
+        design = (
+            f"Morris screen: {cal.screen.trajectories} trajectories x {len(cal.params) + 1} points"
+        )
+    else:
+        src = (
+            f"from wave {cal.previous.manifest['name']}'s non-implausible sample"
+            if cal.previous is not None
+            else "Latin hypercube"
+        )
+        design = f"wave: {cal.n_points} points ({src})"
+    cases = ", ".join(f"{c} {n}" for c, n in cal.case_runs().items())
+    err_console.print(
+        f"calibrate [bold]{cal.calib_id}[/]: {design} x {cal.meta.seeds} seed(s) = "
+        f"{cal.n_runs} runs over {len(cal.params)} parameters; runs per case: {cases}; "
+        f"targets: {', '.join(t.name for t in cal.targets)}",
+        soft_wrap=True,
+        highlight=False,
+    )
+    err_console.print(
+        f"budget: {cal.n_runs} of at most {cal.budget.max_runs} runs, at most "
+        f"{cal.budget.max_minutes:g} min per invocation (the estimate follows the first runs)",
+        soft_wrap=True,
+        highlight=False,
+    )
+
+
+def _print_calibration_summary(cal: Any, prog: Any, runs: Any, out: Path, files: list) -> None:
+    import json as _json
+
+    t = Table(title=f"{cal.title} ({cal.calib_id})", show_header=False, title_justify="left")
+    t.add_column(style="bold")
+    t.add_column()
+    t.add_row("runs this time", f"{prog.done} in {prog.seconds:.1f} s")
+    if prog.skipped:
+        t.add_row("already in the database", str(prog.skipped))
+    failed = int((runs["status"] != "ok").sum())
+    t.add_row("failed", str(failed) + (" (left out of the analysis)" if failed else ""))
+    man = _json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    if cal.kind == "screen":
+        chosen = man["screen"]["chosen"]
+        t.add_row("chosen parameters", ", ".join(chosen) if chosen else "none")
+    else:
+        w = man["wave"]
+        t.add_row(
+            "non-implausible fraction",
+            f"{w['nonimplausible_fraction']:.4g} ({w['accepted']} of {w['candidates']} "
+            f"candidates; {w['kept']} kept for the next wave)",
+        )
+    t.add_row("results", str(out))
+    out_console.print(t)
+    for f in files:
+        out_console.print(f"wrote {f}", markup=False, highlight=False)
 
 
 @app.command("sweeps")

@@ -15,6 +15,7 @@ from defection import __version__
 from defection.calibration.navco import participation_bin
 from defection.model import version
 from defection.model.outputs import (
+    BRANCHES,
     ELITE_STATES,
     FINAL_FIGURES,
     GROUP_COUNT_AXES,
@@ -22,6 +23,7 @@ from defection.model.outputs import (
     SHARE_SERIES,
     SOLDIER_STATES,
     WINDOW_DAYS,
+    branch_shares,
     defect_occurred,
     group_count_array,
     has_left,
@@ -86,6 +88,34 @@ def defection_rates(model: RegimeModel) -> list[dict[str, Any]]:
     return rows
 
 
+def branch_members(model: RegimeModel) -> dict[str, np.ndarray]:
+    """Per branch of the force (:data:`~defection.model.outputs.BRANCHES`), who belongs to it."""
+    police = model.soldiers.police
+    members = {"army": ~police, "police": police}
+    assert tuple(members) == BRANCHES
+    return members
+
+
+def forces(model: RegimeModel) -> dict[str, Any]:
+    """The summary's ``forces``: army, police and conscripts, and the foreign troops."""
+    s, ppa = model.soldiers, model.measure.soldier_people
+    out: dict[str, Any] = {}
+    for name, member in {**branch_members(model), "conscripts": s.conscript}.items():
+        left, defected = branch_shares(s.state, member)
+        n = int(member.sum())
+        out[name] = {
+            "agents": n,
+            "people": n * ppa,
+            "left_share": left,
+            "defected_share": defected,
+            "left_people": left * n * ppa,
+            "defected_people": defected * n * ppa,
+        }
+    troops = model.p["support.regime_troops"] * model.initial_force * ppa
+    out["foreign_troops_people"] = float(troops)
+    return out
+
+
 def navco_readings(model: RegimeModel, ts: pd.DataFrame | None = None) -> dict[str, int | None]:
     """The first day each DEFECT rule of docs/MEASUREMENT.md held (``outputs.navco_defect``)."""
     if ts is None:
@@ -106,7 +136,8 @@ def final_figures(model: RegimeModel, ts: pd.DataFrame | None = None) -> dict[st
         :data:`defection.model.outputs.FINAL_FIGURES`: ``soldiers_left`` (deserted or defected),
         ``elites_defected``, ``active_protesters`` (last day), ``peak_active_protesters``,
         ``peak_participation`` (highest daily share of the population), ``belief_survival``
-        (last day), ``regions_with_defection``, ``navco_defect`` and ``navco_success``.
+        (last day), ``regions_with_defection``, ``navco_defect`` and ``navco_success``, and
+        per branch (army, police) the shares of its initial members who left and defected.
     """
     if ts is None:
         ts = model.datacollector.get_model_vars_dataframe()
@@ -124,6 +155,8 @@ def final_figures(model: RegimeModel, ts: pd.DataFrame | None = None) -> dict[st
         "navco_defect": defect_occurred(navco_readings(model, ts)),
         "navco_success": navco_success(model.outcome, model.outcome_day),
     }
+    for branch, member in branch_members(model).items():
+        figures[f"{branch}_left"], figures[f"{branch}_defected"] = branch_shares(state, member)
     assert figures.keys() == FINAL_FIGURES.keys(), "outputs.FINAL_FIGURES and this list differ"
     return {
         "soldiers": {name: float(counts[i] / S0) for i, name in enumerate(SOLDIER_STATES)},
@@ -189,6 +222,7 @@ def summarize(model: RegimeModel, seed: int) -> dict[str, Any]:
             for i, name in enumerate(model.region_names)
         ],
         "regions_with_defection": fig["regions_with_defection"],
+        "forces": forces(model),
         "navco": {
             "window_days": WINDOW_DAYS,
             "defect": bool(fig["navco_defect"]),

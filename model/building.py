@@ -1,8 +1,9 @@
 """Initialization (ODD section 5): the grids, who stands where, units, soldiers and elites.
 
 Each part of the build draws from its own stream (placement, protesters, units, soldiers,
-elites), so a parameter that changes the size of one draw (the guard share changes how many guard
-cells are picked) shifts neither the other parts' draws nor the daily processes'.
+elites, and branches: police companies and conscripts), so a parameter that changes the size of
+one draw (the guard share changes how many guard cells are picked) shifts neither the other parts'
+draws nor the daily processes'.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from defection.model import measurement
+from defection.model import measurement, rules
 from defection.model.limits import soldiers_fit_problems
-from defection.model.network import build_units
-from defection.model.rules import ELITE_LOYAL, LOYAL, OFFICER, QUIET
+from defection.model.network import Units, build_units
+from defection.model.rules import CONSCRIPT, ELITE_LOYAL, LOYAL, OFFICER, QUIET
 from defection.model.scenario import Scenario, ScenarioError
 from defection.model.space import GridStack
 from defection.model.state import EliteArrays, ProtesterArrays, SoldierArrays
@@ -49,14 +50,27 @@ def geometry_problems(scenario: Scenario, origin: str) -> list[str]:
     return problems
 
 
+def force_problems(scenario: Scenario, origin: str) -> list[str]:
+    """Rules on the force's branches: guards and police together are at most the whole force."""
+    p = scenario.params
+    total = p["police.share"] + p["soldiers.guard_share"]
+    if total > 1:
+        return [
+            f"{origin}: field `police.share`: police.share + soldiers.guard_share must be at "
+            f"most 1 (got {total:g})"
+        ]
+    return []
+
+
 def build_problems(scenario: Scenario, origin: str) -> list[str]:
     """Every check the model makes before it builds (``defection validate`` runs the same).
 
-    Geometry, whether ``soldiers.count`` soldiers fit (:func:`.limits.soldiers_fit_problems`),
-    then the measurement model's.
+    Geometry, the force's branches, whether ``soldiers.count`` soldiers fit
+    (:func:`.limits.soldiers_fit_problems`), then the measurement model's.
     """
     return (
         geometry_problems(scenario, origin)
+        + force_problems(scenario, origin)
         + soldiers_fit_problems(scenario, origin)
         + measurement.measurement_problems(scenario, origin)
     )
@@ -195,6 +209,9 @@ def _build_soldiers(
         p["soldiers.cross_ties"],
         streams["units"],
     )
+    # branches (their own stream, so no earlier draw moves): police companies, then conscripts
+    branches = streams["branches"]
+    police = _police(units, p["police.share"] * S, branches)
     rng = streams["soldiers_build"]
     # home region per battalion: stationed at home unless rotated away
     pop = np.array([r["population"] for r in sc.regions], dtype=float)
@@ -204,6 +221,7 @@ def _build_soldiers(
     drawn_home = draw_category(np.cumsum(pop)[None, :].repeat(n_bn, 0), rng.random(n_bn))
     bn_home = np.where(rotated | units.battalion_guard, drawn_home, units.battalion_region)
     home = bn_home[units.battalion] if S else np.zeros(0, dtype=np.int64)
+    home = np.where(police, sreg, home)  # police serve in their home region
     # identity group: officers and guards stacked from the core group
     grp = draw_category(cum[home], rng.random(S))
     stack = (units.rank == OFFICER) | guard
@@ -216,6 +234,10 @@ def _build_soldiers(
         + p["soldiers.guard_loyalty"] * guard
         - p["soldiers.guard_resentment"] * guard_share * ~guard
     )
+    # conscripts: drafted men of the army's rank and file (after every draw above)
+    drafted = branches.random(S) < p["soldiers.conscript_share"]
+    conscript = drafted & (units.rank == CONSCRIPT) & ~guard & ~police
+    loyalty = loyalty + p["police.loyalty"] * police + p["soldiers.conscript_loyalty"] * conscript
     if p["soldiers.threshold_dist"] == "ladder":
         threshold = np.arange(S) / max(S - 1, 1)
     else:
@@ -225,7 +247,9 @@ def _build_soldiers(
         home=home,
         group=grp,
         guard=guard,
+        police=police,
         rank=units.rank,
+        conscript=conscript,
         loyalty=loyalty,
         threshold=threshold,
         exposure=rng.random(S),
@@ -238,11 +262,26 @@ def _build_soldiers(
     m.garrison = np.bincount(sreg, minlength=R)
 
 
+def _police(units: Units, target: float, rng: np.random.Generator) -> NDArray[np.bool_]:
+    """Per soldier: whether his company is a police company.
+
+    Police are whole regular (non-guard) companies, drawn at random until they hold about
+    ``target`` soldiers (:func:`~defection.model.rules.pick_companies`).
+    """
+    cmd = units.company_commander
+    keys = rng.random(cmd.size)
+    regular = ~units.battalion_guard[units.battalion[cmd]]
+    picked = rules.pick_companies(units.company_size, regular, target, keys)
+    return picked[units.company] if units.company.size else np.zeros(0, dtype=bool)
+
+
 def _build_elites(m: RegimeModel, rng: np.random.Generator) -> None:
-    """Elites and their client company commanders (regular army only)."""
+    """Elites and their client company commanders (regular army only: not guards, not police)."""
     p, units = m.p, m.units
     E, k = p["elites.count"], p["elites.clients"]
-    regular_cos = np.flatnonzero(~units.battalion_guard[units.battalion[units.company_commander]])
+    cmd = units.company_commander
+    army = ~units.battalion_guard[units.battalion[cmd]] & ~m.soldiers.police[cmd]
+    regular_cos = np.flatnonzero(army)
     commanders = units.company_commander[regular_cos]
     clients = np.full((E, k), -1, dtype=np.int64)
     if E and k and commanders.size:

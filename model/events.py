@@ -45,6 +45,10 @@ def apply_events(m: RegimeModel, rng: np.random.Generator) -> None:
                 elites.defect(m, np.sort(rng.choice(loyal, size=n, replace=False)), rng)
         elif kind == "coup":
             coup(m, ev, rng)
+        elif kind == "support":
+            for field in ("regime_money", "regime_troops", "opposition"):
+                if field in ev:
+                    m.p[f"support.{field}"] = ev[field]
         elif kind == "legitimacy_shock":
             idx = [m.region_names.index(ev["region"])] if ev.get("region") else slice(None)
             m.legitimacy[idx] = np.clip(m.legitimacy[idx] + _get(ev, "delta"), 0, 1)

@@ -28,10 +28,12 @@ def check(m: RegimeModel) -> None:
     if m.outcome is None:
         # both sides in people (docs/ODD.md, measurement): agents times the people they stand for
         loyal, w = s.state == LOYAL, m.measure.soldier_people
+        # loyal army and police, weighted guards, and foreign troops (never defecting)
         force = rules.loyal_force(
             w * float((loyal & ~s.guard).sum()),
             w * float((loyal & s.guard).sum()),
             p["outcome.guard_weight"],
+            p["support.regime_troops"] * w * m.initial_force,
         )
         opp = rules.opposition_strength(
             float(m.protester_people[m.protesters.state == ACTIVE].sum()),

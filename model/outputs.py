@@ -29,6 +29,7 @@ from defection.model.rules import (
 )
 
 __all__ = [
+    "BRANCHES",
     "COLLAPSE",
     "ELITE_COLOURS",
     "ELITE_STATES",
@@ -64,6 +65,7 @@ __all__ = [
     "STATE_COLOURS",
     "SURVIVAL",
     "SWEEP_SERIES",
+    "branch_shares",
     "companies_gone_over",
     "company_regions",
     "group_count_array",
@@ -119,7 +121,9 @@ FINAL_SOLDIER_COLUMNS: tuple[str, ...] = tuple(f"soldiers_{s}" for s in SOLDIER_
 #: ``peak_participation`` (highest daily share of the population, NAVCO's measure),
 #: ``regions_with_defection`` (count), and the
 #: run read as NAVCO codes a campaign (:func:`navco_defect`, :func:`navco_success`):
-#: ``navco_defect`` and ``navco_success`` (0 or 1).
+#: ``navco_defect`` and ``navco_success`` (0 or 1); and per branch of the force
+#: (:data:`BRANCHES`, :func:`branch_shares`), the share of its initial members who left
+#: (``<branch>_left``) and who defected (``<branch>_defected``), 0 for a branch with no one.
 FINAL_FIGURES: dict[str, type] = {
     "soldiers_left": float,
     "elites_defected": float,
@@ -130,7 +134,34 @@ FINAL_FIGURES: dict[str, type] = {
     "regions_with_defection": int,
     "navco_defect": int,
     "navco_success": int,
+    "army_left": float,
+    "army_defected": float,
+    "police_left": float,
+    "police_defected": float,
 }
+#: The branches of the force reported apart: the army (guards included) and the police and
+#: interior troops (``police.share``; docs/ODD.md section 2). Myanmar 2021, for one, is known by
+#: both: about 3,000 soldiers and 7,000 police defected.
+BRANCHES: tuple[str, ...] = ("army", "police")
+
+
+def branch_shares(state: ArrayLike, member: ArrayLike) -> tuple[float, float]:
+    """Shares of a branch's initial members who left (deserted or defected) and who defected.
+
+    Args:
+        state: Soldier state per soldier.
+        member: Per soldier, whether he belongs to the branch.
+
+    Returns:
+        ``(left, defected)``, both 0 when the branch has no members.
+    """
+    member = np.asarray(member, dtype=bool)
+    n = int(member.sum())
+    if n == 0:
+        return 0.0, 0.0
+    st = np.asarray(state)[member]
+    return float(has_left(st).sum() / n), float((st == DEFECTED).sum() / n)
+
 
 # ------------------------------------------------------------------------------------------------
 # outcomes

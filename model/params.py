@@ -144,9 +144,10 @@ PARAMS: tuple[Param, ...] = (
     _p("opposition.defector_value", 2.0, "float", 0, 5, "utility", "Value to a defector of being on the winning side if the regime falls (times officer_reward_factor for officers).", A + "twice a soldier's pay: a place in the new order", role="behavioural"),  # noqa: E501
     _p("opposition.officer_reward_factor", 2.0, "float", 1, 5, "x", "How many times a soldier's defector_value a defecting officer expects (a higher place in the new order).", A + "an officer's place in the new order is worth twice a soldier's", role="behavioural"),  # noqa: E501
     _p("opposition.fight_risk", 1.5, "float", 0, 5, "utility", "Cost to an armed defector of fighting a regime that survives (times belief).", A + "why rank-and-file exit rather than fight while the regime looks strong", role="behavioural"),  # noqa: E501
+    _p("opposition.w_support", 0.0, "float", 0, 5, "utility/share", "What a defector expects from the opposition's foreign backing if the regime falls, per unit of support.opposition (added to the reward R: a backed opposition can pay, arm and shelter defectors).", "NAVCO 1.2 STATESUP; Chenoweth & Stephan 2011 (foreign state support weighed as a rival explanation of success, not found a reliable one); " + A + "0 until calibrated: no effect", role="behavioural"),  # noqa: E501
     # --- soldiers --------------------------------------------------------------------------------
     _p("soldiers.garrison_density", 0.04, "float", 0, 1, "agents/cell", "Soldier density on a region's grid (its garrison).", E02 + " (cop density)", role="structure", per_region=True, build_only=True),  # noqa: E501
-    _p("soldiers.force", 0.0, "float", 0, 1e8, "people", "Size of the security force in people (army and guards); soldier agents each stand for force / agents people. 0: 0.5 % of the regions' population.", A + "a case's sources give it; the fallback, 0.5 % of the population under arms, is within the usual range of military participation ratios (0.2-1 %)", role="structure", build_only=True),  # noqa: E501
+    _p("soldiers.force", 0.0, "float", 0, 1e8, "people", "Size of the security force in people (army, guards and police); soldier agents each stand for force / agents people. 0: 0.5 % of the regions' population.", A + "a case's sources give it; the fallback, 0.5 % of the population under arms, is within the usual range of military participation ratios (0.2-1 %)", role="structure", build_only=True),  # noqa: E501
     _p("soldiers.count", 0, "int", 0, 10_000_000, "agents", "Exact number of regular soldier agents, spread over regions by garrison density; 0: drawn cell by cell from the densities.", A + "for exact docking configurations (Granovetter's 100)", role="structure", build_only=True),  # noqa: E501
     _p("soldiers.can_defect", True, "bool", None, None, "switch", "Soldiers decide each day; off, they are Epstein's cops (always loyal).", E02, role="numerical"),  # noqa: E501
     _p("soldiers.vision", 7, "int", 1, 30, "cells", "Soldiers' von Neumann vision radius (arrests and the crowd they face).", E02, role="structure"),  # noqa: E501
@@ -189,6 +190,15 @@ PARAMS: tuple[Param, ...] = (
     _p("soldiers.companies_per_battalion", 4, "int", 1, 20, "companies", "Companies per battalion.", A + "infantry battalion", role="structure", build_only=True),  # noqa: E501
     _p("soldiers.cross_ties", 1.0, "float", 0, 20, "ties/soldier", "Mean random ties to soldiers in other units of the same region.", A + "friendships across units", role="structure", build_only=True),  # noqa: E501
     _p("soldiers.follow_commander", 0.3, "float", 0, 1, "probability", "Daily chance a soldier follows his company commander who defected.", "Reference article (USSR: subordinate units defected)", role="behavioural"),  # noqa: E501
+    _p("soldiers.w_legitimacy", 0.0, "float", 0, 5, "utility/share", "Weight of the regime's illegitimacy in a soldier's gain from defecting: w (1 - L), L the legitimacy among his home region and identity group (principled defection).", "Reference article ('Ideological and Principled Reasons': defectors who find the regime unjust; Myanmar 2021: early defectors refused to perpetrate violence); " + A + "0 until calibrated: no principled motive", role="behavioural"),  # noqa: E501
+    _p("soldiers.legitimacy_desert_share", 0.0, "float", 0, 1, "share", "Share of the legitimacy term w (1 - L) that also counts toward deserting (private exit) rather than only toward defecting (voice).", "Albrecht & Ohl 2016 (exit vs voice); Ohl, Albrecht & Koehler 2015 'For Money or Liberty?'; " + A + "0: principled defection is voice, desertion is exit for pay and safety", role="behavioural"),  # noqa: E501
+    _p("soldiers.conscript_share", 0.0, "float", 0, 1, "share", "Share of the army's rank and file (not guards, not police) who are conscripts; the rest are professionals.", A + "0: an all-professional force unless a case's sources say otherwise", role="structure", build_only=True),  # noqa: E501
+    _p("soldiers.conscript_loyalty", 0.0, "float", -3, 3, "utility", "Loyalty added to a conscript's (negative: conscripts are less loyal than professionals).", "Barany 2016, How Armies Respond to Revolutions and Why (conscripts are drawn from and close to society); Lutterbeck 2013, Armed Forces & Society 39(1); " + A + "0 until calibrated", role="behavioural", build_only=True),  # noqa: E501
+    _p("soldiers.conscript_pay", 1.0, "float", 0, 1, "share", "A conscript's pay as a share of a professional's (arrears and outside money act on it alike).", A + "1 (same pay) unless a case's sources say otherwise; conscripts are usually paid a fraction", role="structure"),  # noqa: E501
+    # --- police and interior troops ---------------------------------------------------------------
+    _p("police.share", 0.0, "float", 0, 0.9, "share", "Share of the security force (soldiers.force) in police and interior-troop companies, a force apart from the army, serving in their home regions.", "De Bruin 2018, Journal of Conflict Resolution 62(7) (police and interior troops as counterweights); " + A + "0: the whole force is army unless a case's sources say otherwise", role="structure", build_only=True),  # noqa: E501
+    _p("police.loyalty", 0.0, "float", -3, 3, "utility", "Loyalty added to a policeman's (his loyalty offset against the army's).", A + "0 until calibrated", role="behavioural", build_only=True),  # noqa: E501
+    _p("police.duty_first", 0.0, "float", 0, 1, "share", "How far the regime sends police to the crowds before the army: an army soldier's duty chance is scaled by 1 - this x (share of the police still in service). 0: no difference.", "Reference article (Myanmar 2021: police faced the crowds first); " + A + "linear form", role="lever"),  # noqa: E501
     # --- belief that the regime survives ----------------------------------------------------------
     _p("belief.intercept", 2.0, "float", -10, 10, "logit", "Logit of belief in survival with no signals.", "Kuran 1991; " + A + "b0 = 2 gives 0.88", role="behavioural"),  # noqa: E501
     _p("belief.w_protest", 4.0, "float", 0, 50, "logit/share", "Weight of the active share of protesters.", "Kuran 1991", role="behavioural"),  # noqa: E501
@@ -197,12 +207,17 @@ PARAMS: tuple[Param, ...] = (
     _p("belief.w_messaging", 1.0, "float", 0, 10, "logit", "Weight of regime messaging.", A + "propaganda effect", role="behavioural"),  # noqa: E501
     _p("belief.w_neighbours", 3.0, "float", 0, 20, "logit/share", "Weight of the share of one's own network neighbours who left.", "Makowsky & Rubin 2013, PLoS ONE", role="behavioural"),  # noqa: E501
     _p("belief.memory", 0.9, "float", 0, 0.999, "share", "Weight of yesterday's public signal in today's (smoothing).", A + "a few days of memory", role="behavioural"),  # noqa: E501
+    _p("belief.w_support", 0.0, "float", 0, 10, "logit", "Weight of outside support to the regime in the belief that it survives: w max(support.regime_money, min(1, support.regime_troops)).", "NAVCO 1.2 REGAID; " + A + "0 until calibrated: a patron does not change beliefs", role="behavioural"),  # noqa: E501
     # --- regime ----------------------------------------------------------------------------------
     _p("regime.repression", 0.8, "float", 0, 1, "share", "Repression order: share of loyal soldiers on crowd duty each day.", A + "crackdown events set it to 1", role="lever"),  # noqa: E501
     _p("regime.selective_deployment", 0.0, "float", 0, 1, "share", "How far the regime keeps regular non-core soldiers in barracks and sends guards and core-group soldiers to the crowds (their duty chance is scaled by 1 - this).", "Reference article [87] (Syria relied on a few trusted units)", role="lever"),  # noqa: E501
     _p("regime.lethality", 0.0, "float", 0, 1, "share", "How lethal repression is; raises backfire and soldiers' moral cost.", "Sutton et al. 2014", role="lever"),  # noqa: E501
     _p("regime.messaging", 0.5, "float", 0, 1, "share", "Intensity of the regime's messaging that it will survive.", A + "propaganda", role="lever"),  # noqa: E501
     _p("regime.information_control", 0.0, "float", 0, 1, "share", "Scales public signals of protest and defection down by (1 - this).", "Kuran 1991 (preference falsification)", role="lever"),  # noqa: E501
+    # --- outside support (NAVCO's REGAID and STATESUP) -----------------------------------------
+    _p("support.regime_money", 0.0, "float", 0, 1, "share of wage bill", "Share of the soldiers' wage bill an outside patron covers: it pays that share of every soldier's shortfall (arrears and pay cuts below the scenario's pay).", "NAVCO 1.2 REGAID (the regime received outside material support; Chenoweth & Shay 2019); " + A + "0: no patron", role="structure"),  # noqa: E501
+    _p("support.regime_troops", 0.0, "float", 0, 2, "share of initial force", "Foreign troops on the regime's side, in people as a share of the initial force: counted in the loyal force of the outcome rule, never defecting.", "NAVCO 1.2 REGAID; " + A + "0: no foreign troops", role="structure"),  # noqa: E501
+    _p("support.opposition", 0.0, "float", 0, 1, "share", "Support a foreign state gives the campaign, 0 (none) to 1 (full backing); raises what defectors expect if the regime falls (times opposition.w_support).", "NAVCO 1.2 STATESUP (the campaign received support from a foreign state); " + A + "0: none", role="structure"),  # noqa: E501
     # --- elites ----------------------------------------------------------------------------------
     _p("elites.count", 20, "int", 0, 10_000, "agents", "Number of elite agents (each stands for one person).", A + "inner circle", role="structure", build_only=True),  # noqa: E501
     _p("elites.rents", 1.0, "float", 0, 5, "utility", "Rents an elite keeps while the regime survives.", "Svolik 2012", role="lever"),  # noqa: E501
@@ -261,6 +276,9 @@ GROUP_FIELDS: dict[str, Param] = {
 _PAY = BY_NAME["soldiers.pay"]
 _ARREARS = BY_NAME["soldiers.arrears"]
 _LETHALITY = BY_NAME["regime.lethality"]
+_MONEY = BY_NAME["support.regime_money"]
+_TROOPS = BY_NAME["support.regime_troops"]
+_OPP = BY_NAME["support.opposition"]
 
 #: Fields of each kind of ``[[events]]`` entry (besides ``day``, ``kind`` and ``note``), by kind.
 #: ``default`` is what the model uses when the field is left out; ``None`` leaves the value as it
@@ -281,6 +299,11 @@ EVENT_FIELDS: dict[str, dict[str, Param]] = {
         "share": _p("events.coup.share", 0.2, "float", 0, 1, "share of loyal elites", "Share of the still-loyal elites in the plot (at least one); their client units try to seize the capital.", A + "a faction of one in five", role="structure"),  # noqa: E501
         "legitimacy_cost": _p("events.coup.legitimacy_cost", 0.1, "float", 0, 1, "share", "Legitimacy lost everywhere if the coup fails.", A + "a failed coup discredits the regime somewhat", role="structure"),  # noqa: E501
     },
+    "support": {
+        "regime_money": _p("events.support.regime_money", None, "float", _MONEY.lo, _MONEY.hi, _MONEY.unit, "Sets support.regime_money.", _MONEY.source, role="structure"),  # noqa: E501
+        "regime_troops": _p("events.support.regime_troops", None, "float", _TROOPS.lo, _TROOPS.hi, _TROOPS.unit, "Sets support.regime_troops.", _TROOPS.source, role="structure"),  # noqa: E501
+        "opposition": _p("events.support.opposition", None, "float", _OPP.lo, _OPP.hi, _OPP.unit, "Sets support.opposition.", _OPP.source, role="structure"),  # noqa: E501
+    },
     "legitimacy_shock": {
         "delta": _p("events.legitimacy_shock.delta", 0.0, "float", -1, 1, "share", "Added to legitimacy (clipped to 0..1).", A + "no change unless given", role="structure"),  # noqa: E501
         "region": _p("events.legitimacy_shock.region", None, "name", None, None, "", "Region hit; every region if left out.", A + "national shock", role="structure"),  # noqa: E501
@@ -292,6 +315,7 @@ EVENT_KINDS: tuple[str, ...] = tuple(EVENT_FIELDS)
 EVENT_NEEDS_ONE_OF: dict[str, tuple[str, ...]] = {
     "pay_cut": ("pay", "arrears"),
     "legitimacy_shock": ("delta",),
+    "support": ("regime_money", "regime_troops", "opposition"),
 }
 #: Every event field once (the union over kinds, first-seen order): the scenario schema's columns.
 EVENT_FIELD_UNION: dict[str, Param] = {}

@@ -43,7 +43,9 @@ from defection.model.scenario import Scenario, ScenarioError, load
 #: ``SeedSequence(seed)``. Each process draws only from its own stream, so a setting that changes
 #: how much one process draws (the guard share changes how many guard cells are picked) leaves
 #: every other process's draws unchanged: two settings run on one seed use common random
-#: numbers. The build is split the same way (placement, protesters, units, soldiers, elites).
+#: numbers. The build is split the same way (placement, protesters, units, soldiers, elites, and
+#: ``branches``: which companies are police and which of the rank and file are conscripts,
+#: appended last so that no earlier stream changed when it was added).
 STREAMS = (
     "place",
     "protesters",
@@ -57,6 +59,7 @@ STREAMS = (
     "schedule",
     "arrests",
     "movement",
+    "branches",
 )
 
 

@@ -258,16 +258,21 @@ def defection_reward(
     officer_factor: float,
     core: ArrayLike,
     core_tied_fate: float,
+    backing: float = 0.0,
 ) -> NDArray[np.float64]:
     """Reward ``R`` a soldier expects from defecting if the regime falls.
 
-    ``R = (a + v k_o^officer)(1 - f core)``: the amnesty ``a`` plus the value ``v`` of being on
-    the winning side, ``k_o`` times more for an officer (``opposition.officer_reward_factor``),
-    cut by the share ``f`` a soldier of the regime's core group cannot claim (his fate is tied to
-    the regime's; McLauchlin 2010; Makara 2013). ``k_o`` is an assumption.
+    ``R = (a + w_o s + v k_o^officer)(1 - f core)``: the amnesty ``a``, plus what the
+    opposition's foreign backing promises (``backing`` = ``w_o s``, :func:`opposition_backing`),
+    plus the value ``v`` of being on the winning side, ``k_o`` times more for an officer
+    (``opposition.officer_reward_factor``), cut by the share ``f`` a soldier of the regime's core
+    group cannot claim (his fate is tied to the regime's; McLauchlin 2010; Makara 2013). ``k_o``
+    is an assumption.
     """
-    reward = amnesty + defector_value * np.where(
-        np.asarray(officer, dtype=bool), officer_factor, 1.0
+    reward = (
+        amnesty
+        + backing
+        + defector_value * np.where(np.asarray(officer, dtype=bool), officer_factor, 1.0)
     )
     return reward * (1.0 - core_tied_fate * np.asarray(core, dtype=bool))
 
@@ -281,14 +286,16 @@ def defect_gain(
     peer_share: ArrayLike,
     peer_weight: float,
     fight_risk: float = 0.0,
+    principled: ArrayLike = 0.0,
 ) -> NDArray[np.float64]:
     """Gain from defecting over staying.
 
-    ``(1 - b) R - b (q K + F) + w_peer n - stay``: the reward ``R`` (amnesty plus the value of
-    being on the winning side) comes if the regime falls; if it survives, the punishment ``K``
+    ``(1 - b) R - b (q K + F) + w_peer n - stay + P``: the reward ``R`` (amnesty plus the value
+    of being on the winning side) comes if the regime falls; if it survives, the punishment ``K``
     (including family reprisals) if the attempt is detected, and the cost ``F`` of fighting it;
-    ``w_peer n`` is Granovetter's peer term over the share ``n`` of network neighbours who left.
-    The design card's expected-payoff comparison (model.md section 3).
+    ``w_peer n`` is Granovetter's peer term over the share ``n`` of network neighbours who left;
+    ``P`` is the principled motive (:func:`principled_gain`), which does not depend on the
+    regime's fate. The design card's expected-payoff comparison (model.md section 3).
     """
     b = np.asarray(belief, dtype=float)
     return (
@@ -297,7 +304,7 @@ def defect_gain(
         * (np.asarray(detection, dtype=float) * np.asarray(punishment, dtype=float) + fight_risk)
         + peer_weight * np.asarray(peer_share, dtype=float)
         - np.asarray(stay, dtype=float)
-    )
+    ) + np.asarray(principled, dtype=float)
 
 
 def desert_gain(
@@ -309,13 +316,15 @@ def desert_gain(
     exit_barrier: float,
     peer_share: ArrayLike,
     peer_weight: float,
+    principled: ArrayLike = 0.0,
 ) -> NDArray[np.float64]:
     """Gain from deserting (private exit) over staying.
 
-    ``-barrier - k_d b q K + w_peer n - stay``: no reward from the regime's fall and no fighting,
-    and a caught deserter suffers the share ``k_d`` (``soldiers.desert_punishment``) of the
-    punishment ``K`` of armed defection. Exit versus voice (Albrecht & Ohl 2016); ``k_d`` is an
-    assumption.
+    ``-barrier - k_d b q K + w_peer n - stay + k_L P``: no reward from the regime's fall and no
+    fighting, and a caught deserter suffers the share ``k_d`` (``soldiers.desert_punishment``) of
+    the punishment ``K`` of armed defection. Exit versus voice (Albrecht & Ohl 2016); ``k_d`` is
+    an assumption. ``principled`` is the share ``k_L`` (``soldiers.legitimacy_desert_share``,
+    default 0) of the principled motive ``P`` of :func:`principled_gain` that also drives exit.
     """
     b = np.asarray(belief, dtype=float)
     return (
@@ -326,7 +335,116 @@ def desert_gain(
         * np.asarray(punishment, dtype=float)
         + peer_weight * np.asarray(peer_share, dtype=float)
         - np.asarray(stay, dtype=float)
+    ) + np.asarray(principled, dtype=float)
+
+
+def principled_gain(weight: float, legitimacy: ArrayLike) -> NDArray[np.float64]:
+    """Principled motive to defect, ``P = w_L (1 - L)``.
+
+    ``L`` is the regime's legitimacy among the soldier's own people (his home region's
+    legitimacy plus his identity group's shift, clipped to [0, 1]: what the protesters of his
+    region and group see), ``w_L`` is ``soldiers.w_legitimacy``. A soldier who finds the regime
+    unjust gains from breaking with it whatever its fate (the reference article, "Ideological and
+    Principled Reasons": defection as refusal to serve an unjust regime or to perpetrate its
+    violence; Myanmar 2021). The term counts toward defection (voice); only the share
+    ``soldiers.legitimacy_desert_share`` of it counts toward desertion (exit; Albrecht & Ohl 2016).
+    The linear form is an assumption.
+    """
+    return weight * (1.0 - np.asarray(legitimacy, dtype=float))
+
+
+def pay_received(
+    pay: float,
+    arrears: float,
+    reference_pay: float,
+    patron_share: float,
+    pay_factor: ArrayLike = 1.0,
+) -> NDArray[np.float64]:
+    """Pay a soldier receives: ``[p (1 - a) + s max(0, p_0 - p (1 - a))] f``.
+
+    ``p`` is today's pay (``soldiers.pay``), ``a`` the arrears, ``p_0`` the pay the scenario
+    starts with (its wage bill), ``s`` the share of the wage bill an outside patron covers
+    (``support.regime_money``; NAVCO's REGAID) and ``f`` the soldier's pay factor (a conscript's
+    ``soldiers.conscript_pay``, 1 for a professional). The patron pays the share ``s`` of the
+    shortfall below the scenario's pay, whether it comes from arrears or from pay cuts, so
+    ``s = 1`` restores full pay and ``s = 0`` changes nothing; pay raised above ``p_0`` is the
+    regime's own. Outside money as the regime's lifeline for paying its soldiers: Albrecht & Ohl
+    (2016) and Ohl, Albrecht & Koehler (2015) on pay and desertion in Syria; the form is an
+    assumption.
+    """
+    paid = pay * (1.0 - arrears)
+    topped = paid + patron_share * np.maximum(reference_pay - paid, 0.0)
+    return topped * np.asarray(pay_factor, dtype=float)
+
+
+def opposition_backing(weight: float, support: float) -> float:
+    """What the opposition's foreign backing adds to a defector's reward: ``w_o s``.
+
+    ``s`` is ``support.opposition`` (NAVCO's STATESUP, 0 to 1) and ``w_o``
+    ``opposition.w_support``: a campaign backed by a foreign state can pay, arm and shelter
+    defectors. Chenoweth & Stephan (2011) weigh foreign state support as a rival explanation of
+    campaigns' success and do not find it a reliable one, so the weight defaults to 0 and is left
+    to calibration.
+    """
+    return weight * support
+
+
+def patron_confidence(weight: float, money: float, troops: float) -> float:
+    """Shift of the belief that the regime survives due to an outside patron (logit units).
+
+    ``w_s max(m, min(1, t))``: the stronger of the patron's money ``m`` (share of the wage bill,
+    ``support.regime_money``) and troops ``t`` (share of the initial force,
+    ``support.regime_troops``), weighted by ``belief.w_support``. A regime with a patron looks
+    likelier to survive; the form is an assumption (NAVCO's REGAID is binary).
+    """
+    return weight * max(money, min(1.0, troops))
+
+
+def duty_chance(
+    repression: float,
+    trusted: ArrayLike,
+    selective: float,
+    police: ArrayLike,
+    duty_first: float,
+    police_in_service: float,
+) -> NDArray[np.float64]:
+    """Chance a soldier is sent to the crowds today.
+
+    ``r (1 - d_s)^[not trusted] (1 - d_p rho)^[not police]``: the repression order ``r``, scaled
+    down for regular soldiers outside the core group by the selective deployment ``d_s`` (trusted
+    units go first; reference article [87]), and for everyone but the police by ``d_p rho``, the
+    police's duty priority ``d_p`` (``police.duty_first``) times the share ``rho`` of the police
+    still in service: the regime sends its police to the crowds first and holds the army back as
+    long as it has police (the army was called in after the police in Myanmar 2021). The form is
+    an assumption.
+    """
+    return (
+        repression
+        * np.where(np.asarray(trusted, dtype=bool), 1.0, 1.0 - selective)
+        * np.where(np.asarray(police, dtype=bool), 1.0, 1.0 - duty_first * police_in_service)
     )
+
+
+def pick_companies(
+    size: ArrayLike, eligible: ArrayLike, target: float, keys: ArrayLike
+) -> NDArray[np.bool_]:
+    """Companies that become police: a random set of eligible companies of about ``target`` men.
+
+    Eligible companies are taken in the order of their random ``keys`` (a draw per company),
+    and the prefix whose total size is closest to ``target`` soldiers is kept (the shorter one on
+    a tie), so police are whole companies and the police share is met as closely as whole
+    companies allow.
+    """
+    size = np.asarray(size, dtype=float)
+    ok = np.flatnonzero(np.asarray(eligible, dtype=bool))
+    out = np.zeros(size.size, dtype=bool)
+    if ok.size == 0 or target <= 0:
+        return out
+    order = ok[np.argsort(np.asarray(keys, dtype=float)[ok], kind="stable")]
+    cum = np.concatenate([[0.0], np.cumsum(size[order])])
+    k = int(np.argmin(np.abs(cum - target)))
+    out[order[:k]] = True
+    return out
 
 
 def soldier_choice(defect: ArrayLike, desert: ArrayLike, threshold: ArrayLike) -> NDArray[np.int8]:
@@ -401,9 +519,16 @@ def elite_defect_gain(
 # ------------------------------------------------------------------------------------------------
 
 
-def loyal_force(loyal: float, loyal_guard: float, guard_weight: float) -> float:
-    """Force able to repress: loyal regular soldiers plus weighted loyal guards (people)."""
-    return loyal + guard_weight * loyal_guard
+def loyal_force(
+    loyal: float, loyal_guard: float, guard_weight: float, foreign: float = 0.0
+) -> float:
+    """Force able to repress, in people: ``loyal + w_g guards + foreign``.
+
+    Loyal regular soldiers (army and police), weighted loyal guards, and foreign troops on the
+    regime's side (``support.regime_troops`` times the initial force; NAVCO's REGAID), who count
+    like regular soldiers and never defect.
+    """
+    return loyal + guard_weight * loyal_guard + foreign
 
 
 def opposition_strength(

@@ -3,7 +3,8 @@
 A scenario file has these tables (all optional but ``[scenario]``)::
 
     [scenario]            name, title, description, extends, historical
-    [run] [grid] [protest] [opposition] [soldiers] [belief] [regime] [elites] [outcome]
+    [run] [grid] [protest] [opposition] [soldiers] [police] [belief] [regime] [support]
+    [elites] [outcome]
                           parameters from the registry (``defection.model.params``)
     [[groups]]            identity groups: name, core, share, legitimacy_shift
     [[regions]]           regions: name, capital, groups = {name = share}, per-region overrides

@@ -14,12 +14,24 @@ if TYPE_CHECKING:
     from defection.model.regime import RegimeModel
 
 
+def intercept(m: RegimeModel) -> float:
+    """The belief's intercept today: ``belief.intercept`` plus an outside patron's confidence.
+
+    The patron's term is :func:`~defection.model.rules.patron_confidence`, 0 unless
+    ``belief.w_support`` > 0.
+    """
+    p = m.p
+    return p["belief.intercept"] + rules.patron_confidence(
+        p["belief.w_support"], p["support.regime_money"], p["support.regime_troops"]
+    )
+
+
 def initial_belief(m: RegimeModel) -> float:
-    """The public belief before day 1: messaging only, no signal yet."""
+    """The public belief before day 1: messaging (and an outside patron) only, no signal yet."""
     p = m.p
     return float(
         rules.belief_survival(
-            p["belief.intercept"], p["regime.messaging"], p["belief.w_messaging"], 0.0, 0.0, 0.0
+            intercept(m), p["regime.messaging"], p["belief.w_messaging"], 0.0, 0.0, 0.0
         )
     )
 
@@ -52,7 +64,7 @@ def update(m: RegimeModel) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     m.signal = mem * m.signal + (1.0 - mem) * raw
     left = (s.state == DEFECTED) | (s.state == DESERTED)
     n_left = rules.peer_share(m.units.adjacency, left, m.units.degree)
-    args = (p["belief.intercept"], p["regime.messaging"], p["belief.w_messaging"], m.signal)
+    args = (intercept(m), p["regime.messaging"], p["belief.w_messaging"], m.signal)
     m.belief_public = float(rules.belief_survival(*args, 0.0, 0.0))
     s.belief = rules.belief_survival(*args, n_left, p["belief.w_neighbours"])
     return n_left, s.belief

@@ -32,12 +32,23 @@ def draw_duty(m: RegimeModel, rng: np.random.Generator) -> None:
     """Today's crowd duty: each soldier in the force goes out with the repression order.
 
     ``P(duty) = regime.repression``, times ``1 - regime.selective_deployment`` for regular
-    soldiers outside the core group (trusted units are deployed first).
+    soldiers outside the core group (trusted units are deployed first), and times
+    ``1 - police.duty_first x (share of the police still in service)`` for everyone but the
+    police (the police go first; :func:`~defection.model.rules.duty_chance`).
     """
     s, p = m.soldiers, m.p
     in_force = (s.state == LOYAL) | (s.state == SHIRKING)
     trusted = s.guard | (s.group == m.core_group)
-    chance = p["regime.repression"] * np.where(trusted, 1.0, 1.0 - p["regime.selective_deployment"])
+    n_police = int(s.police.sum())
+    serving = float((in_force & s.police).sum()) / n_police if n_police else 0.0
+    chance = rules.duty_chance(
+        p["regime.repression"],
+        trusted,
+        p["regime.selective_deployment"],
+        s.police,
+        p["police.duty_first"],
+        serving,
+    )
     s.on_duty = in_force & (rng.random(s.state.size) < chance)
 
 
@@ -96,8 +107,16 @@ def decide(
     loyalty = s.loyalty[idx] + p["soldiers.indoctrination"]
     b, n = belief[idx], n_left[idx]
     duty = s.on_duty[idx]
+    # pay: the patron tops up the shortfall below the scenario's pay; conscripts get a share
+    paid = rules.pay_received(
+        p["soldiers.pay"],
+        p["soldiers.arrears"],
+        m.scenario_def.params["soldiers.pay"],
+        p["support.regime_money"],
+        np.where(s.conscript[idx], p["soldiers.conscript_pay"], 1.0),
+    )
     stay = rules.stay_value(
-        p["soldiers.pay"] * (1.0 - p["soldiers.arrears"]),
+        paid,
         p["soldiers.w_pay"],
         bonus,
         stake,
@@ -115,9 +134,21 @@ def decide(
         p["opposition.officer_reward_factor"],
         grp == m.core_group,
         p["soldiers.core_tied_fate"],
+        rules.opposition_backing(p["opposition.w_support"], p["support.opposition"]),
     )
+    # principled motive: the regime's illegitimacy among his home region and identity group
+    legit = np.clip(m.legitimacy[s.home[idx]] + m.group_shift[grp], 0.0, 1.0)
+    principled = rules.principled_gain(p["soldiers.w_legitimacy"], legit)
     g_def = rules.defect_gain(
-        stay, b, reward, q, punish, n, p["soldiers.peer_weight"], p["opposition.fight_risk"]
+        stay,
+        b,
+        reward,
+        q,
+        punish,
+        n,
+        p["soldiers.peer_weight"],
+        p["opposition.fight_risk"],
+        principled,
     )
     g_des = rules.desert_gain(
         stay,
@@ -128,6 +159,7 @@ def decide(
         p["soldiers.exit_barrier"],
         n,
         p["soldiers.peer_weight"],
+        p["soldiers.legitimacy_desert_share"] * principled,
     )
     choice = rules.soldier_choice(g_def, g_des, s.threshold[idx])
     # commanders who defected pull their companies

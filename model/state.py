@@ -59,7 +59,15 @@ class SoldierArrays:
         home: Region the soldier comes from (fixed; differs when his battalion was rotated).
         group: Identity-group index (fixed; officers and guards may be stacked from the core).
         guard: Serves in a guard (counterbalancing) unit (fixed).
-        rank: ``CONSCRIPT``, ``NCO`` or ``OFFICER`` (fixed; same array as ``Units.rank``).
+        police: Serves in a police or interior-troop company, a force apart from the army
+            (``police.share``; fixed). Police are whole companies of the regular (non-guard)
+            force, serving in their home region; everyone else is army (guards included).
+        rank: ``CONSCRIPT``, ``NCO`` or ``OFFICER`` (fixed; same array as ``Units.rank``). The
+            rank code ``CONSCRIPT`` means rank and file; whether a man of the rank and file was
+            drafted is ``conscript``.
+        conscript: A drafted man of the army's rank and file (``soldiers.conscript_share``;
+            fixed); the rest of the rank and file, NCOs, officers, guards and police are
+            professionals.
         loyalty: Intrinsic loyalty, utility units (fixed).
         threshold: Net gain needed to leave, utility units (fixed).
         exposure: How exposed his family is to reprisal, in [0, 1] (fixed).
@@ -73,7 +81,9 @@ class SoldierArrays:
     home: NDArray[np.int64]
     group: NDArray[np.int64]
     guard: NDArray[np.bool_]
+    police: NDArray[np.bool_]
     rank: NDArray[np.int8]
+    conscript: NDArray[np.bool_]
     loyalty: NDArray[np.float64]
     threshold: NDArray[np.float64]
     exposure: NDArray[np.float64]

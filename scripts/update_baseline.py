@@ -31,8 +31,11 @@ BASELINE_DIR = ROOT / "tests" / "baseline"
 CASES = (
     ("baseline", 1),
     ("baseline", 2),
+    ("east_germany_1989", 1),
     ("epstein_1", 1),
     ("granovetter", 1),
+    ("myanmar_2021", 1),
+    ("philippines_1986", 1),
     ("soviet_1991", 1),
     ("syria_2011", 1),
 )

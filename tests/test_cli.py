@@ -105,7 +105,7 @@ def test_run_writes_outputs(cli_results):
     assert s["commit"] is None or isinstance(s["commit"], str)
     assert s["parameters"]["grid.width"] == 16
     assert s["parameters"]["run.horizon"] == 3
-    assert s["outcome"] in ("collapse", "split", "survival")
+    assert s["outcome"] in ("collapse", "transition", "split", "survival")
     assert s["outcome_rule"]
     assert isinstance(s["outcome_day"], int)
     assert 1 <= s["outcome_day"] <= 3

@@ -152,7 +152,7 @@ def test_invariants_hold_every_day(run):
         check_day(m, prev_s, prev_e)
         prev_s, prev_e = m.soldiers.state.copy(), m.elites.state.copy()
     assert m.day == overrides["run.horizon"]
-    assert m.outcome in ("collapse", "split", "survival")
+    assert m.outcome in ("collapse", "transition", "split", "survival")
     df = m.datacollector.get_model_vars_dataframe()
     assert len(df) == m.day + 1
     shares = df[list(SHARE_STATS)].to_numpy()

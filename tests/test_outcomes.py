@@ -12,7 +12,16 @@ import pytest
 from defection.model.regime import RegimeModel
 from defection.runner import defection_rates
 
-pytestmark = pytest.mark.slow
+#: Since the measurement model (MODEL_VERSION 3) the uncalibrated model ends both cases in an
+#: elite transition (soviet_1991 around day 146, syria_2011 around day 100): these labels of
+#: issue #2, tuned by hand at model version 2, no longer hold. They are superseded by issue #10's
+#: case targets, which calibration must meet; strict, so that the suite says when they hold again.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.xfail(
+        strict=True, reason="uncalibrated model version 3 (issue #10): cases end in transitions"
+    ),
+]
 SEEDS = range(1, 11)
 
 

@@ -92,6 +92,28 @@ CONTEXTS = {
         "lethal repression (the baseline's is not): the lethality factors of backfire and of "
         "soldiers' moral cost act only when it is above 0",
     ),
+    "mechanisms": (
+        {
+            "belief.intercept": 0.0,
+            "elites.count": 0,
+            "soldiers.arrears": 0.5,
+            "police.share": 0.3,
+            "police.duty_first": 0.5,
+            "soldiers.conscript_share": 0.5,
+            "soldiers.conscript_pay": 0.5,
+            "soldiers.w_legitimacy": 3.0,
+            "soldiers.legitimacy_desert_share": 0.5,
+            "soldiers.exit_barrier": 0.0,
+            "opposition.w_support": 1.0,
+            "support.regime_money": 0.5,
+            "support.regime_troops": 0.5,
+            "support.opposition": 0.5,
+        },
+        "the mechanisms of issue #10 switched on: police and conscripts exist (their loyalty and "
+        "pay), arrears for a patron's money to cover, a principled motive strong enough (and "
+        "desertion cheap enough) for its desertion share to bite, and outside support for the "
+        "weights that multiply it (belief.w_support, opposition.w_support)",
+    ),
 }
 
 #: Values used instead of a range end, with the reason.
@@ -271,7 +293,8 @@ def test_contexts_are_distinct_situations():
 # Roles: what kind of quantity each parameter is (issue #10)
 # ------------------------------------------------------------------------------------------------
 
-#: The policy levers (the UI's sliders): the parameters marked ``lever=True`` before roles existed.
+#: The policy levers (the UI's sliders): the parameters marked ``lever=True`` before roles existed,
+#: and ``police.duty_first`` (issue #10: how far the regime sends its police to the crowds first).
 LEVER_NAMES = (
     "opposition.violent_share",
     "opposition.amnesty",
@@ -288,6 +311,7 @@ LEVER_NAMES = (
     "soldiers.guard_share",
     "soldiers.ethnic_stacking",
     "soldiers.purge_rate",
+    "police.duty_first",
     "regime.repression",
     "regime.selective_deployment",
     "regime.lethality",
@@ -307,6 +331,7 @@ BEHAVIOURAL_NAMES = (
     "opposition.defector_value",
     "opposition.officer_reward_factor",
     "opposition.fight_risk",
+    "opposition.w_support",
     "soldiers.w_pay",
     "soldiers.loyalty",
     "soldiers.loyalty_sd",
@@ -325,6 +350,10 @@ BEHAVIOURAL_NAMES = (
     "soldiers.guard_loyalty",
     "soldiers.guard_resentment",
     "soldiers.follow_commander",
+    "soldiers.w_legitimacy",
+    "soldiers.legitimacy_desert_share",
+    "soldiers.conscript_loyalty",
+    "police.loyalty",
     "belief.intercept",
     "belief.w_protest",
     "belief.w_defect",
@@ -332,6 +361,7 @@ BEHAVIOURAL_NAMES = (
     "belief.w_messaging",
     "belief.w_neighbours",
     "belief.memory",
+    "belief.w_support",
     "elites.loyalty",
     "elites.loyalty_sd",
     "elites.outside_option",

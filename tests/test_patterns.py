@@ -1,11 +1,16 @@
 """Model-level patterns of the design card (docs/ODD.md section 1), on the baseline scenario.
 
-Each compares a lever's two settings over the same seeds, all else equal.
+Each compares a lever's two settings over the same seeds, all else equal. P4 and P5 run at an
+operating point where the regime's survival is believed before any signal (``belief.intercept``
+4, a belief of 0.98): with the uncalibrated weights of model version 3 the protest signal of
+baseline's large protest (2.6 % of the population) otherwise swamps every belief, every run falls
+within two weeks and no lever can show its direction (issue #10's calibration sets the weights).
 """
 
 import numpy as np
 import pytest
 
+from defection.model.outputs import SUCCESS_OUTCOMES
 from defection.model.regime import RegimeModel
 
 pytestmark = pytest.mark.slow
@@ -33,9 +38,13 @@ def test_p7_pay_arrears_drive_desertion():
     assert unpaid[0] > 2 * paid[0], (paid, unpaid)
 
 
+#: Where a lever's direction can show (module docstring).
+BELIEVED = {"belief.intercept": 4.0}
+
+
 def test_p4_nonviolent_crowds_draw_more_defection_than_violent_ones():
-    nonviolent = final_shares({"opposition.violent_share": 0.0}).sum()
-    violent = final_shares({"opposition.violent_share": 0.9}).sum()
+    nonviolent = final_shares({"opposition.violent_share": 0.0, **BELIEVED}).sum()
+    violent = final_shares({"opposition.violent_share": 0.9, **BELIEVED}).sum()
     assert nonviolent > 3 * violent, (nonviolent, violent)
 
 
@@ -43,9 +52,10 @@ def test_p5_security_force_defection_makes_collapse_much_more_likely():
     def collapses(can_defect: bool) -> int:
         n = 0
         for seed in SEEDS:
-            model = RegimeModel("baseline", rng=seed, overrides={"soldiers.can_defect": can_defect})
+            overrides = {"soldiers.can_defect": can_defect, **BELIEVED}
+            model = RegimeModel("baseline", rng=seed, overrides=overrides)
             model.run()
-            n += model.outcome == "collapse"
+            n += model.outcome in SUCCESS_OUTCOMES  # the regime fell
         return n
 
     with_defection, without = collapses(True), collapses(False)

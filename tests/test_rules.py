@@ -698,3 +698,108 @@ def test_force_directions(loyal, guard, w, active, defected):
     assert rules.opposition_strength(active[0], defected[1], 0.1, 1.0) >= (
         rules.opposition_strength(active[0], defected[0], 0.1, 1.0)
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# mechanisms of issue #10: principled defection, outside support, police, conscripts
+# ------------------------------------------------------------------------------------------------
+
+
+def test_principled_gain_formula_and_directions():
+    assert rules.principled_gain(0.0, 0.2) == 0.0
+    assert rules.principled_gain(2.0, 0.25) == pytest.approx(1.5)
+    assert rules.principled_gain(2.0, 1.0) == 0.0
+    out = rules.principled_gain(1.0, np.array([0.1, 0.5, 0.9]))
+    assert np.all(np.diff(out) < 0)  # less legitimacy, more principled gain
+
+
+@SETTINGS
+@given(x=soldier_inputs, p=ordered(st.floats(0, 5)))
+def test_principled_term_adds_to_defect_gain_and_zero_is_bit_identical(x, p):
+    stay, b, r, n = 0.3, x["belief"], x["reward"], x["n"]
+    args = (stay, b, r, 0.2, x["punishment"], n, x["peer_weight"], x["fight_risk"])
+    plain = rules.defect_gain(*args)
+    assert rules.defect_gain(*args, 0.0) == plain  # exactly, not approximately
+    assert rules.defect_gain(*args, p[1]) >= rules.defect_gain(*args, p[0])
+    assert rules.defect_gain(*args, p[1]) == pytest.approx(plain + p[1])
+    dargs = (stay, b, 0.2, x["punishment"], 0.5, x["exit_barrier"], n, x["peer_weight"])
+    assert rules.desert_gain(*dargs, 0.0) == rules.desert_gain(*dargs)
+    assert rules.desert_gain(*dargs, p[1]) >= rules.desert_gain(*dargs, p[0])
+
+
+def test_pay_received_patron_and_conscript_pay():
+    # no patron, factor 1: exactly today's pay net of arrears, the old expression
+    for pay, arrears in ((1.0, 0.0), (0.7, 0.3), (2.0, 0.6)):
+        assert rules.pay_received(pay, arrears, 1.0, 0.0) == pay * (1.0 - arrears)
+    # the patron covers a share of the shortfall, from arrears or from a cut
+    assert rules.pay_received(1.0, 0.6, 1.0, 0.5) == pytest.approx(0.7)
+    assert rules.pay_received(0.2, 0.0, 1.0, 0.5) == pytest.approx(0.6)
+    assert rules.pay_received(0.5, 0.5, 1.0, 1.0) == pytest.approx(1.0)
+    # pay above the scenario's is the regime's own: nothing to cover
+    assert rules.pay_received(1.5, 0.0, 1.0, 1.0) == pytest.approx(1.5)
+    # conscripts get their share of it all
+    out = rules.pay_received(1.0, 0.6, 1.0, 0.5, np.array([1.0, 0.25]))
+    np.testing.assert_allclose(out, [0.7, 0.175])
+
+
+@SETTINGS
+@given(pay=st.floats(0, 3), arrears=unit, s=ordered(unit), f=unit)
+def test_pay_received_directions(pay, arrears, s, f):
+    lo = rules.pay_received(pay, arrears, 1.0, s[0], f)
+    hi = rules.pay_received(pay, arrears, 1.0, s[1], f)
+    assert hi >= lo - EPS
+    assert lo >= pay * (1.0 - arrears) * f - EPS  # a patron never takes pay away
+    assert rules.pay_received(pay, arrears, 1.0, 1.0, f) >= min(pay * (1 - arrears), 1.0) * f - EPS
+
+
+def test_opposition_backing_and_reward():
+    assert rules.opposition_backing(0.0, 1.0) == 0.0
+    assert rules.opposition_backing(2.0, 0.5) == pytest.approx(1.0)
+    officer = np.array([False, True])
+    core = np.array([False, True])
+    plain = rules.defection_reward(0.5, 2.0, officer, 2.0, core, 0.8)
+    assert np.array_equal(rules.defection_reward(0.5, 2.0, officer, 2.0, core, 0.8, 0.0), plain)
+    backed = rules.defection_reward(0.5, 2.0, officer, 2.0, core, 0.8, 1.0)
+    # the backing is part of what the core group cannot claim in full
+    np.testing.assert_allclose(backed - plain, [1.0, 0.2])
+
+
+def test_patron_confidence():
+    assert rules.patron_confidence(0.0, 1.0, 1.0) == 0.0
+    assert rules.patron_confidence(2.0, 0.0, 0.0) == 0.0
+    assert rules.patron_confidence(2.0, 0.3, 0.1) == pytest.approx(0.6)
+    assert rules.patron_confidence(2.0, 0.3, 0.8) == pytest.approx(1.6)
+    assert rules.patron_confidence(2.0, 0.0, 1.7) == pytest.approx(2.0)  # troops cap at 1
+
+
+def test_duty_chance():
+    trusted = np.array([True, False, False, True])
+    police = np.array([False, False, True, True])
+    # no police priority: the old rule, bit for bit
+    old = 0.8 * np.where(trusted, 1.0, 1.0 - 0.5)
+    assert np.array_equal(rules.duty_chance(0.8, trusted, 0.5, police, 0.0, 1.0), old)
+    assert np.array_equal(rules.duty_chance(0.8, trusted, 0.5, police, 1.0, 0.0), old)
+    # full priority with every policeman serving: only police go out
+    out = rules.duty_chance(0.8, trusted, 0.0, police, 1.0, 1.0)
+    np.testing.assert_allclose(out, [0.0, 0.0, 0.8, 0.8])
+    half = rules.duty_chance(0.8, trusted, 0.0, police, 1.0, 0.5)
+    np.testing.assert_allclose(half, [0.4, 0.4, 0.8, 0.8])
+
+
+def test_pick_companies():
+    size = np.array([10, 10, 10, 10, 5])
+    eligible = np.array([True, True, True, False, True])
+    keys = np.array([0.3, 0.1, 0.2, 0.0, 0.9])
+    assert not rules.pick_companies(size, eligible, 0.0, keys).any()
+    got = rules.pick_companies(size, eligible, 20.0, keys)
+    assert got.tolist() == [False, True, True, False, False]  # by key, closest to 20
+    got = rules.pick_companies(size, eligible, 100.0, keys)
+    assert got.tolist() == [True, True, True, False, True]  # every eligible, never the others
+    got = rules.pick_companies(size, eligible, 14.0, keys)
+    assert got.tolist() == [False, True, False, False, False]  # 10 is closer to 14 than 20
+    assert not rules.pick_companies(size, np.zeros(5, dtype=bool), 20.0, keys).any()
+
+
+def test_loyal_force_counts_foreign_troops():
+    assert rules.loyal_force(10.0, 4.0, 1.5, 0.0) == rules.loyal_force(10.0, 4.0, 1.5)
+    assert rules.loyal_force(10.0, 4.0, 1.5, 5.0) == pytest.approx(21.0)

@@ -23,7 +23,7 @@ def test_serial_rows_are_complete_and_plausible(serial_reference):
     _, _, runs, series = serial_reference
     assert len(runs) == 12 and runs["run_id"].is_unique
     assert (runs["status"] == "ok").all()
-    assert set(runs["outcome"]) <= {"collapse", "split", "survival"}
+    assert set(runs["outcome"]) <= {"collapse", "transition", "split", "survival"}
     assert runs[["soldiers.pay", "regime.repression"]].drop_duplicates().shape[0] == 4
     shares = runs[
         [

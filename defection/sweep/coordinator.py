@@ -9,6 +9,7 @@ from typing import Any
 
 from defection.sweep.engine import (
     Result,
+    Scenarios,
     Task,
     read_faults,
     run_dask,
@@ -97,6 +98,38 @@ def run_sweep(
     done = store.done_ids(sweep.sweep_id)
     prog.skipped = len(done)
     tasks = tasks_for(sweep, done)
+    return run_tasks(tasks, sweep.scenario, store, prog, workers, scheduler, on_start, on_result)
+
+
+def run_tasks(
+    tasks: list[Task],
+    scenarios: Scenarios,
+    store: Store,
+    prog: Progress,
+    workers: int = 1,
+    scheduler: Any = None,
+    on_start: Callable[[Progress], None] | None = None,
+    on_result: Callable[[Progress, Result], None] | None = None,
+) -> Progress:
+    """Run ``tasks`` on a backend and write each result to ``store`` as it comes back.
+
+    The part of :func:`run_sweep` after the plan, shared with calibrations
+    (:mod:`defection.calibration.runs`), whose tasks name their case.
+
+    Args:
+        tasks: The runs still to do.
+        scenarios: The base scenario, or ``{case: Scenario}`` for tasks that name their case.
+        store: The open database; the tasks' sweep must be registered in it.
+        prog: Progress so far (``total``, ``skipped``); updated in place and returned.
+        workers: Local processes; 1 runs in this process. Ignored with ``scheduler``.
+        scheduler: A Dask scheduler address or ``LocalCluster``; None for the local backends.
+        on_start: Called once with the progress before the first run.
+        on_result: Called after each run (after its row is buffered); an exception it raises
+            (a spent time budget, say) stops the runs, and the finished ones are written first.
+
+    Returns:
+        ``prog``.
+    """
     if on_start is not None:
         on_start(prog)
     buffer: list[Result] = []
@@ -124,11 +157,11 @@ def run_sweep(
 
     try:
         if tasks and scheduler is not None:
-            run_dask(tasks, sweep.scenario, scheduler, collect)
+            run_dask(tasks, scenarios, scheduler, collect)
         elif tasks and workers > 1:
-            run_pool(tasks, sweep.scenario, workers, collect)
+            run_pool(tasks, scenarios, workers, collect)
         else:
-            run_serial(tasks, sweep.scenario, collect)
+            run_serial(tasks, scenarios, collect)
     finally:
         flush()
         prog.seconds = time.perf_counter() - start

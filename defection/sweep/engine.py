@@ -9,6 +9,13 @@ Workers never touch the database: each task returns its row and its per-day seri
 coordinator, which writes them (:mod:`defection.sweep.store`). Seeds travel inside the task, so a
 run gives the same row wherever it runs.
 
+A sweep has one base scenario; a calibration (:mod:`defection.calibration`) runs several cases.
+The backends therefore take either one :class:`Scenario` or a ``{case: Scenario}`` mapping, sent
+to every worker once, and a task names its case (:attr:`Task.case`). A task may also carry
+``measures``, a picklable callable that reads the finished run (its row and its per-day frame)
+and returns more columns for the row (a calibration's targets), so no per-day series has to
+travel back or be stored to compute them.
+
 A run that raises is returned as a ``failed`` row with its error. A pool worker process that
 dies (a crash, ``kill -9``, the out-of-memory killer) breaks a ``ProcessPoolExecutor``; the runs in
 flight are then re-run one at a time in a fresh single-worker pool, so the one that kills its
@@ -27,7 +34,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -73,6 +80,41 @@ class Task:
     until_horizon: bool
     series: tuple[str, ...]
     faults: dict[str, Any] = field(default_factory=dict)
+    #: The case this run belongs to: a key of the ``{case: Scenario}`` mapping the backend was
+    #: given (None: the backend was given one scenario). Stored in the row's ``case`` column.
+    case: str | None = None
+    #: ``measures(row, frame) -> {column: value}``: extra columns computed from the finished run
+    #: (its row and its DataCollector frame); a picklable callable (a module-level class instance).
+    measures: Callable[[dict[str, Any], pd.DataFrame], dict[str, Any]] | None = None
+
+
+#: What the backends run tasks on: one base scenario, or one per case (:attr:`Task.case`).
+Scenarios = Scenario | Mapping[str, Scenario]
+
+
+class CaseScenarios(Mapping[str, Scenario]):
+    """A read-only ``{case: Scenario}`` mapping that is not a ``dict`` (Dask scatters it whole)."""
+
+    def __init__(self, scenarios: Mapping[str, Scenario]):
+        self._d = dict(scenarios)
+
+    def __getitem__(self, case: str) -> Scenario:
+        return self._d[case]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._d)
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+
+def base_scenario(scenarios: Scenarios, task: Task) -> Scenario:
+    """The base scenario of ``task``: the one scenario, or its case's in the mapping."""
+    if isinstance(scenarios, Scenario):
+        return scenarios
+    if task.case is None:
+        raise ValueError(f"run {task.run_id}: names no case, and the runs have several")
+    return scenarios[task.case]
 
 
 @dataclass
@@ -89,16 +131,17 @@ def read_faults() -> dict[str, Any]:
     return json.loads(raw) if raw else {}
 
 
-def execute(task: Task, scenario: Scenario | None = None) -> Result:
+def execute(task: Task, scenario: Scenarios | None = None) -> Result:
     """Run one task to its outcome and return its row; a model exception becomes a failed row.
 
     Args:
         task: The run.
-        scenario: The sweep's base scenario ([set] applied); pool workers get it once from their
-            initializer and pass ``None``.
+        scenario: The sweep's base scenario ([set] applied), or a ``{case: Scenario}`` mapping
+            for tasks that name their case; pool workers get it once from their initializer and
+            pass ``None``.
     """
-    scenario = scenario if scenario is not None else _WORKER_SCENARIO
-    assert scenario is not None, "worker started without its scenario"
+    scenarios = scenario if scenario is not None else _WORKER_SCENARIO
+    assert scenarios is not None, "worker started without its scenario"
     start = time.perf_counter()
     short = task.run_id.split("/", 1)[1]
     try:
@@ -109,11 +152,14 @@ def execute(task: Task, scenario: Scenario | None = None) -> Result:
             os._exit(70)  # simulate a crashing worker process
         if short in faults.get("raise", ()):
             raise RuntimeError(f"injected failure in {short} ({FAULTS_ENV})")
-        sc = scenario.with_overrides(task.overrides, origin=f"sweep run {task.run_id}")
+        base = base_scenario(scenarios, task)
+        sc = base.with_overrides(task.overrides, origin=f"sweep run {task.run_id}")
         model = RegimeModel(sc, rng=task.seed, until_horizon=task.until_horizon)
         model.run()
         ts = model.datacollector.get_model_vars_dataframe()
         row = _row(task, model, sc.hash, ts)
+        if task.measures is not None:
+            row.update(task.measures(row, ts))
         series = _series(ts, task.series) if task.series else None
     except Exception as exc:  # noqa: BLE001 - a failed run is data, not the end of the sweep
         row = failed_row(task, f"{type(exc).__name__}: {exc}")
@@ -131,7 +177,7 @@ def failed_row(task: Task, error: str) -> dict[str, Any]:
 
 
 def _base_row(task: Task) -> dict[str, Any]:
-    return {
+    row = {
         "run_id": task.run_id,
         "sweep_id": task.sweep_id,
         "point": task.point,
@@ -141,6 +187,9 @@ def _base_row(task: Task) -> dict[str, Any]:
         "worker": f"{socket.gethostname()}:{os.getpid()}",
         **{f"param:{k}": v for k, v in task.overrides.items()},
     }
+    if task.case is not None:
+        row["case"] = task.case
+    return row
 
 
 def _row(task: Task, model: RegimeModel, scenario_hash: str, ts: pd.DataFrame) -> dict[str, Any]:
@@ -172,11 +221,11 @@ def _series(ts: pd.DataFrame, keep: tuple[str, ...]) -> dict[str, np.ndarray]:
 
 OnResult = Callable[[Result], None]
 
-_WORKER_SCENARIO: Scenario | None = None
+_WORKER_SCENARIO: Scenarios | None = None
 
 
-def _init_worker(scenario: Scenario, coordinator: int | None = None) -> None:
-    """Pool worker initializer: keep the base scenario for every task this process runs.
+def _init_worker(scenario: Scenarios, coordinator: int | None = None) -> None:
+    """Pool worker initializer: keep the base scenario(s) for every task this process runs.
 
     The worker also ignores Ctrl-C (the terminal sends it to the whole process group; the
     coordinator handles it and stops the pool) and exits as soon as the coordinator process
@@ -213,13 +262,13 @@ def _exit_with(pid: int) -> None:
             pass
 
 
-def run_serial(tasks: Iterable[Task], scenario: Scenario, on_result: OnResult) -> None:
+def run_serial(tasks: Iterable[Task], scenario: Scenarios, on_result: OnResult) -> None:
     """Run every task in this process, in order."""
     for task in tasks:
         on_result(execute(task, scenario))
 
 
-def _make_pool(workers: int, scenario: Scenario) -> ProcessPoolExecutor:
+def _make_pool(workers: int, scenario: Scenarios) -> ProcessPoolExecutor:
     import multiprocessing as mp
 
     # forkserver: workers fork from a clean server process that has imported the model once
@@ -265,7 +314,7 @@ def _stop_pool(pool: ProcessPoolExecutor, timeout: float = 5.0) -> None:
     pool.shutdown(wait=True, cancel_futures=True)
 
 
-def run_pool(tasks: Iterable[Task], scenario: Scenario, workers: int, on_result: OnResult) -> None:
+def run_pool(tasks: Iterable[Task], scenario: Scenarios, workers: int, on_result: OnResult) -> None:
     """Run tasks on a local process pool of ``workers`` processes.
 
     At most ``4 * workers`` tasks are in flight, so an interrupt loses little and memory stays flat.
@@ -279,7 +328,9 @@ def run_pool(tasks: Iterable[Task], scenario: Scenario, workers: int, on_result:
         stop_forkserver()
 
 
-def _run_pool(tasks: Iterable[Task], scenario: Scenario, workers: int, on_result: OnResult) -> None:
+def _run_pool(
+    tasks: Iterable[Task], scenario: Scenarios, workers: int, on_result: OnResult
+) -> None:
     pending: deque[Task] = deque(tasks)
     suspects: deque[Task] = deque()
     while pending or suspects:
@@ -327,7 +378,7 @@ def _run_pool(tasks: Iterable[Task], scenario: Scenario, workers: int, on_result
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_alone(task: Task, scenario: Scenario, on_result: OnResult) -> None:
+def _run_alone(task: Task, scenario: Scenarios, on_result: OnResult) -> None:
     """Re-run a task that was in flight when a worker died, in a pool of its own."""
     pool = _make_pool(1, scenario)
     try:
@@ -393,11 +444,12 @@ def scheduler_address_problem(address: str) -> str | None:
     return None
 
 
-def run_dask(tasks: Iterable[Task], scenario: Scenario, address: Any, on_result: OnResult) -> None:
+def run_dask(tasks: Iterable[Task], scenario: Scenarios, address: Any, on_result: OnResult) -> None:
     """Run tasks on a Dask distributed cluster (a scheduler address or a ``LocalCluster``).
 
-    The base scenario is scattered to every worker once; tasks are submitted in a window of four
-    per worker thread, so the scheduler holds a bounded number of them.
+    The base scenario (or the cases' mapping) is scattered to every worker once; tasks are
+    submitted in a window of four per worker thread, so the scheduler holds a bounded number of
+    them.
 
     Raises:
         SweepError: The scheduler cannot be reached, has no workers, or runs another version.
@@ -422,7 +474,9 @@ def run_dask(tasks: Iterable[Task], scenario: Scenario, address: Any, on_result:
                 f"{__version__}; install the same version on every worker"
             )
         threads = max(sum(client.nthreads().values()), 1)
-        sc = client.scatter(scenario, broadcast=True, hash=False)
+        # a mapping goes as one object (Dask would scatter a dict's values one by one)
+        payload = scenario if isinstance(scenario, Scenario) else CaseScenarios(scenario)
+        sc = client.scatter(payload, broadcast=True, hash=False)
         it: Iterator[Task] = iter(tasks)
         by_key: dict[str, Task] = {}
 

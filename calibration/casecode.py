@@ -1,0 +1,440 @@
+"""Coding a case from its features (issue #10 section 2; documented in docs/CASES.md).
+
+Political scientists know a case's features, not utility weights. A case is coded as
+:class:`Features`: NAVCO's columns (peak participation, method, regime violence, outside aid to
+the regime, foreign-state support to the campaign, a violent flank) and the force structure
+(force size, guard share, ethnic stacking, the ruling group's share, pay, arrears). A feature the
+coder does not know is ``None`` and is drawn from its documented prior (:data:`PRIORS`); for NAVCO
+campaigns the force structure is always unknown. :func:`scenario_doc` turns features, drawn
+values and the mapping coefficients (:data:`MAPPING`, the part of the mapping that is not a
+structural fact and is calibrated with the behavioural parameters) into a scenario document that
+:func:`defection.model.scenario.from_dict` validates like any scenario file.
+
+What the mapping may write: only facts and what the regime or outside actors did. Defections and
+outcomes are never inputs: they must emerge. The stated participation is an input (it sizes the
+protester pool, docs/ODD.md's measurement model), never a target.
+
+Test-set campaigns of the committed NAVCO split are refused unless ``allow_test=True``, which
+only the final validation report passes (never tune on the test set).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from defection.calibration import navco
+from defection.model.params import Param
+
+A = "assumption: "
+
+
+def _m(name: str, default: float, lo: float, hi: float, unit: str, meaning: str, source: str):
+    return Param(f"case.{name}", default, "float", lo, hi, unit, meaning, source, "behavioural")
+
+
+# fmt: off
+#: Coefficients of the feature-to-scenario mapping that no source fixes: calibrated with the
+#: behavioural parameters (role ``behavioural``), addressed as ``case.<name>``.
+MAPPING: dict[str, Param] = {p.name: p for p in (
+    _m("violent_share_nonviolent", 0.05, 0.0, 0.3, "share", "opposition.violent_share of a campaign coded nonviolent (NAVCO NONVIOL = 1).", A + "a primarily nonviolent campaign still has some violent participants"),  # noqa: E501
+    _m("violent_share_violent", 0.8, 0.5, 1.0, "share", "opposition.violent_share of a campaign coded violent (NAVCO VIOL = 1).", A + "a primarily violent campaign"),  # noqa: E501
+    _m("flank_violent_share", 0.15, 0.0, 0.4, "share", "Added to a nonviolent campaign's violent share when it has a violent flank (NAVCO VIOLENT FLANK = 1).", "Chenoweth & Schock 2015 (violent flanks); " + A + "size"),  # noqa: E501
+    _m("lethality_regviol", 0.5, 0.1, 1.0, "share", "regime.lethality of the crackdown when the regime used violent repression (NAVCO REGVIOL = 1).", A + "violent repression is lethal to a degree no column records"),  # noqa: E501
+    _m("repression_regviol", 0.9, 0.5, 1.0, "share", "regime.repression of that crackdown.", A + "a crackdown sends most loyal soldiers out"),  # noqa: E501
+)}
+# fmt: on
+
+
+@dataclass(frozen=True)
+class Prior:
+    """A documented prior for a feature a coder does not know.
+
+    Attributes:
+        kind: ``uniform``, ``loguniform`` or ``bernoulli``.
+        lo: Lower bound (``bernoulli``: unused).
+        hi: Upper bound (``bernoulli``: the probability of 1).
+        why: The source or the assumption, with the reason.
+    """
+
+    kind: str
+    lo: float
+    hi: float
+    why: str
+
+    def draw(self, rng: np.random.Generator) -> float:
+        """One draw."""
+        if self.kind == "uniform":
+            return float(rng.uniform(self.lo, self.hi))
+        if self.kind == "loguniform":
+            return float(math.exp(rng.uniform(math.log(self.lo), math.log(self.hi))))
+        return float(rng.random() < self.hi)
+
+
+@dataclass(frozen=True)
+class Features:
+    """What a coder knows of a case; ``None`` means unknown (drawn from :data:`PRIORS`).
+
+    Attributes:
+        name: Scenario name (identifier rule of the scenario schema).
+        title: Human-readable title.
+        cite: Where the known features come from (written as their source).
+        population: The country's population in people (NAVCO's LOCATION).
+        participation: Peak participants / population (NAVCO's share).
+        method: ``nonviolent`` or ``violent`` (NAVCO NONVIOL / VIOL).
+        regime_violence: The regime used violent repression (REGVIOL).
+        regime_aid: The regime received outside material support (REGAID).
+        state_support: The campaign received support from a foreign state (STATESUP).
+        violent_flank: A violent flank alongside a nonviolent campaign (VIOLENT FLANK).
+        force_share: Security force (army and guards) as a share of the population.
+        guard_share: Share of the force in separate guard units (counterbalancing).
+        ethnic_stacking: Chance an officer or guard comes from the ruling group.
+        ruling_share: The ruling (core) identity group's share of the population.
+        pay: Soldiers' pay relative to subsistence.
+        arrears: Share of pay not paid.
+        legitimacy: Regime legitimacy among the public before the campaign.
+        crackdown_day: Day of the violent crackdown when the regime used violent repression.
+        police_share: Share of the security force in police and interior troops.
+        conscript_share: Share of the army's rank and file who are conscripts.
+        aid_money: Share of the wage bill an outside patron covers, when the regime has aid.
+    """
+
+    name: str
+    title: str
+    cite: str
+    population: float
+    participation: float
+    method: str
+    regime_violence: bool | None = None
+    regime_aid: bool | None = None
+    state_support: bool | None = None
+    violent_flank: bool | None = None
+    force_share: float | None = None
+    guard_share: float | None = None
+    ethnic_stacking: float | None = None
+    ruling_share: float | None = None
+    pay: float | None = None
+    arrears: float | None = None
+    legitimacy: float | None = None
+    crackdown_day: float | None = None
+    police_share: float | None = None
+    conscript_share: float | None = None
+    aid_money: float | None = None
+
+
+# fmt: off
+#: Priors of the features a coder may not know (all force-structure features, for NAVCO).
+PRIORS: dict[str, Prior] = {
+    "regime_violence": Prior("bernoulli", 0, 0.5, A + "even odds when NAVCO's REGVIOL is missing"),  # noqa: E501
+    "regime_aid": Prior("bernoulli", 0, 0.5, A + "even odds when REGAID is missing"),
+    "state_support": Prior("bernoulli", 0, 0.3, A + "foreign-state support is the exception (about a quarter of NAVCO's campaigns)"),  # noqa: E501
+    "violent_flank": Prior("bernoulli", 0, 0.3, A + "flanks are the exception when the column is missing"),  # noqa: E501
+    "force_share": Prior("loguniform", 0.002, 0.01, "military participation ratios of most states lie between 0.2 % and 1 % of the population (a common reading of IISS Military Balance figures); " + A + "log-uniform"),  # noqa: E501
+    "guard_share": Prior("uniform", 0.0, 0.3, "Quinlivan 1999 and De Bruin 2020 (counterweights are common in autocracies, rarely above a third of the force); " + A + "uniform"),  # noqa: E501
+    "ethnic_stacking": Prior("uniform", 0.0, 0.6, "McLauchlin 2010 (stacking ranges from none to near-total in the officer corps); " + A + "uniform below 0.6"),  # noqa: E501
+    "ruling_share": Prior("uniform", 0.05, 0.5, A + "the ruling group is a minority or a bare majority"),  # noqa: E501
+    "pay": Prior("uniform", 0.6, 1.4, "Albrecht & Ohl 2016 (pay from meagre to privileged); " + A + "relative scale"),  # noqa: E501
+    "arrears": Prior("uniform", 0.0, 0.3, "'For Money or Liberty?' (arrears during crises); " + A + "range"),  # noqa: E501
+    "legitimacy": Prior("uniform", 0.55, 0.85, "Epstein 2002 uses 0.82 for a regime that mostly holds; " + A + "a campaign arises when legitimacy is eroded"),  # noqa: E501
+    "crackdown_day": Prior("uniform", 1, 60, A + "violent repression comes within the first two months of the peak year"),  # noqa: E501
+    "police_share": Prior("uniform", 0.1, 0.4, A + "police and interior troops are a large minority of most regimes' coercive forces"),  # noqa: E501
+    "conscript_share": Prior("uniform", 0.0, 0.8, A + "from all-volunteer to mostly conscript armies"),  # noqa: E501
+    "aid_money": Prior("uniform", 0.2, 1.0, A + "NAVCO's REGAID records that material aid came, not how much of the wage bill it covered"),  # noqa: E501
+}
+# fmt: on
+
+#: Region layout of a campaign coded from features: the capital and the rest of the country.
+CAPITAL_SHARE = 0.3
+#: Grid side of each region of a coded campaign: two 40 x 40 regions, about 3,500 agents, well
+#: under the calibration budget's 10,000 (issue #10 section 4).
+GRID_SIDE = 40
+
+
+class CaseError(ValueError):
+    """A case cannot be coded (a test-set campaign, or a missing participation figure)."""
+
+
+def unknown(features: Features) -> list[str]:
+    """Names of the features that are ``None`` (to be drawn from :data:`PRIORS`)."""
+    return [f.name for f in fields(features) if getattr(features, f.name) is None]
+
+
+#: Feature behind each scenario value :func:`scenario_doc` writes (``None``: the template).
+WRITES: dict[str, str | None] = {
+    "run.horizon": None,
+    "grid.width": None,
+    "grid.height": None,
+    "protest.peak_share": "participation",
+    "protest.legitimacy": "legitimacy",
+    "opposition.violent_share": "method",
+    "soldiers.force": "force_share",
+    "soldiers.guard_share": "guard_share",
+    "soldiers.ethnic_stacking": "ethnic_stacking",
+    "soldiers.pay": "pay",
+    "soldiers.arrears": "arrears",
+    "soldiers.conscript_share": "conscript_share",
+    "police.share": "police_share",
+    "support.regime_money": "regime_aid",
+    "support.opposition": "state_support",
+    "groups": "ruling_share",
+    "regions": "population",
+    "events": "regime_violence",
+}
+
+#: Why the template's own values are what they are.
+TEMPLATE_SOURCES = {
+    "run.horizon": "docs/MEASUREMENT.md section 1: a NAVCO campaign is read over 365 days",
+    "grid.width": A + "two 40 x 40 regions keep a campaign run near 3,500 agents (budget of "
+    "issue #10 section 4)",
+    "grid.height": A + "as grid.width",
+}
+
+
+def draw_unknowns(features: Features, rng: np.random.Generator) -> Features:
+    """Fill every unknown feature with a draw from its prior, in :data:`PRIORS` order.
+
+    One draw per prior whether or not the feature is known, so that the draws of the unknown
+    features do not depend on which others are known (common random numbers across codings).
+    """
+    filled = {}
+    for name, prior in PRIORS.items():
+        value = prior.draw(rng)
+        if getattr(features, name) is None:
+            filled[name] = bool(value) if prior.kind == "bernoulli" else value
+    return replace(features, **filled)
+
+
+def coefficients(values: dict[str, float] | None = None) -> dict[str, float]:
+    """The mapping coefficients: defaults, with ``values`` (by ``case.<name>``) applied."""
+    out = {name: p.default for name, p in MAPPING.items()}
+    for name, value in (values or {}).items():
+        if name not in MAPPING:
+            raise CaseError(f"`{name}`: not a mapping coefficient ({', '.join(MAPPING)})")
+        p = MAPPING[name]
+        if not p.lo <= value <= p.hi:
+            raise CaseError(f"`{name}`: must be in [{p.lo}, {p.hi}] (got {value})")
+        out[name] = float(value)
+    return out
+
+
+def scenario_doc(
+    features: Features, coeffs: dict[str, float] | None = None, coded: Features | None = None
+) -> dict[str, Any]:
+    """The scenario document of fully known features (see :func:`draw_unknowns`).
+
+    ``coded`` is the case as coded, before the draws: the ``[sources]`` table then says which
+    values are inputs (``features.cite``) and which were drawn from a prior.
+
+    Inputs written: the stated peak (``protest.peak_share``), the population in two regions,
+    legitimacy, the force in people and its structure (guards, stacking, pay, arrears, police,
+    conscripts), the method as a violent share, outside support (REGAID as the share of the wage
+    bill a patron covers, STATESUP as full backing of the campaign) and a crackdown event when the
+    regime used violent repression.
+
+    Raises:
+        CaseError: A feature is still unknown, or the method is neither nonviolent nor violent.
+    """
+    missing = unknown(features)
+    if missing:
+        raise CaseError(f"{features.name}: unknown features must be drawn first: {missing}")
+    drawn = set(unknown(coded)) if coded is not None else set()
+    if features.method not in navco.METHODS:
+        raise CaseError(f"{features.name}: method must be one of {navco.METHODS}")
+    c = coefficients(coeffs)
+    f = features
+    if f.method == "violent":
+        violent = c["case.violent_share_violent"]
+    else:
+        violent = c["case.violent_share_nonviolent"]
+        if f.violent_flank:
+            violent = min(1.0, violent + c["case.flank_violent_share"])
+    pop = float(f.population)
+    mix = {"majority": 1.0 - f.ruling_share, "ruling": f.ruling_share}
+    doc: dict[str, Any] = {
+        "scenario": {
+            "name": f.name,
+            "title": f.title,
+            "description": (
+                f"Coded from features: {f.method}, peak participation {f.participation:.3%}; "
+                f"regime violence {int(bool(f.regime_violence))}, outside aid to the regime "
+                f"{int(bool(f.regime_aid))}, foreign-state support {int(bool(f.state_support))}."
+            ),
+            "historical": True,
+        },
+        "run": {"horizon": navco_window()},
+        "grid": {"width": GRID_SIDE, "height": GRID_SIDE},
+        "protest": {"peak_share": f.participation, "legitimacy": f.legitimacy},
+        "opposition": {"violent_share": violent},
+        "soldiers": {
+            "force": f.force_share * pop,
+            "guard_share": f.guard_share,
+            "ethnic_stacking": f.ethnic_stacking,
+            "pay": f.pay,
+            "arrears": f.arrears,
+            "conscript_share": f.conscript_share,
+        },
+        "police": {"share": f.police_share},
+        "support": {
+            "regime_money": f.aid_money if f.regime_aid else 0.0,
+            "opposition": 1.0 if f.state_support else 0.0,
+        },
+        "groups": [
+            {"name": "majority", "share": mix["majority"]},
+            {"name": "ruling", "core": True, "share": mix["ruling"]},
+        ],
+        "regions": [
+            {"name": "capital", "capital": True, "population": CAPITAL_SHARE * pop},
+            {"name": "country", "population": (1.0 - CAPITAL_SHARE) * pop},
+        ],
+        "events": [],
+    }
+    doc["sources"] = _sources(f, drawn, c)
+    if f.regime_violence:
+        doc["events"].append(
+            {
+                "day": int(round(f.crackdown_day)),
+                "kind": "crackdown",
+                "repression": c["case.repression_regviol"],
+                "lethality": c["case.lethality_regviol"],
+                "note": "violent repression (NAVCO REGVIOL = 1); the day is drawn",
+            }
+        )
+    return doc
+
+
+def _sources(f: Features, drawn: set[str], c: dict[str, float]) -> dict[str, str]:
+    """The ``[sources]`` table: the case's citation for inputs, the prior for drawn values."""
+    out = {}
+    for key, feature in WRITES.items():
+        if feature is None:
+            out[key] = TEMPLATE_SOURCES[key]
+        elif feature in drawn:
+            out[key] = f"assumption: drawn from the prior of `{feature}` ({PRIORS[feature].why})"
+        else:
+            out[key] = f"{f.cite} (feature `{feature}`)"
+    out["opposition.violent_share"] += (
+        "; mapped by case.violent_share_* and case.flank_violent_share: assumption: mapping "
+        "coefficients at "
+        + ", ".join(f"{k} = {v:g}" for k, v in sorted(c.items()) if "violent" in k)
+        + " until calibrated"
+    )
+    out["regions"] += f"; assumption: {CAPITAL_SHARE:.0%} of the people in the capital region"
+    if f.regime_aid:
+        src = "drawn" if "aid_money" in drawn else "input"
+        out["support.regime_money"] += f"; the wage-bill share covered is {src} (`aid_money`)"
+    out["support.opposition"] += "; assumption: backing coded as 1 (full) when present"
+    out["groups"] += "; assumption: two groups, the ruling one the regime's core"
+    return out
+
+
+def navco_window() -> int:
+    """Days simulated for a NAVCO campaign (docs/MEASUREMENT.md section 1)."""
+    from defection.model.outputs import WINDOW_DAYS
+
+    return WINDOW_DAYS
+
+
+def _flag(value: Any) -> bool | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return bool(int(value))
+
+
+def navco_features(
+    campaign_id: int,
+    units: pd.DataFrame | None = None,
+    split: pd.DataFrame | None = None,
+    *,
+    allow_test: bool = False,
+) -> Features:
+    """The features NAVCO codes for one regime-change campaign (force structure unknown).
+
+    The population is PARTICIPATION / share (the file gives no population column).
+
+    Raises:
+        CaseError: Not a regime-change campaign of the split, a test-set campaign without
+            ``allow_test``, or no participation figure (such campaigns are left out of model
+            runs; docs/CASES.md).
+    """
+    split = navco.read_split() if split is None else split
+    sets = split.groupby(navco.ID)["set"].first()
+    if campaign_id not in sets.index:
+        raise CaseError(f"NAVCO ID {campaign_id}: not a regime-change campaign of the split")
+    if sets[campaign_id] != "fit" and not allow_test:
+        raise CaseError(
+            f"NAVCO ID {campaign_id}: in the test set, touched only by the final validation"
+        )
+    if units is None:
+        units = navco.regime_change(navco.campaigns(navco.load_rows()))
+    row = units.loc[units[navco.ID] == campaign_id].iloc[0]
+    share = row["share"]
+    if not share or not np.isfinite(share) or not row["PARTICIPATION"] > 0:
+        raise CaseError(f"NAVCO ID {campaign_id}: no participation figure")
+    return Features(
+        name=f"navco_{campaign_id}",
+        cite=f"NAVCO 1.2 (Chenoweth & Shay 2019), ID {campaign_id}",
+        title=f"{row['CAMPAIGN']} ({row['LOCATION']}, {row['BYEAR']}-{row['EYEAR']})",
+        population=float(row["PARTICIPATION"] / share),
+        participation=float(share),
+        method=str(row["method"]),
+        regime_violence=_flag(row["REGVIOL"]),
+        regime_aid=_flag(row["REGAID"]),
+        state_support=_flag(row["STATESUP"]),
+        violent_flank=_flag(row["VIOLENT FLANK"]),
+    )
+
+
+def describe(features: Features, drawn: Features) -> list[tuple[str, str, str]]:
+    """``(feature, value, input or prior)`` rows for a report of a coded case."""
+    known = set(unknown(features))
+    out = []
+    for name, value in asdict(drawn).items():
+        if name in ("name", "title", "cite"):
+            continue
+        origin = f"prior: {PRIORS[name].why}" if name in known else "input"
+        out.append((name, f"{value:.4g}" if isinstance(value, float) else str(value), origin))
+    return out
+
+
+#: Entropy of the draws of unknown features for NAVCO campaigns: draw ``k`` of campaign ``i`` uses
+#: ``SeedSequence([DRAW_ENTROPY, i, k])``, so a campaign's k-th coding is the same everywhere.
+DRAW_ENTROPY = 20261202
+
+
+def coded_campaign(
+    campaign_id: int,
+    draw: int,
+    coeffs: dict[str, float] | None = None,
+    overrides: dict[str, Any] | None = None,
+    *,
+    units: pd.DataFrame | None = None,
+    split: pd.DataFrame | None = None,
+    allow_test: bool = False,
+) -> tuple[Any, Features]:
+    """The ``draw``-th coding of a NAVCO campaign as a validated scenario, and its features.
+
+    Args:
+        campaign_id: NAVCO ID (a regime-change campaign of the split).
+        draw: Which draw of the unknown features (0, 1, ...).
+        coeffs: Mapping coefficients by ``case.<name>`` (defaults otherwise).
+        overrides: Model parameters by address (e.g. behavioural ones being calibrated).
+        units: Campaign units (loaded if not given).
+        split: The split (read if not given).
+        allow_test: Only the final validation report passes True.
+
+    Returns:
+        ``(scenario, drawn features)``.
+    """
+    from defection.model.scenario import from_dict
+
+    coded = navco_features(campaign_id, units, split, allow_test=allow_test)
+    rng = np.random.default_rng(np.random.SeedSequence([DRAW_ENTROPY, campaign_id, draw]))
+    drawn = draw_unknowns(coded, rng)
+    scenario = from_dict(scenario_doc(drawn, coeffs, coded), f"navco:{campaign_id}")
+    if overrides:
+        scenario = scenario.with_overrides(overrides)
+    return scenario, drawn

@@ -1,0 +1,531 @@
+"""History matching: Gaussian-process emulators, implausibility and the non-implausible space.
+
+One emulator per target (:class:`Emulator`): a scikit-learn ``GaussianProcessRegressor`` of the
+target's value in one run, as a function of the calibrated parameters (scaled to [0, 1] over the
+spec's ranges) and of the case: its coded features (scaled to [0, 1] over the cases), or, when the
+cases code none and the target reads several, one indicator column per case. Kernel:
+``C * RBF(one length scale per input) + White``; the white-noise term estimates the seed-to-seed
+variance of a run, so the GP's latent mean emulates the expected value over seeds (Andrianakis et
+al. 2015, PLoS Comput Biol 11(1):e1003968, for stochastic simulators). Outputs are normalised
+(``normalize_y``); hyper-parameters are fitted by maximum likelihood with restarts drawn from the
+spec's seed.
+
+**Implausibility** of a parameter vector x for target t (Craig et al. 1997; Vernon, Goldstein &
+Bower 2010, Bayesian Analysis 5(4):619)::
+
+    I_t(x) = |z_t - E[f_t(x)]| / sqrt(Var_em,t(x) + Var_obs,t + Var_md,t)
+
+``z_t`` is the observed value, ``Var_obs = obs_sd**2``, ``Var_md = discrepancy_sd**2``, and
+``E[f_t(x)]`` the emulator's mean averaged over the target's cases. ``Var_em`` is the square of
+the cases' mean latent sd (the emulator's uncertainty about the mean, taken as fully correlated
+across cases, an upper bound), plus, when the target compares one run with history
+(``compare = "run"``: history is one draw), the seed variance divided by the number of cases.
+x is **non-implausible** when ``max_t I_t(x) <= cutoff`` (rule ``max``), or when the second
+largest is (rule ``second_max``, which tolerates one target whose emulator or discrepancy is off;
+with a single observed target it is the max). The usual cut-off is 3 (Pukelsheim's three-sigma
+rule: at least 95 % of any unimodal distribution lies within 3 sd).
+
+A wave's non-implausible sample is drawn by rejection from a Latin hypercube over the whole box,
+keeping points that are non-implausible for this wave and every earlier one; the accepted share
+estimates the non-implausible fraction of the box. Sobol indices (first and total order, Saltelli
+scheme with SALib) are computed on the emulators' mean predictions.
+
+Committed so that a wave can be refit exactly: the training rows are the wave's ``runs.parquet``
+(status ``ok``, a finite target value, the target's cases, sorted by run id), and
+``emulators.json`` holds each kernel's fitted hyper-parameters (``theta``, log scale), which a
+refit sets with the optimizer off (:meth:`Emulator.from_record`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from defection.model.scenario import ScenarioError
+
+__all__ = [
+    "Emulator",
+    "Constraint",
+    "PreviousWave",
+    "combine",
+    "fit_emulators",
+    "implausibility",
+    "maximin_subset",
+    "sample_nonimplausible",
+    "sobol_indices",
+    "target_prediction",
+]
+
+#: Chunk of candidate points evaluated at once (bounds memory: chunk x training runs doubles).
+CHUNK = 2000
+
+
+def make_kernel(n_inputs: int):
+    """The emulators' kernel: ``C * RBF(ARD) + White``, bounds wide enough for scaled inputs."""
+    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+
+    return ConstantKernel(1.0, (1e-3, 1e3)) * RBF(
+        length_scale=np.full(n_inputs, 0.5), length_scale_bounds=(1e-2, 1e2)
+    ) + WhiteKernel(noise_level=0.1, noise_level_bounds=(1e-8, 1e1))
+
+
+#: Jitter added to the kernel's diagonal (scikit-learn's ``alpha``) for numerical stability.
+ALPHA = 1e-8
+
+
+@dataclass
+class Emulator:
+    """A fitted emulator of one target.
+
+    Attributes:
+        target: Target name.
+        params: ``(name, lo, hi)`` of each calibrated parameter (input scaling).
+        extra: Names of the case inputs (features, or ``case=<name>`` indicators).
+        case_inputs: Per case, its encoded extra inputs.
+        gp: The fitted ``GaussianProcessRegressor``.
+        n_train: Training runs.
+    """
+
+    target: str
+    params: list[tuple[str, float, float]]
+    extra: list[str]
+    case_inputs: dict[str, list[float]]
+    gp: Any
+    n_train: int
+
+    @property
+    def inputs(self) -> list[str]:
+        """Every input's name, in order."""
+        return [p[0] for p in self.params] + self.extra
+
+    def encode(self, x: np.ndarray, case: str | Sequence[str]) -> np.ndarray:
+        """Inputs of the GP: scaled parameters (rows of ``x``) and the case's encoded inputs."""
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        lo = np.array([p[1] for p in self.params])
+        hi = np.array([p[2] for p in self.params])
+        z = (x - lo) / (hi - lo)
+        if not self.extra:
+            return z
+        if isinstance(case, str):
+            extra = np.tile(self.case_inputs[case], (len(z), 1))
+        else:
+            extra = np.array([self.case_inputs[c] for c in case], dtype=float)
+        return np.hstack([z, extra])
+
+    @property
+    def noise_var(self) -> float:
+        """The fitted white-noise variance in the target's units (a run's seed variance)."""
+        noise = self.gp.kernel_.k2.noise_level
+        return float(noise * np.square(self.gp._y_train_std))
+
+    def predict(self, x: np.ndarray, case: str) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and latent variance (without the seed noise) of the target at ``x`` for ``case``."""
+        mean, sd = self.gp.predict(self.encode(x, case), return_std=True)
+        var = np.maximum(np.square(sd) - self.noise_var, 0.0)
+        return np.asarray(mean, dtype=float), var
+
+    def record(self) -> dict[str, Any]:
+        """What refits this emulator exactly (``emulators.json``), with diagnostics."""
+        import sklearn
+
+        k = self.gp.kernel_
+        return {
+            "target": self.target,
+            "params": [list(p) for p in self.params],
+            "extra_inputs": self.extra,
+            "case_inputs": self.case_inputs,
+            "kernel": str(k),
+            "theta": [float(v) for v in k.theta],
+            "length_scales": [float(v) for v in np.atleast_1d(k.k1.k2.length_scale)],
+            "signal_variance": float(k.k1.k1.constant_value),
+            "noise_level": float(k.k2.noise_level),
+            "noise_var": self.noise_var,
+            "alpha": ALPHA,
+            "normalize_y": True,
+            "n_train": self.n_train,
+            "log_marginal_likelihood": float(self.gp.log_marginal_likelihood_value_),
+            "scikit_learn": sklearn.__version__,
+        }
+
+    @classmethod
+    def from_record(cls, rec: dict[str, Any], x: np.ndarray, cases: Sequence[str], y: np.ndarray):
+        """Refit from a record and its training rows, hyper-parameters fixed (no optimisation)."""
+        from sklearn.gaussian_process import GaussianProcessRegressor
+
+        params = [(str(p[0]), float(p[1]), float(p[2])) for p in rec["params"]]
+        em = cls(rec["target"], params, list(rec["extra_inputs"]), rec["case_inputs"], None, len(y))
+        kernel = make_kernel(len(em.inputs)).clone_with_theta(np.array(rec["theta"]))
+        gp = GaussianProcessRegressor(kernel, alpha=rec["alpha"], optimizer=None, normalize_y=True)
+        em.gp = gp.fit(em.encode(x, list(cases)), y)
+        return em
+
+
+def training_rows(runs: pd.DataFrame, target: Any) -> pd.DataFrame:
+    """The runs an emulator of ``target`` trains on: ok, finite value, its cases, by run id."""
+    col = target.column
+    ok = (runs["status"] == "ok") & runs["case"].isin(list(target.cases))
+    ok &= np.isfinite(pd.to_numeric(runs[col], errors="coerce").to_numpy(dtype=float))
+    return runs[ok].sort_values("run_id", kind="stable")
+
+
+def case_encoding(cases: Sequence[Any], target_cases: Sequence[str]) -> tuple[list[str], dict]:
+    """Names and per-case values of the emulator's case inputs for a target.
+
+    Features scaled to [0, 1] over the calibration's cases when the cases code features;
+    otherwise one indicator per case when the target reads several cases; otherwise none.
+    """
+    features = sorted(cases[0].features) if cases and cases[0].features else []
+    if features:
+        vals = np.array([[c.features[f] for f in features] for c in cases], dtype=float)
+        lo, hi = vals.min(axis=0), vals.max(axis=0)
+        span = np.where(hi > lo, hi - lo, 1.0)
+        scaled = (vals - lo) / span
+        return features, {
+            c.name: [float(v) for v in row] for c, row in zip(cases, scaled, strict=True)
+        }  # noqa: E501
+    if len(target_cases) > 1:
+        names = [f"case={c}" for c in target_cases]
+        return names, {c: [1.0 if c == d else 0.0 for d in target_cases] for c in target_cases}
+    return [], {c: [] for c in target_cases}
+
+
+def fit_emulators(calib: Any, runs: pd.DataFrame) -> dict[str, Emulator]:
+    """Fit one emulator per target on a wave's runs (targets without runs are skipped).
+
+    Args:
+        calib: The :class:`~defection.calibration.spec.Calibration`.
+        runs: Its runs (``runs.parquet``'s frame).
+    """
+    from sklearn.gaussian_process import GaussianProcessRegressor
+
+    assert calib.wave is not None
+    names = calib.param_names
+    params = [(p.name, p.lo, p.hi) for p in calib.params]
+    out = {}
+    for i, t in enumerate(calib.targets):
+        rows = training_rows(runs, t)
+        if len(rows) < 3:
+            continue
+        extra, case_inputs = case_encoding(calib.cases, t.cases)
+        em = Emulator(t.name, params, extra, case_inputs, None, len(rows))
+        x = em.encode(rows[names].to_numpy(dtype=float), list(rows["case"]))
+        y = rows[t.column].to_numpy(dtype=float)
+        seed = np.random.SeedSequence(calib.meta.seed, spawn_key=(3, i))
+        gp = GaussianProcessRegressor(
+            make_kernel(x.shape[1]),
+            alpha=ALPHA,
+            normalize_y=True,
+            n_restarts_optimizer=calib.wave.restarts,
+            random_state=int(seed.generate_state(1, dtype=np.uint32)[0]),
+        )
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # a bound reached is reported
+            em.gp = gp.fit(x, y)
+        out[t.name] = em
+    return out
+
+
+def refit_emulators(
+    records: dict[str, dict[str, Any]], targets: Sequence[Any], runs: pd.DataFrame, names: list[str]
+) -> dict[str, Emulator]:
+    """Refit committed emulators from their records and the wave's ``runs.parquet``."""
+    out = {}
+    for t in targets:
+        if t.name not in records:
+            continue
+        rows = training_rows(runs, t)
+        out[t.name] = Emulator.from_record(
+            records[t.name],
+            rows[names].to_numpy(dtype=float),
+            list(rows["case"]),
+            rows[t.column].to_numpy(dtype=float),
+        )
+    return out
+
+
+def diagnostics(
+    em: Emulator, rows: pd.DataFrame, names: list[str], column: str
+) -> dict[str, float]:
+    """How well an emulator reproduces its training runs: R^2 of the mean, coverage of 3 sd."""
+    x = em.encode(rows[names].to_numpy(dtype=float), list(rows["case"]))
+    y = rows[column].to_numpy(dtype=float)
+    mean, sd = em.gp.predict(x, return_std=True)
+    ss = float(np.sum(np.square(y - y.mean())))
+    r2 = 1.0 - float(np.sum(np.square(y - mean))) / ss if ss > 0 else math.nan
+    within = float(np.mean(np.abs(y - mean) <= 3 * np.maximum(sd, 1e-12)))
+    return {"r2_train": r2, "within_3sd": within}
+
+
+# ------------------------------------------------------------------------------------------------
+# implausibility
+# ------------------------------------------------------------------------------------------------
+
+
+def implausibility(
+    observed: float, mean: np.ndarray, var_em: np.ndarray, var_obs: float, var_md: float
+) -> np.ndarray:
+    """``|z - E[f]| / sqrt(Var_em + Var_obs + Var_md)`` (Vernon et al. 2010, eq. 3).
+
+    Args:
+        observed: The observed value z.
+        mean: Emulator mean E[f(x)] per point.
+        var_em: Emulator variance per point.
+        var_obs: Observation variance.
+        var_md: Model-discrepancy variance.
+    """
+    denom = np.sqrt(np.asarray(var_em, dtype=float) + var_obs + var_md)
+    diff = np.abs(observed - np.asarray(mean, dtype=float))
+    return np.divide(diff, denom, out=np.where(diff > 0, np.inf, 0.0), where=denom > 0)
+
+
+def combine(imp: np.ndarray, rule: str) -> np.ndarray:
+    """Combine per-target implausibilities (points x targets) by ``max`` or ``second_max``."""
+    imp = np.atleast_2d(imp)
+    if imp.shape[1] == 0:
+        return np.zeros(imp.shape[0])
+    if rule == "second_max" and imp.shape[1] >= 2:
+        return np.sort(imp, axis=1)[:, -2]
+    return imp.max(axis=1)
+
+
+def target_prediction(em: Emulator, target: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and emulator variance of a target at ``x``, over its cases (module docstring)."""
+    means, sds = [], []
+    for c in target.cases:
+        m, v = em.predict(x, c)
+        means.append(m)
+        sds.append(np.sqrt(v))
+    n = len(target.cases)
+    mean = np.mean(means, axis=0)
+    var = np.square(np.mean(sds, axis=0))
+    if target.compare == "run":
+        var = var + em.noise_var / n
+    return mean, var
+
+
+@dataclass
+class Constraint:
+    """One wave's rule on the parameter space: its emulators, observed targets, cut-off, rule."""
+
+    name: str
+    emulators: dict[str, Emulator]
+    targets: list[Any]
+    cutoff: float
+    rule: str
+
+    def observed(self) -> list[Any]:
+        """The targets with an observed value and an emulator."""
+        return [t for t in self.targets if t.observed is not None and t.name in self.emulators]
+
+    def implausibility(self, x: np.ndarray) -> np.ndarray:
+        """Per point and observed target (points x targets)."""
+        cols = []
+        for t in self.observed():
+            mean, var = target_prediction(self.emulators[t.name], t, x)
+            cols.append(implausibility(t.observed, mean, var, t.obs_sd**2, t.discrepancy_sd**2))
+        return np.column_stack(cols) if cols else np.zeros((len(x), 0))
+
+    def combined(self, x: np.ndarray) -> np.ndarray:
+        """The combined implausibility per point (by this wave's rule)."""
+        return combine(self.implausibility(x), self.rule)
+
+
+def sample_nonimplausible(
+    constraints: Sequence[Constraint],
+    params: Sequence[Any],
+    candidates: int,
+    keep: int,
+    seed: int,
+) -> tuple[pd.DataFrame, int, int]:
+    """Reject from a Latin hypercube of the box: points non-implausible for every constraint.
+
+    Args:
+        constraints: This wave's and every earlier wave's (all must pass).
+        params: The calibrated parameters (``name``, ``lo``, ``hi``).
+        candidates: Points of the hypercube evaluated (all of them: the accepted share estimates
+            the non-implausible fraction of the box).
+        keep: Accepted points kept (the first ones, in the hypercube's random order).
+        seed: Seed of the hypercube.
+
+    Returns:
+        The kept points (one column per parameter, then ``implausibility``: this wave's combined
+        value, then ``implausibility_max``: the largest over waves), the accepted count and the
+        candidates evaluated.
+    """
+    from SALib.sample import latin
+
+    names = [p.name for p in params]
+    problem = {"num_vars": len(names), "names": names, "bounds": [[p.lo, p.hi] for p in params]}
+    x = latin.sample(problem, candidates, seed=seed)
+    kept: list[np.ndarray] = []
+    imps: list[np.ndarray] = []
+    worst: list[np.ndarray] = []
+    accepted = 0
+    for start in range(0, len(x), CHUNK):
+        chunk = x[start : start + CHUNK]
+        ok = np.ones(len(chunk), dtype=bool)
+        values = []
+        for c in constraints:
+            imp = c.combined(chunk)
+            values.append(imp)
+            ok &= imp <= c.cutoff
+        accepted += int(ok.sum())
+        if sum(len(k) for k in kept) < keep and ok.any():
+            kept.append(chunk[ok])
+            imps.append(values[0][ok])
+            worst.append(np.max(np.column_stack(values), axis=1)[ok])
+    if kept:
+        pts = np.vstack(kept)[:keep]
+        df = pd.DataFrame(pts, columns=names)
+        df["implausibility"] = np.concatenate(imps)[:keep]
+        df["implausibility_max"] = np.concatenate(worst)[:keep]
+    else:
+        df = pd.DataFrame(columns=[*names, "implausibility", "implausibility_max"], dtype=float)
+    return df, accepted, len(x)
+
+
+def maximin_subset(x: np.ndarray, n: int) -> np.ndarray:
+    """Indices of ``n`` rows of ``x`` chosen greedily far apart (farthest-point traversal).
+
+    Starts from the row nearest the sample's centroid; each next row is the one farthest from
+    those chosen. Deterministic (ties: the lowest index).
+    """
+    x = np.asarray(x, dtype=float)
+    if n >= len(x):
+        return np.arange(len(x))
+    first = int(np.argmin(np.sum(np.square(x - x.mean(axis=0)), axis=1)))
+    chosen = [first]
+    dist = np.sum(np.square(x - x[first]), axis=1)
+    for _ in range(n - 1):
+        nxt = int(np.argmax(dist))
+        chosen.append(nxt)
+        dist = np.minimum(dist, np.sum(np.square(x - x[nxt]), axis=1))
+    return np.array(chosen)
+
+
+def sobol_indices(
+    em: Emulator, target: Any, params: Sequence[Any], n: int, seed: int
+) -> pd.DataFrame:
+    """First and total Sobol indices of the emulator's mean over the box (SALib, Saltelli).
+
+    ``n`` is rounded up to a power of 2 (N x (D + 2) emulator evaluations).
+    """
+    from SALib.analyze import sobol as sobol_analyze
+    from SALib.sample import sobol as sobol_sample
+
+    n = 1 << max(int(math.ceil(math.log2(n))), 1)
+    names = [p.name for p in params]
+    problem = {"num_vars": len(names), "names": names, "bounds": [[p.lo, p.hi] for p in params]}
+    x = sobol_sample.sample(problem, n, calc_second_order=False, seed=seed)
+    y = np.concatenate(
+        [target_prediction(em, target, x[i : i + CHUNK])[0] for i in range(0, len(x), CHUNK)]
+    )
+    if np.ptp(y) == 0:
+        zeros = np.zeros(len(names))
+        res = {"S1": zeros, "S1_conf": zeros, "ST": zeros, "ST_conf": zeros}
+    else:
+        res = sobol_analyze.analyze(problem, y, calc_second_order=False, seed=seed)
+    return pd.DataFrame(
+        {
+            "target": target.name,
+            "parameter": names,
+            "S1": res["S1"],
+            "S1_conf": res["S1_conf"],
+            "ST": res["ST"],
+            "ST_conf": res["ST_conf"],
+        }
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# a previous wave, from its committed folder
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PreviousWave:
+    """A finished wave read back from git: its constraint chain and non-implausible sample."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    chain: list[Constraint]
+    sample: pd.DataFrame
+
+    @property
+    def spec_hash(self) -> str:
+        """The previous wave's spec hash (part of this wave's identity)."""
+        return str(self.manifest["spec_hash"])
+
+    @classmethod
+    def load(cls, folder: Path, params: Sequence[Any], where: str) -> PreviousWave:
+        """Read a wave's results folder and every earlier wave it names.
+
+        Raises:
+            ScenarioError: The folder is missing or not a wave's, or its parameters or ranges
+                differ from this spec's.
+        """
+        from defection.calibration.spec import Target
+
+        folder = Path(folder)
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ScenarioError(
+                [f"{where}: {folder}: no wave results there ({exc.strerror}: manifest.json)"]
+            ) from None
+        except json.JSONDecodeError as exc:
+            raise ScenarioError([f"{where}: {folder}/manifest.json: not JSON ({exc})"]) from None
+        if manifest.get("kind") != "wave":
+            raise ScenarioError(
+                [f"{where}: {folder} holds a {manifest.get('kind')!r}, not a wave's results"]
+            )
+        theirs = [tuple(p) for p in manifest["parameters"]]
+        ours = [(p.name, p.lo, p.hi) for p in params]
+        if [(n, float(lo), float(hi)) for n, lo, hi in theirs] != ours:
+            raise ScenarioError(
+                [
+                    f"{where}: the previous wave calibrated other parameters or ranges "
+                    f"({', '.join(f'{n} [{lo:g}, {hi:g}]' for n, lo, hi in theirs)}); a wave "
+                    "continues one with the same parameters and ranges"
+                ]
+            )
+        runs = pd.read_parquet(folder / "runs.parquet")
+        records = json.loads((folder / "emulators.json").read_text(encoding="utf-8"))
+        targets = [Target(**{**t, "cases": tuple(t["cases"])}) for t in manifest["targets"]]
+        emulators = refit_emulators(records["emulators"], targets, runs, [p[0] for p in ours])
+        wave = manifest["wave"]
+        own = Constraint(manifest["name"], emulators, targets, wave["cutoff"], wave["rule"])
+        chain = [own]
+        if manifest.get("previous"):
+            earlier = cls.load(folder / manifest["previous"]["folder"], params, where)
+            chain += earlier.chain
+        sample = pd.read_parquet(folder / "nonimplausible.parquet")
+        return cls(folder, manifest, chain, sample)
+
+    def design_points(self, n: int, params: Sequence[Any], where: str) -> np.ndarray:
+        """``n`` points of the non-implausible sample, spread by greedy maximin (scaled box)."""
+        names = [p.name for p in params]
+        if len(self.sample) < n:
+            raise ScenarioError(
+                [
+                    f"{where}: the previous wave kept {len(self.sample)} non-implausible points; "
+                    f"ask for at most that many `wave.points` (or rerun it with a larger "
+                    "`keep` or more `candidates`)"
+                ]
+            )
+        x = self.sample[names].to_numpy(dtype=float)
+        lo = np.array([p.lo for p in params])
+        hi = np.array([p.hi for p in params])
+        idx = maximin_subset((x - lo) / (hi - lo), n)
+        return x[idx]

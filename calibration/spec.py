@@ -1,0 +1,697 @@
+"""Calibration specs: a Morris screen or a history-matching wave, as a TOML file.
+
+A spec file::
+
+    [calibration]
+    name = "ci_screen"              # a name; results go to calibration/<name>/
+    title = "..."
+    kind = "screen"                 # screen | wave
+    seed = 20261203                 # seeds the design and every run (one SeedSequence)
+    seeds = 1                       # runs per design point, each with its own seed
+    until_horizon = false           # keep running after the outcome
+
+    [budget]
+    max_runs = 60                   # a design larger than this is refused
+    max_minutes = 5.0               # one invocation stops after this long (the same command
+                                    # resumes)
+
+    [parameters]
+    names = ["soldiers.moral_cost", "belief.intercept"]   # or "behavioural": all of them
+    ranges = { "belief.intercept" = [-2.0, 4.0] }         # optional: narrow a registry range
+
+    [[cases]]                       # what the runs start from (calibration/cases.py)
+    name = "base"
+    scenario = "baseline"
+    set = { "run.horizon" = 40 }
+    features = {}                   # coded features, inputs of the emulators
+
+    [[targets]]                     # a named measure of a run (calibration/targets.py)
+    name = "left_40"
+    measure = "left_share"
+    args = { day = 40 }
+    cases = ["base"]                # default: every case
+    observed = 0.02                 # waves: the observed value, its sd and the model discrepancy
+    obs_sd = 0.01
+    discrepancy_sd = 0.005
+    compare = "run"                 # run: history is one draw (adds the seed variance); or mean
+
+    [screen]                        # kind = "screen" only
+    trajectories = 10
+    levels = 4
+    max_chosen = 12
+    threshold = 0.1
+
+    [wave]                          # kind = "wave" only
+    points = 40
+    previous = "../wave1"           # a previous wave's results folder (relative to this file)
+    cutoff = 3.0
+    rule = "max"                    # or "second_max"
+    candidates = 100000
+    keep = 1000
+    sobol_samples = 256
+
+Parameters must be behavioural (:data:`defection.model.params.BEHAVIOURAL`): calibration fits
+nothing else. Every problem is one line naming the file, the field and the rule; unknown keys are
+refused.
+
+Runs are ``(parameter vector, case, seed)`` triples drawn jointly (docs/CALIBRATION.md): a
+screen's Morris trajectories each get one case and one seed per replicate (common random numbers
+along a trajectory, so an elementary effect compares runs that differ only in the parameter); a
+first wave is one Latin hypercube over the parameters and a case column, whose stratified last
+column gives each case its share of runs; a later wave picks its points from the previous wave's
+non-implausible sample (greedy maximin) and deals the cases out in a shuffled, balanced order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from defection import __version__
+from defection.calibration.cases import Case, build_case
+from defection.calibration.targets import TargetMeasures, column, measure_problems
+from defection.model import version
+from defection.model.address import NAME_PATTERN
+from defection.model.address import closest as _closest
+from defection.model.params import BEHAVIOURAL, PARAMS
+from defection.model.scenario import ScenarioError
+
+__all__ = [
+    "Calibration",
+    "ParamRange",
+    "Target",
+    "load_calibration",
+    "calibration_from_dict",
+]
+
+_STRICT = ConfigDict(extra="forbid", strict=True)
+_LOOSE = ConfigDict(extra="forbid", strict=False)
+
+#: A spec whose design is larger than this is refused whatever its budget says.
+MAX_RUNS = 1_000_000
+
+
+class Meta(BaseModel):
+    """The ``[calibration]`` table."""
+
+    model_config = _STRICT
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    title: str = ""
+    description: str = ""
+    kind: Literal["screen", "wave"]
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    seeds: Annotated[int, Field(ge=1, le=1000)] = 1
+    until_horizon: bool = False
+
+
+class Budget(BaseModel):
+    """The ``[budget]`` table."""
+
+    model_config = _LOOSE
+    max_runs: Annotated[int, Field(ge=1, le=MAX_RUNS, strict=True)]
+    max_minutes: Annotated[float, Field(gt=0, le=100_000)]
+
+
+class ScreenTable(BaseModel):
+    """The ``[screen]`` table: the Morris design and the rule that chooses parameters."""
+
+    model_config = _LOOSE
+    trajectories: Annotated[int, Field(ge=2, le=100_000, strict=True)]
+    levels: Annotated[int, Field(ge=2, le=100, strict=True)] = 4
+    max_chosen: Annotated[int, Field(ge=1, le=12, strict=True)] = 12
+    threshold: Annotated[float, Field(ge=0, le=1)] = 0.1
+
+
+class WaveTable(BaseModel):
+    """The ``[wave]`` table: the design, the implausibility rule and the next wave's sample."""
+
+    model_config = _LOOSE
+    points: Annotated[int, Field(ge=4, le=MAX_RUNS, strict=True)]
+    previous: str | None = None
+    cutoff: Annotated[float, Field(gt=0, le=100)] = 3.0
+    rule: Literal["max", "second_max"] = "max"
+    candidates: Annotated[int, Field(ge=100, le=10_000_000, strict=True)] = 100_000
+    keep: Annotated[int, Field(ge=1, le=1_000_000, strict=True)] = 1000
+    sobol_samples: Annotated[int, Field(ge=8, le=1_000_000, strict=True)] = 256
+    restarts: Annotated[int, Field(ge=0, le=50, strict=True)] = 3
+
+
+class ParamsTable(BaseModel):
+    """The ``[parameters]`` table: which behavioural parameters, and narrowed ranges."""
+
+    model_config = _STRICT
+    names: list[str] | Literal["behavioural"]
+    ranges: dict[str, Annotated[list[float], Field(min_length=2, max_length=2, strict=False)]] = (
+        Field(default_factory=dict)
+    )
+
+
+class TargetTable(BaseModel):
+    """One ``[[targets]]`` table."""
+
+    model_config = _LOOSE
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    measure: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    cases: list[str] | None = None
+    observed: float | None = None
+    obs_sd: Annotated[float, Field(ge=0)] | None = None
+    discrepancy_sd: Annotated[float, Field(ge=0)] = 0.0
+    compare: Literal["run", "mean"] = "run"
+
+
+class SpecModel(BaseModel):
+    """A whole calibration spec (``cases`` are validated by their source)."""
+
+    model_config = _STRICT
+    calibration: Meta
+    budget: Budget
+    parameters: ParamsTable
+    cases: Annotated[list[Any], Field(min_length=1)]
+    targets: Annotated[list[TargetTable], Field(min_length=1)]
+    screen: ScreenTable | None = None
+    wave: WaveTable | None = None
+
+
+@dataclass(frozen=True)
+class ParamRange:
+    """A calibrated parameter: its registry name, its range in this spec and its default."""
+
+    name: str
+    lo: float
+    hi: float
+    default: float
+
+    @property
+    def address(self) -> str:
+        """The parameter's address (its registry name: behavioural parameters are national)."""
+        return self.name
+
+    @property
+    def column_type(self) -> str:
+        """DuckDB column type of its values (behavioural parameters are floats)."""
+        return "DOUBLE"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A validated target: a measure of its cases' runs, and what history says of it."""
+
+    name: str
+    measure: str
+    args: dict[str, Any]
+    cases: tuple[str, ...]
+    observed: float | None
+    obs_sd: float
+    discrepancy_sd: float
+    compare: str
+
+    @property
+    def column(self) -> str:
+        """The run column holding its value."""
+        return column(self.name)
+
+
+@dataclass
+class Calibration:
+    """A validated calibration spec with its design drawn.
+
+    Attributes:
+        name: Spec name (results go to ``calibration/<name>/``).
+        title: Human title.
+        kind: ``screen`` or ``wave``.
+        path: The spec file.
+        text: The spec file's text (committed with the results).
+        meta: The ``[calibration]`` table.
+        budget: The ``[budget]`` table.
+        params: The calibrated parameters in spec order.
+        cases: The cases in spec order.
+        targets: The targets in spec order.
+        screen: The ``[screen]`` table (screens).
+        wave: The ``[wave]`` table (waves).
+        previous: The previous wave (waves that continue one), loaded from its folder.
+        design: One row per design point: ``point``, ``group`` (Morris trajectory, or the point),
+            ``case``, then one column per parameter.
+        canonical: Everything that determines the runs and the analysis (hashed into the id).
+    """
+
+    name: str
+    title: str
+    kind: str
+    path: Path | None
+    text: str
+    meta: Meta
+    budget: Budget
+    params: list[ParamRange]
+    cases: list[Case]
+    targets: list[Target]
+    screen: ScreenTable | None
+    wave: WaveTable | None
+    previous: Any
+    design: pd.DataFrame
+    canonical: dict[str, Any] = field(default_factory=dict)
+
+    # -- identity and sizes ----------------------------------------------------------------------
+
+    @property
+    def spec_hash(self) -> str:
+        """SHA-256 of :attr:`canonical` (keys sorted)."""
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+    @property
+    def calib_id(self) -> str:
+        """``<name>-<10 hex>``: the run ids' prefix in the results database."""
+        return f"{self.name}-{self.spec_hash[:10]}"
+
+    def canonical_json(self) -> str:
+        """:attr:`canonical` as JSON with sorted keys."""
+        return json.dumps(self.canonical, sort_keys=True, default=str)
+
+    @property
+    def n_points(self) -> int:
+        """Design points."""
+        return len(self.design)
+
+    @property
+    def n_runs(self) -> int:
+        """Runs: design points x seeds."""
+        return self.n_points * self.meta.seeds
+
+    @property
+    def param_names(self) -> list[str]:
+        """The calibrated parameters' names."""
+        return [p.name for p in self.params]
+
+    def run_id(self, point: int, replicate: int) -> str:
+        """Deterministic id of one run: ``<calibration id>/p<point>/r<replicate>``."""
+        return f"{self.calib_id}/p{point:06d}/r{replicate:05d}"
+
+    def seed(self, group: int, replicate: int) -> int:
+        """Seed of the runs of design group ``group`` (a Morris trajectory, or a point).
+
+        From ``SeedSequence(seed, spawn_key=(1, group, replicate))``, below 2**63.
+        """
+        ss = np.random.SeedSequence(self.meta.seed, spawn_key=(1, group, replicate))
+        return int(ss.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+
+    def case_runs(self) -> dict[str, int]:
+        """Runs per case."""
+        counts = self.design["case"].value_counts()
+        return {c.name: int(counts.get(c.name, 0)) * self.meta.seeds for c in self.cases}
+
+    def measures(self) -> TargetMeasures:
+        """The picklable callable that computes every target in the worker."""
+        return TargetMeasures(
+            tuple((t.name, t.measure, tuple(sorted(t.args.items()))) for t in self.targets)
+        )
+
+    def store_view(self) -> SimpleNamespace:
+        """What :meth:`defection.sweep.store.Store.register` reads of a sweep."""
+        names = "+".join(c.name for c in self.cases)
+        hashes = hashlib.sha256("".join(c.scenario.hash for c in self.cases).encode())
+        return SimpleNamespace(
+            sweep_id=self.calib_id,
+            name=self.name,
+            title=self.title,
+            scenario=SimpleNamespace(name=names, hash=hashes.hexdigest()),
+            meta=SimpleNamespace(
+                design="morris" if self.kind == "screen" else "wave", seed=self.meta.seed
+            ),
+            dims=self.params,
+            points=range(self.n_points),
+            replicates=self.meta.seeds,
+            n_runs=self.n_runs,
+            canonical=self.canonical | {"model_version": version.MODEL_VERSION},
+            path=self.path,
+        )
+
+
+# ------------------------------------------------------------------------------------------------
+# loading
+# ------------------------------------------------------------------------------------------------
+
+
+def load_calibration(path: str | Path) -> Calibration:
+    """Read, validate and draw a calibration spec. Nothing is run and nothing is written.
+
+    Raises:
+        ScenarioError: Every problem found, one per line, naming the file, the field and the rule.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        doc = tomllib.loads(text)
+    except OSError as exc:
+        raise ScenarioError([f"{path}: cannot read calibration spec ({exc.strerror})"]) from None
+    except UnicodeDecodeError:
+        raise ScenarioError([f"{path}: not UTF-8 text"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError([f"{path}: not valid TOML: {exc}"]) from None
+    return calibration_from_dict(doc, str(path), base_dir=path.parent, path=path, text=text)
+
+
+def calibration_from_dict(
+    doc: dict[str, Any],
+    origin: str,
+    base_dir: Path | None = None,
+    path: Path | None = None,
+    text: str = "",
+) -> Calibration:
+    """Validate a spec document (shaped like the TOML file) and draw its design.
+
+    Raises:
+        ScenarioError: Every problem found.
+    """
+    try:
+        spec = SpecModel.model_validate(doc)
+    except ValidationError as exc:
+        raise ScenarioError(_spec_problems(exc, origin, doc)) from None
+    meta = spec.calibration
+    problems: list[str] = []
+    where = f"{origin}: field"
+
+    # kind-specific tables
+    if meta.kind == "screen":
+        if spec.screen is None:
+            problems.append(f"{where} `screen`: a screen needs a [screen] table (trajectories)")
+        if spec.wave is not None:
+            problems.append(f'{where} `wave`: [wave] is for kind = "wave"; this is a screen')
+    else:
+        if spec.wave is None:
+            problems.append(f"{where} `wave`: a wave needs a [wave] table (points)")
+        if spec.screen is not None:
+            problems.append(f'{where} `screen`: [screen] is for kind = "screen"; this is a wave')
+
+    params, errs = _params(spec, where)
+    problems += errs
+
+    cases: list[Case] = []
+    for i, table in enumerate(spec.cases):
+        try:
+            cases.append(build_case(table, origin, i, base_dir))
+        except ScenarioError as exc:
+            problems += exc.problems
+    names = [c.name for c in cases]
+    if len(set(names)) != len(names):
+        problems.append(f"{where} `cases`: names a case twice")
+    feature_sets = {tuple(sorted(c.features)) for c in cases}
+    if len(feature_sets) > 1:
+        problems.append(
+            f"{where} `cases`: every case must code the same features (or none); got "
+            + " vs ".join(f"[{', '.join(f)}]" for f in sorted(feature_sets))
+        )
+    if params and cases:
+        problems += _check_params_in_cases(params, cases, where)
+
+    targets, errs = _targets(spec, names, meta.kind, where)
+    problems += errs
+    if problems:
+        raise ScenarioError(problems)
+
+    previous = None
+    if spec.wave is not None and spec.wave.previous is not None:
+        from defection.calibration.history import PreviousWave
+
+        prev_path = Path(spec.wave.previous)
+        if not prev_path.is_absolute() and base_dir is not None:
+            prev_path = base_dir / prev_path
+        previous = PreviousWave.load(prev_path, params, f"{where} `wave.previous`")
+
+    design = _draw(meta, spec, params, cases, previous, where)
+    n_runs = len(design) * meta.seeds
+    if n_runs > spec.budget.max_runs:
+        raise ScenarioError(
+            [
+                f"{where} `budget.max_runs`: the design needs {n_runs:,} runs "
+                f"({len(design)} points x {meta.seeds} seeds), more than the budget of "
+                f"{spec.budget.max_runs:,}"
+            ]
+        )
+    canonical = {
+        "calibration": meta.model_dump(exclude={"title", "description"}),
+        "parameters": [[p.name, p.lo, p.hi] for p in params],
+        "cases": [c.describe for c in cases],
+        "targets": [t.__dict__ for t in targets],
+        "screen": spec.screen.model_dump() if spec.screen else None,
+        "wave": (spec.wave.model_dump(exclude={"previous"}) if spec.wave else None),
+        "previous": previous.spec_hash if previous is not None else None,
+        "budget_runs": spec.budget.max_runs,
+        "version": __version__,
+        "model_version": version.MODEL_VERSION,
+    }
+    return Calibration(
+        name=meta.name,
+        title=meta.title or meta.name,
+        kind=meta.kind,
+        path=path,
+        text=text,
+        meta=meta,
+        budget=spec.budget,
+        params=params,
+        cases=cases,
+        targets=targets,
+        screen=spec.screen,
+        wave=spec.wave,
+        previous=previous,
+        design=design,
+        canonical=canonical,
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# internals
+# ------------------------------------------------------------------------------------------------
+
+
+def _spec_problems(exc: ValidationError, origin: str, doc: dict[str, Any]) -> list[str]:
+    tables: dict[str, type[BaseModel]] = {
+        "calibration": Meta,
+        "budget": Budget,
+        "screen": ScreenTable,
+        "wave": WaveTable,
+        "targets": TargetTable,
+        "parameters": ParamsTable,
+    }
+    out = []
+    for err in exc.errors():
+        loc = [str(x) for x in err["loc"]]
+        # a union's branch names (list[str], literal) are not part of the field's address
+        loc = [x for x in loc if not x.startswith(("list[", "literal[", "function-"))]
+        # an array-of-tables entry is named by its `name` when it has one
+        if len(loc) > 1 and loc[0] in ("targets", "cases") and loc[1].isdigit():
+            items = doc.get(loc[0])
+            i = int(loc[1])
+            if isinstance(items, list) and i < len(items) and isinstance(items[i], dict):
+                name = items[i].get("name")
+                if isinstance(name, str) and name:
+                    loc[1] = name
+        at = ".".join(loc)
+        if err["type"] == "extra_forbidden":
+            key = loc[-1]
+            model = tables.get(loc[0]) if len(loc) > 1 else SpecModel
+            options = list(model.model_fields) if model else []
+            line = f"{origin}: field `{at}`: unknown key `{key}`{_closest(key, options)}"
+            if len(loc) == 1:
+                line += f" (tables and keys: {', '.join(SpecModel.model_fields)})"
+            out.append(line)
+        elif err["type"] == "missing":
+            out.append(f"{origin}: field `{at}`: required but missing")
+        elif loc[:2] == ["parameters", "names"]:
+            out.append(
+                f"{origin}: field `parameters.names`: a list of behavioural parameter names, or "
+                f'"behavioural" for all of them (got {err.get("input")!r})'
+            )
+        else:
+            out.append(f"{origin}: field `{at}`: {err['msg']} (got {err.get('input')!r})")
+    return list(dict.fromkeys(out))
+
+
+def _params(spec: SpecModel, where: str) -> tuple[list[ParamRange], list[str]]:
+    behavioural = {p.name: p for p in BEHAVIOURAL}
+    registry = {p.name: p for p in PARAMS}
+    given = spec.parameters.names
+    ranges = spec.parameters.ranges
+    names = list(behavioural) if given == "behavioural" else list(given)
+    where = f"{where} `parameters"
+    problems = []
+    if not names:
+        problems.append(f"{where}.names`: name at least one parameter")
+    if len(set(names)) != len(names):
+        problems.append(f"{where}.names`: lists a parameter twice")
+    out = []
+    for name in dict.fromkeys(names):
+        p = behavioural.get(name)
+        if p is None:
+            if name in registry:
+                problems.append(
+                    f"{where}.names`: `{name}` has role {registry[name].role}; calibration "
+                    "fits behavioural parameters only (defection params shows each role)"
+                )
+            else:
+                problems.append(
+                    f"{where}.names`: unknown parameter `{name}`{_closest(name, list(behavioural))}"
+                )
+            continue
+        lo, hi = float(p.lo), float(p.hi)
+        if name in ranges:
+            rlo, rhi = (float(v) for v in ranges[name])
+            if not rlo < rhi:
+                problems.append(
+                    f"{where}.ranges.{name}`: must go from low to high (got [{rlo:g}, {rhi:g}])"
+                )
+            elif rlo < lo or rhi > hi:
+                problems.append(
+                    f"{where}.ranges.{name}`: [{rlo:g}, {rhi:g}] leaves the registry's range "
+                    f"[{lo:g}, {hi:g}]; a range may only be narrowed"
+                )
+            lo, hi = rlo, rhi
+        out.append(ParamRange(name, lo, hi, float(p.default)))
+    for name in ranges:
+        if name not in names:
+            problems.append(f"{where}.ranges.{name}`: not one of the calibrated `parameters.names`")
+    return out, problems
+
+
+def _check_params_in_cases(params: list[ParamRange], cases: list[Case], where: str) -> list[str]:
+    """Each case's scenario must accept every parameter at both ends of its range."""
+    from defection.model.building import build_problems
+
+    problems = []
+    for c in cases:
+        for end in ("lo", "hi"):
+            values = {p.name: getattr(p, end) for p in params}
+            try:
+                sc = c.scenario.with_overrides(values, origin=f"{where} `cases.{c.name}`")
+            except ScenarioError as exc:
+                problems += exc.problems
+                continue
+            problems += build_problems(sc, f"{where} `cases.{c.name}` (parameters at {end})")
+    return list(dict.fromkeys(problems))
+
+
+def _targets(
+    spec: SpecModel, case_names: list[str], kind: str, where: str
+) -> tuple[list[Target], list[str]]:
+    problems = []
+    out = []
+    seen = set()
+    for t in spec.targets:
+        at = f"{where} `targets.{t.name}"
+        if t.name in seen:
+            problems.append(f"{at}`: a target of this name is already defined")
+        seen.add(t.name)
+        problems += [line + "`" for line in measure_problems(t.measure, t.args, at)]
+        cases = tuple(t.cases) if t.cases is not None else tuple(case_names)
+        for c in cases:
+            if c not in case_names:
+                problems.append(
+                    f"{at}.cases`: no case `{c}`{_closest(c, case_names)} "
+                    f"(cases: {', '.join(case_names)})"
+                )
+        if t.cases is not None and not t.cases:
+            problems.append(f"{at}.cases`: name at least one case (or leave it out: every case)")
+        if t.observed is not None and t.obs_sd is None:
+            problems.append(f"{at}.obs_sd`: an observed value needs its uncertainty (sd)")
+        if t.observed is not None and not math.isfinite(t.observed):
+            problems.append(f"{at}.observed`: must be a finite number")
+        out.append(
+            Target(
+                name=t.name,
+                measure=t.measure,
+                args=dict(t.args),
+                cases=cases,
+                observed=t.observed,
+                obs_sd=float(t.obs_sd or 0.0),
+                discrepancy_sd=float(t.discrepancy_sd),
+                compare=t.compare,
+            )
+        )
+    if kind == "wave" and not any(t.observed is not None for t in out):
+        problems.append(
+            f"{where} `targets`: a wave needs at least one target with `observed` and `obs_sd`"
+        )
+    return out, problems
+
+
+def _design_seed(meta: Meta) -> int:
+    ss = np.random.SeedSequence(meta.seed, spawn_key=(0,))
+    return int(ss.generate_state(1, dtype=np.uint32)[0])
+
+
+def balanced_cases(n: int, cases: list[Case], rng: np.random.Generator) -> list[str]:
+    """``n`` case names in their weights' proportions (largest remainders), shuffled.
+
+    Args:
+        n: How many to deal out (design groups).
+        cases: The cases, with weights.
+        rng: The design's generator.
+    """
+    w = np.array([c.weight for c in cases], dtype=float)
+    quota = n * w / w.sum()
+    counts = np.floor(quota).astype(int)
+    order = np.argsort(-(quota - counts), kind="stable")
+    counts[order[: n - counts.sum()]] += 1
+    names = [c.name for c, k in zip(cases, counts, strict=True) for _ in range(k)]
+    return [names[i] for i in rng.permutation(n)]
+
+
+def _draw(
+    meta: Meta,
+    spec: SpecModel,
+    params: list[ParamRange],
+    cases: list[Case],
+    previous: Any,
+    where: str,
+) -> pd.DataFrame:
+    """The design: one row per point (``point``, ``group``, ``case``, one column per parameter)."""
+    names = [p.name for p in params]
+    bounds = [[p.lo, p.hi] for p in params]
+    seed = _design_seed(meta)
+    rng = np.random.default_rng(np.random.SeedSequence(meta.seed, spawn_key=(2,)))
+    if meta.kind == "screen":
+        from SALib.sample import morris
+
+        assert spec.screen is not None
+        problem = {"num_vars": len(params), "names": names, "bounds": bounds}
+        s = spec.screen
+        x = morris.sample(problem, s.trajectories, num_levels=s.levels, seed=seed)
+        per = len(params) + 1
+        group = np.arange(len(x)) // per
+        dealt = balanced_cases(spec.screen.trajectories, cases, rng)
+        case = [dealt[g] for g in group]
+    elif previous is None:
+        from SALib.sample import latin
+
+        assert spec.wave is not None
+        # the case is one more column of the hypercube: its strata give each case its share
+        w = np.array([c.weight for c in cases], dtype=float)
+        problem = {
+            "num_vars": len(params) + 1,
+            "names": [*names, "__case__"],
+            "bounds": [*bounds, [0.0, 1.0]],
+        }
+        full = latin.sample(problem, spec.wave.points, seed=seed)
+        x = full[:, :-1]
+        idx = np.searchsorted(np.cumsum(w) / w.sum(), full[:, -1], side="right")
+        case = [cases[min(i, len(cases) - 1)].name for i in idx]
+        group = np.arange(len(x))
+    else:
+        assert spec.wave is not None
+        x = previous.design_points(spec.wave.points, params, where)
+        case = balanced_cases(len(x), cases, rng)
+        group = np.arange(len(x))
+    df = pd.DataFrame(np.asarray(x, dtype=float), columns=names)
+    df.insert(0, "case", case)
+    df.insert(0, "group", np.asarray(group, dtype=np.int64))
+    df.insert(0, "point", np.arange(len(df), dtype=np.int64))
+    return df

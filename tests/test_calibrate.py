@@ -1,0 +1,429 @@
+"""`defection calibrate` end to end on the small specs of calibration/specs/: a Morris screen and
+history-matching waves through the sweep engine and store, the committed results, the same runs on
+every backend, resume after kill -9, and bad input."""
+
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from cli_kit import assert_clean_input_error, invoke
+
+from defection.calibration import navco
+from defection.calibration.history import PreviousWave, training_rows
+from defection.calibration.runs import run_calibration, runs_frame
+from defection.calibration.spec import calibration_from_dict, load_calibration
+from defection.model.version import MODEL_VERSION
+from defection.sweep.engine import FAULTS_ENV
+from defection.sweep.store import Store
+
+SPECS = Path(__file__).parent.parent / "calibration" / "specs"
+SCREEN = SPECS / "ci_screen.toml"
+WAVE = SPECS / "ci_wave.toml"
+
+
+def _calibrate(spec, folder, *extra):
+    out, db = folder / "out", folder / "runs.duckdb"
+    t0 = time.perf_counter()
+    res = invoke(
+        "calibrate", str(spec), "--out", str(out), "--db", str(db), "-q", *extra, cwd=folder
+    )
+    seconds = time.perf_counter() - t0
+    assert res.returncode == 0, res.stdout + res.stderr
+    return out, db, res, seconds
+
+
+@pytest.fixture(scope="module")
+def screen(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("screen")
+    out, db, res, seconds = _calibrate(SCREEN, folder, "--workers", "2")
+    print(f"ci_screen took {seconds:.1f} s")  # noqa: T201 - measured for docs/CALIBRATION.md
+    return out, db, res
+
+
+@pytest.fixture(scope="module")
+def wave(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("wave")
+    out, db, res, seconds = _calibrate(WAVE, folder, "--workers", "2")
+    print(f"ci_wave took {seconds:.1f} s")  # noqa: T201
+    return out, db, res
+
+
+def _sha(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def test_the_screen_prints_its_budget_and_writes_its_results(screen):
+    out, _, res = screen
+    assert "budget: 40 of at most 60 runs" in res.stderr
+    names = {p.name for p in out.iterdir()}
+    assert names == {
+        "manifest.json",
+        "spec.toml",
+        "design.parquet",
+        "runs.parquet",
+        "morris.parquet",
+        "screen.md",
+        "screen.png",
+        "chosen.json",
+    }
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert len(runs) == 40 and runs["run_id"].is_unique and (runs["status"] == "ok").all()
+    assert runs["case"].value_counts().to_dict() == {"base": 20, "syria": 20}
+    assert runs["target:left_30"].between(0, 1).all()
+    assert set(runs["target:fell_30"]) <= {0.0, 1.0}
+    # common random numbers along a trajectory, a new seed for each trajectory
+    assert (runs.groupby("group")["seed"].nunique() == 1).all()
+    assert runs.groupby("group")["seed"].first().is_unique
+    # the runs are the design's points
+    design = pd.read_parquet(out / "design.parquet")
+    cols = ["soldiers.moral_cost", "soldiers.threshold", "belief.intercept"]
+    np.testing.assert_array_equal(
+        runs.sort_values("point")[cols].to_numpy(), design.sort_values("point")[cols].to_numpy()
+    )
+
+
+def test_the_screen_ranks_every_parameter_per_target_and_chooses_by_its_rule(screen):
+    out, _, _ = screen
+    table = pd.read_parquet(out / "morris.parquet")
+    assert len(table) == 6 and set(table["target"]) == {"left_30", "fell_30"}
+    for _, df in table.groupby("target"):
+        assert list(df["rank"]) == [1, 2, 3]
+        assert df["mu_star"].is_monotonic_decreasing
+        assert (df["mu_star"] >= 0).all() and (df["sigma"] >= 0).all()
+        assert (df["mu_star"] >= df["mu"].abs() - 1e-12).all()  # mu* = mean |EE| >= |mean EE|
+        assert df["mu_star_norm"].max() == pytest.approx(1.0)
+    chosen = json.loads((out / "chosen.json").read_text())
+    spec = tomllib.loads(SCREEN.read_text())["screen"]
+    assert 1 <= len(chosen["chosen"]) <= spec["max_chosen"]
+    best = table.groupby("parameter")["mu_star_norm"].max()
+    # the chosen are the highest scores, each at least the threshold
+    assert all(best[p] >= spec["threshold"] for p in chosen["chosen"])
+    others = best.drop(chosen["chosen"])
+    assert others.empty or others.max() <= min(best[p] for p in chosen["chosen"])
+    md = (out / "screen.md").read_text()
+    assert "| rank | parameter | mu* | conf | mu | sigma | norm |" in md
+    assert all(f"`{p}`" in md.split("## Chosen")[1] for p in chosen["chosen"])
+    assert (out / "screen.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_manifest_records_versions_commit_data_split_and_spec(screen):
+    out, _, _ = screen
+    man = json.loads((out / "manifest.json").read_text())
+    cal = load_calibration(SCREEN)
+    assert man["kind"] == "screen" and man["name"] == "ci_screen"
+    assert man["model_version"] == MODEL_VERSION
+    assert man["spec_hash"] == cal.spec_hash and man["calibration_id"] == cal.calib_id
+    assert man["data"]["sha256"] == navco.DATA_SHA256 == _sha(navco.DATA_PATH)
+    assert man["split"]["sha256"] == _sha(navco.SPLIT_PATH)
+    assert man["commit"] is None or len(man["commit"]) == 40
+    assert man["runs"] == {"planned": 40, "ok": 40, "failed": 0}
+    assert man["libraries"]["scikit-learn"]
+    assert (out / "spec.toml").read_text() == SCREEN.read_text()
+
+
+def test_a_second_invocation_runs_nothing_and_writes_the_same_runs(screen, tmp_path):
+    out, db, _ = screen
+    before = pd.read_parquet(out / "runs.parquet")
+    again = tmp_path / "again"
+    res = invoke("calibrate", str(SCREEN), "--out", str(again), "--db", str(db), "-q", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "resuming: 40 of 40 runs already in" in res.stderr
+    pd.testing.assert_frame_equal(pd.read_parquet(again / "runs.parquet"), before)
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(again / "morris.parquet"), pd.read_parquet(out / "morris.parquet")
+    )
+
+
+def test_the_serial_backend_gives_the_pool_s_runs(screen, tmp_path):
+    out, _, _ = screen
+    serial, _, _, _ = _calibrate(SCREEN, tmp_path, "--workers", "1")
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(serial / "runs.parquet"), pd.read_parquet(out / "runs.parquet")
+    )
+
+
+def test_the_wave_writes_emulators_sample_and_report(wave):
+    out, _, _ = wave
+    man = json.loads((out / "manifest.json").read_text())
+    w = man["wave"]
+    assert w["cutoff"] == 3.0 and w["rule"] == "max" and w["candidates"] == 20_000
+    assert 0 < w["accepted"] <= w["candidates"]
+    assert w["nonimplausible_fraction"] == pytest.approx(w["accepted"] / w["candidates"])
+    lo, hi = w["nonimplausible_fraction_90"]
+    assert lo <= w["nonimplausible_fraction"] <= hi
+    sample = pd.read_parquet(out / "nonimplausible.parquet")
+    assert len(sample) == w["kept"] == min(200, w["accepted"])
+    assert (sample["implausibility"] <= 3.0).all()
+    sobol = pd.read_parquet(out / "sobol.parquet")
+    assert set(sobol["target"]) == {"syria_left_30", "base_fell_30", "left_30"}
+    assert len(sobol) == 9 and (sobol["ST"] >= -0.05).all()
+    emus = json.loads((out / "emulators.json").read_text())["emulators"]
+    # a target over both cases (no coded features) gets one indicator per case
+    assert emus["left_30"]["extra_inputs"] == ["case=base", "case=syria"]
+    assert emus["syria_left_30"]["extra_inputs"] == [] and emus["syria_left_30"]["n_train"] == 20
+    assert "Non-implausible for waves `ci_wave`" in (out / "wave.md").read_text()
+
+
+def test_the_wave_s_emulators_refit_from_git_and_reproduce_their_training_points(wave):
+    out, _, _ = wave
+    cal = load_calibration(WAVE)
+    prev = PreviousWave.load(out, cal.params, "test")
+    emus = json.loads((out / "emulators.json").read_text())["emulators"]
+    runs = pd.read_parquet(out / "runs.parquet")
+    (own,) = prev.chain
+    assert set(own.emulators) == {"syria_left_30", "base_fell_30", "left_30"}
+    for t in cal.targets:
+        em = own.emulators[t.name]
+        rec = emus[t.name]
+        # refit with the committed hyper-parameters: the same likelihood, to rounding
+        assert em.gp.log_marginal_likelihood_value_ == pytest.approx(
+            rec["log_marginal_likelihood"], rel=1e-9, abs=1e-9
+        )
+        rows = training_rows(runs, t)
+        y = rows[t.column].to_numpy()
+        mean, sd = em.gp.predict(
+            em.encode(rows[cal.param_names].to_numpy(), list(rows["case"])), return_std=True
+        )
+        assert np.mean(np.abs(y - mean) <= 3 * np.maximum(sd, 1e-9)) >= 0.95
+        if np.ptp(y) > 0:
+            r2 = 1 - np.sum((y - mean) ** 2) / np.sum((y - y.mean()) ** 2)
+            assert r2 > 0.9
+            assert r2 == pytest.approx(rec["diagnostics"]["r2_train"], abs=1e-9)
+    # the committed sample is non-implausible under the refitted emulators
+    sample = prev.sample[cal.param_names].to_numpy()
+    assert (own.combined(sample) <= own.cutoff + 1e-9).all()
+
+
+@pytest.mark.slow
+def test_a_second_wave_starts_from_the_first_wave_s_sample(wave, tmp_path):
+    out1, _, _ = wave
+    doc = tomllib.loads(WAVE.read_text())
+    doc["calibration"]["name"] = "ci_wave2"
+    doc["wave"].update(points=20, previous=str(out1), candidates=5000, keep=50)
+    spec = tmp_path / "ci_wave2.toml"
+    spec.write_text(_toml(doc))
+    cal = load_calibration(spec)
+    assert cal.previous is not None and cal.n_runs == 20
+    sample1 = pd.read_parquet(out1 / "nonimplausible.parquet")
+    names = cal.param_names
+    # every design point is a point of the first wave's non-implausible sample
+    merged = cal.design[names].merge(sample1[names], how="left", indicator=True)
+    assert (merged["_merge"] == "both").all()
+    out2, _, _, _ = _calibrate(spec, tmp_path, "--workers", "2")
+    man = json.loads((out2 / "manifest.json").read_text())
+    assert (
+        man["previous"]["spec_hash"]
+        == json.loads((out1 / "manifest.json").read_text())["spec_hash"]
+    )
+    assert man["wave"]["waves_applied"] == ["ci_wave2", "ci_wave"]
+    # the second wave's sample is non-implausible for the first wave too
+    first = PreviousWave.load(out1, cal.params, "test").chain[0]
+    sample2 = pd.read_parquet(out2 / "nonimplausible.parquet")
+    if len(sample2):
+        assert (first.combined(sample2[names].to_numpy()) <= 3.0 + 1e-9).all()
+    # and a third wave can be loaded from the second, with both earlier waves in its chain
+    doc["calibration"]["name"] = "ci_wave3"
+    doc["wave"].update(previous=str(out2), points=4)
+    if len(sample2) >= 4:
+        spec3 = tmp_path / "ci_wave3.toml"
+        spec3.write_text(_toml(doc))
+        assert [c.name for c in load_calibration(spec3).previous.chain] == ["ci_wave2", "ci_wave"]
+
+
+def _toml(doc):
+    """A small TOML writer for the specs' shapes (tables, arrays of tables, inline tables)."""
+
+    def value(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str):
+            return json.dumps(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        if isinstance(v, dict):
+            return "{ " + ", ".join(f"{json.dumps(k)} = {value(x)}" for k, x in v.items()) + " }"
+        return repr(v)
+
+    lines = []
+    for key, table in doc.items():
+        for t in table if isinstance(table, list) else [table]:
+            lines.append(f"[[{key}]]" if isinstance(table, list) else f"[{key}]")
+            lines += [f"{json.dumps(k)} = {value(v)}" for k, v in t.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _tiny(tmp_path):
+    """A 16-run screen (4 trajectories) for backend comparisons."""
+    doc = tomllib.loads(SCREEN.read_text())
+    doc["calibration"]["name"] = "tiny"
+    doc["screen"]["trajectories"] = 4
+    return calibration_from_dict(doc, "tiny")
+
+
+@pytest.mark.slow
+def test_a_dask_cluster_gives_the_serial_runs(tmp_path):
+    from distributed import LocalCluster
+
+    cal = _tiny(tmp_path)
+    frames = []
+    with Store(tmp_path / "serial.duckdb") as store:
+        run_calibration(cal, store, workers=1)
+        frames.append(runs_frame(cal, store))
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Store(tmp_path / "dask.duckdb") as store,
+    ):
+        run_calibration(cal, store, scheduler=cluster)
+        frames.append(runs_frame(cal, store))
+    assert len(frames[0]) == 16
+    pd.testing.assert_frame_equal(frames[0], frames[1])
+
+
+def _count(db):
+    with Store(db, read_only=True) as store:
+        return store.con.execute("SELECT count(*) FROM runs").fetchone()[0]
+
+
+@pytest.mark.slow
+def test_kill_9_mid_calibration_then_resume_gives_the_same_results(screen, tmp_path):
+    ref_out, _, _ = screen
+    cmd = [sys.executable, "-m", "defection", "calibrate", str(SCREEN), "--workers", "2", "-q"]
+    rng = random.Random(2026)
+    killed_at = None
+    for attempt in range(4):
+        db = tmp_path / f"killed-{attempt}.duckdb"
+        out = tmp_path / f"out-{attempt}"
+        marks = tmp_path / f"marks-{attempt}"
+        marks.mkdir()
+        proc = subprocess.Popen(
+            [*cmd, "--db", str(db), "--out", str(out)],
+            env={
+                **os.environ,
+                FAULTS_ENV: json.dumps({"delay": 0.15, "mark_dir": str(marks)}),
+                "PYTHONWARNINGS": "ignore",
+            },
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while len(list(marks.iterdir())) < 6 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(rng.uniform(0.0, 1.5))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+        finally:
+            time.sleep(0.5)
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        n = _count(db) if db.exists() else 0
+        print(f"attempt {attempt}: killed with {n} runs in the database")  # noqa: T201
+        if 0 < n < 40:
+            killed_at = n
+            break
+    assert killed_at is not None, "never caught the calibration mid-way"
+    assert not out.exists()  # nothing is committed before the last run is in
+
+    resumed = subprocess.run(
+        [*cmd, "--db", str(db), "--out", str(out)],
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming: {killed_at} of 40 runs already in" in resumed.stderr
+    assert _count(db) == 40
+    for name in ("runs.parquet", "design.parquet", "morris.parquet"):
+        pd.testing.assert_frame_equal(pd.read_parquet(out / name), pd.read_parquet(ref_out / name))
+
+
+def test_the_time_budget_stops_an_invocation_and_the_same_command_resumes(tmp_path):
+    doc = tomllib.loads(SCREEN.read_text())
+    doc["calibration"]["name"] = "budget"
+    doc["screen"]["trajectories"] = 4
+    doc["budget"]["max_minutes"] = 0.002  # 0.12 s: stops after the first runs
+    spec = tmp_path / "budget.toml"
+    spec.write_text(_toml(doc))
+    out, db = tmp_path / "out", tmp_path / "db.duckdb"
+    args = ["calibrate", str(spec), "--out", str(out), "--db", str(db), "--workers", "1", "-q"]
+    env = {FAULTS_ENV: json.dumps({"delay": 0.1})}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        res = invoke(*args, cwd=tmp_path)
+    finally:
+        for k, v in old.items():
+            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    assert res.returncode == 1, res.stderr
+    assert "time budget of" in res.stderr and "run the same command to resume" in res.stderr
+    n = _count(db)
+    assert 0 < n < 16 and not out.exists()
+    # the same runs with a larger time budget (not part of the calibration's identity)
+    doc["budget"]["max_minutes"] = 5
+    spec.write_text(_toml(doc))
+    res = invoke(*args, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert f"resuming: {n} of 16 runs already in" in res.stderr
+    assert len(pd.read_parquet(out / "runs.parquet")) == 16
+
+
+# ------------------------------------------------------------------------------------------------
+# bad input: exit 2, one line each, nothing run
+# ------------------------------------------------------------------------------------------------
+
+
+def test_a_bad_spec_exits_2_with_one_line_per_problem(tmp_path):
+    text = SCREEN.read_text().replace('kind = "screen"', 'kind = "screen"\ncolour = "red"')
+    text = text.replace('"soldiers.moral_cost"', '"soldiers.pay"')
+    spec = tmp_path / "bad.toml"
+    spec.write_text(text)
+    res = invoke("calibrate", str(spec), "--db", str(tmp_path / "db.duckdb"), cwd=tmp_path)
+    assert_clean_input_error(res, "bad.toml", "calibration.colour", "unknown key")
+    spec.write_text(SCREEN.read_text().replace('"soldiers.moral_cost"', '"soldiers.pay"'))
+    res = invoke("calibrate", str(spec), "--db", str(tmp_path / "db.duckdb"), cwd=tmp_path)
+    assert_clean_input_error(res, "parameters.names", "soldiers.pay", "behavioural")
+    assert not (tmp_path / "db.duckdb").exists()
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--workers", "2", "--scheduler", "tcp://127.0.0.1:8786"], "choose one"),
+        (["--scheduler", "nonsense"], "--scheduler"),
+        (["--db", "{tmp}"], "is a folder"),
+        (["--out", "{tmp}/file.txt"], "is a file"),
+        (["--out", "{tmp}/other"], "not a calibration's results"),
+    ],
+)
+def test_bad_options_exit_2(tmp_path, args, needle):
+    (tmp_path / "file.txt").write_text("x")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.md").write_text("x")
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    res = invoke("calibrate", str(SCREEN), "--dry-run", *args, cwd=tmp_path)
+    assert_clean_input_error(res, needle)
+
+
+def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path):
+    res = invoke("calibrate", str(WAVE), "--dry-run", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "wave: 40 points (Latin hypercube) x 1 seed(s) = 40 runs" in res.stderr
+    assert "runs per case: base 20, syria 20" in res.stderr
+    assert not (tmp_path / "results").exists() and not (tmp_path / "calibration").exists()
