@@ -127,11 +127,10 @@ def limits_for(allow_large: bool) -> Limits:
 
 
 def _raise_hint(limits: Limits, field: str) -> str:
-    """How to go further: the flag and its limit, or that the limit is the highest there is."""
-    if limits is DEFAULT or limits.name == DEFAULT.name:
-        higher = getattr(LARGE, field)
-        return f" ({FLAG} raises it to {higher:,})"
-    return f" (the limit with {FLAG})"
+    """How to go further: the flag and the limit it sets, or that this is the flag's limit."""
+    if limits.name == DEFAULT.name:
+        return f" ({FLAG} raises it to {getattr(LARGE, field):,})"
+    return f" (the limit with {FLAG})" if limits.name == LARGE.name else ""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -260,8 +259,8 @@ def document_problems(doc: dict[str, Any], origin: str, limits: Limits) -> list[
 
 #: Peak resident memory of ``defection run`` (build, days, outputs written), by what a scenario
 #: asks for. Measured by ``.venv/bin/python scripts/measure_memory.py`` on 2 December 2026 (two
-#: sizes each, the slope between them; measured: base 217 MiB, cell 117 bytes, protester 106,
-#: soldier 888, tie 483, day 2,155, region-group-day 593) and rounded up by a quarter or more,
+#: sizes each, the slope between them; measured: base 217 MiB, cell 117 bytes, protester 109,
+#: soldier 885, tie 483, day 2,203, region-group-day 592) and rounded up by a fifth or more,
 #: so that the estimate is above what a run takes (``tests/test_limits.py`` checks it at the caps).
 #: The process itself: the interpreter, numpy, pandas, Mesa, pyarrow and matplotlib, a small run.
 BASE_BYTES = 280 * MiB
@@ -448,7 +447,7 @@ def size_problems(scenario: Scenario, origin: str, limits: Limits = DEFAULT) -> 
 def _raise_hint_memory(limits: Limits) -> str:
     if limits.name == DEFAULT.name:
         return f" ({FLAG} raises it to {LARGE.memory / MiB:,.0f} MiB)"
-    return f" (the budget with {FLAG})"
+    return f" (the budget with {FLAG})" if limits.name == LARGE.name else ""
 
 
 # ------------------------------------------------------------------------------------------------
