@@ -29,8 +29,44 @@ from rich.progress import (
 )
 from rich.table import Table
 from rich.text import Text
+from typer.core import TyperGroup
 
 from defection import __version__
+from defection.model.address import shown
+from defection.model.limits import MiB, days, describe, limits_for, nesting_depth, size_of
+
+#: Click's base exception as Typer ships it (Typer vendors Click; ``typer.BadParameter`` is the
+#: public name that leads to it).
+_CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+class _OneLineErrors(TyperGroup):
+    """The command group, with usage errors (a bad option, a missing argument) as one line.
+
+    Click and Typer print a usage error as a box of several lines; here it is one line on stderr,
+    ``error: <what> (see `defection <command> --help`)``, exit 2, like every other input error.
+    """
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except _CLICK_ERROR as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # the help is printed already
+                sys.exit(exc.exit_code)
+            ctx = getattr(exc, "ctx", None)
+            where = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+            message = " ".join(exc.format_message().split())
+            err_console.print(
+                f"error: {message}{where}", markup=False, highlight=False, soft_wrap=True
+            )
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            err_console.print("aborted", markup=False, highlight=False)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
 
 app = typer.Typer(
     name="defection",
@@ -38,6 +74,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=_OneLineErrors,
 )
 out_console = Console()
 err_console = Console(stderr=True)
@@ -189,22 +226,64 @@ def parse_sets(items: list[str]) -> dict[str, Any]:
             problems.append(f"--set {item!r}: expected name=value (for example soldiers.pay=0.5)")
             continue
         try:
-            out[name] = tomllib.loads(f"v = {raw}")["v"]
+            value = tomllib.loads(f"v = {raw}")["v"]
         except tomllib.TOMLDecodeError:
-            out[name] = raw
+            value = raw
+        except RecursionError:
+            value = None
+        if value is None or nesting_depth(value) > 1:
+            problems.append(
+                f"--set {shown(item)}: a value is a number, true/false, a name or a list of "
+                "them, not nested tables or arrays"
+            )
+            continue
+        out[name] = value
     if problems:
         _fail_input(problems)
     return out
 
 
-def _load(scenario: str, sets: list[str] | None = None):
+def _load(scenario: str, sets: list[str] | None = None, allow_large: bool = False):
     from defection.model.scenario import ScenarioError, load
 
     overrides = parse_sets(sets or [])
     try:
-        return load(scenario, overrides)
+        return load(scenario, overrides, limits=limits_for(allow_large))
     except ScenarioError as exc:
         _fail_input(exc.problems)
+
+
+#: ``--allow-large``, shared by run, validate and sweep.
+ALLOW_LARGE_HELP = (
+    "Raise the size limits (grid cells, agents, regions, groups, events, horizon, sweep runs; "
+    "README 'Resource limits') from a budget of 1 GiB per run to 16 GiB. Costs what it says: a "
+    "run at the raised limits can take hours and most of a machine's memory, and a sweep needs "
+    "that much for each worker."
+)
+AllowLarge = Annotated[bool, typer.Option("--allow-large", help=ALLOW_LARGE_HELP)]
+
+#: A run expected to need more than this at its peak prints the estimate before it starts.
+LARGE_RUN_BYTES = 512 * MiB
+
+
+def _note_run_memory(sc: Any) -> None:
+    """Print the expected peak memory of a run of ``sc`` if it is large."""
+    size = size_of(sc)
+    _note_memory(
+        size.peak_bytes,
+        f"({size.agents:,.0f} agents on {size.cells:,} cells, up to {days(size.days)})",
+    )
+
+
+def _note_memory(peak: int, detail: str) -> None:
+    """Print the expected peak memory of a large run before it starts (stderr)."""
+    if peak >= LARGE_RUN_BYTES:
+        err_console.print(
+            f"note: expected peak memory about {peak / MiB:,.0f} MiB {detail}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @app.command()
@@ -240,6 +319,7 @@ def run(
         Path | None,
         typer.Option(help="Sample to draw from (with --ensemble) [default: the calibrated one]."),
     ] = None,
+    allow_large: AllowLarge = False,
 ) -> None:
     """Run a scenario and write summary.json, timeseries.parquet, groups.parquet, cascade.png."""
     if seed < 0:
@@ -247,8 +327,9 @@ def run(
     sets = list(set_ or [])
     if steps is not None:
         sets.append(f"run.horizon={steps}")
-    sc = _load(scenario, sets)
+    sc = _load(scenario, sets, allow_large)
     if ensemble is not None:
+        _note_run_memory(sc)  # each of the ensemble's runs, one after another
         _run_ensemble(sc, ensemble, seeds_per_draw, sample, seed, until_horizon, out, quiet)
         return
     if sample is not None:
@@ -261,6 +342,7 @@ def run(
         _check_run_folder(out, "output folder")
     else:
         _check_run_folder(out, "--out")
+    _note_run_memory(sc)
     horizon = sc.params["run.horizon"]
     try:
         with Progress(
@@ -419,11 +501,24 @@ def _print_summary(s: dict[str, Any], out: Path) -> None:
 @app.command()
 def validate(
     scenario: Annotated[str, typer.Argument(help="Bundled scenario name or path to a TOML file.")],
+    allow_large: AllowLarge = False,
 ) -> None:
-    """Check a scenario file against the schema; print its problems (exit 2) or 'ok'."""
-    sc = _load(scenario)
+    """Check a scenario as `run` does, without running it; print its problems (exit 2) or 'ok'.
+
+    The schema, the size limits, and every check the model makes before it builds (a vision
+    wider than the grid, densities above 1, soldiers that do not fit, a stated peak that cannot
+    be reached).
+    """
+    from defection.model.building import build_problems
+
+    sc = _load(scenario, allow_large=allow_large)
     src = sc.path if sc.path else scenario
-    print(f"ok: {src} ({sc.name}: {len(sc.regions)} regions, {len(sc.events)} events)")
+    if problems := build_problems(sc, str(src)):
+        _fail_input(problems)
+    print(
+        f"ok: {src} ({sc.name}: {len(sc.regions)} regions, {len(sc.events)} events; a run "
+        f"needs {describe(size_of(sc))} at its peak)"
+    )
 
 
 @app.command()
@@ -502,6 +597,7 @@ def sweep(
         bool, typer.Option("--dry-run", help="Validate and print the design; run nothing.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    allow_large: AllowLarge = False,
 ) -> None:
     """Run a sweep: every design point x replicate, stored in DuckDB; resumes where it stopped."""
     from defection.sweep.engine import scheduler_address_problem
@@ -525,7 +621,7 @@ def sweep(
             ["--workers and --scheduler: choose one (on a cluster, its workers are the workers)"]
         )
     try:
-        sw = load_spec(spec)
+        sw = load_spec(spec, limits=limits_for(allow_large))
     except ScenarioError as exc:
         _fail_input(exc.problems)
     n_workers = workers or cores or 1
@@ -542,6 +638,12 @@ def sweep(
         f"sweep [bold]{sw.sweep_id}[/]: {sw.meta.design} design, {len(sw.points)} points x "
         f"{sw.replicates} replicates = {sw.n_runs} runs of {sw.scenario.name}; varies {axes}",
         soft_wrap=True,
+    )
+    parallel = 1 if scheduler else n_workers
+    _note_memory(
+        sw.peak_bytes,
+        "per run (the largest of the design)"
+        + (f"; {parallel} workers at once need {parallel} times that" if parallel > 1 else ""),
     )
     if dry_run:
         return
@@ -574,8 +676,10 @@ def sweep(
         bar.update(task_id, completed=prog.done)
 
     previous = _stop_on_signals()
+    opened: list[Store] = []  # the store, to say what a stopped sweep saved
     try:
         with Store(db) as store:
+            opened.append(store)
             try:
                 prog = run_sweep(
                     sw,
@@ -594,13 +698,15 @@ def sweep(
         err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt as exc:
-        _sweep_interrupted(db, exc.signum if isinstance(exc, _Stopped) else signal.SIGINT)
+        saved = _saved(opened, db)
+        _sweep_interrupted(saved, exc.signum if isinstance(exc, _Stopped) else signal.SIGINT)
     except Exception as exc:  # noqa: BLE001 - reported in one line; the runs so far are saved
+        saved = _saved(opened, db)
         if _received:  # DuckDB turns a signal during a query into RuntimeError: still a stop
-            _sweep_interrupted(db, _received[-1])
+            _sweep_interrupted(saved, _received[-1])
         err_console.print(
-            f"error: sweep stopped: {type(exc).__name__}: {exc} (finished runs are saved in "
-            f"{db}; run the same command to resume)",
+            f"error: sweep stopped: {type(exc).__name__}: {' '.join(str(exc).split())} "
+            f"({saved}; run the same command to resume)",
             markup=False,
             highlight=False,
             soft_wrap=True,
@@ -612,10 +718,18 @@ def sweep(
     _print_sweep_summary(sw, prog, db)
 
 
-def _sweep_interrupted(db: Path, signum: int) -> None:
+def _saved(opened: list[Any], db: Path) -> str:
+    """What a stopped sweep saved, from the runs its store committed in this invocation."""
+    n = opened[0].committed if opened else 0
+    if n == 0:
+        return f"no run of this invocation was saved in {db}"
+    return f"{n} finished run{'s' if n != 1 else ''} saved in {db}"
+
+
+def _sweep_interrupted(saved: str, signum: int) -> None:
     how = "terminated" if signum == signal.SIGTERM else "interrupted"
     err_console.print(
-        f"{how}: finished runs are saved in {db}; run the same command to resume",
+        f"{how}: {saved}; run the same command to resume",
         markup=False,
         highlight=False,
         soft_wrap=True,

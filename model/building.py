@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from defection.model import measurement, rules
+from defection.model.limits import soldiers_fit_problems
 from defection.model.network import Units, build_units
 from defection.model.rules import CONSCRIPT, ELITE_LOYAL, LOYAL, OFFICER, QUIET
 from defection.model.scenario import Scenario, ScenarioError
@@ -62,13 +63,15 @@ def force_problems(scenario: Scenario, origin: str) -> list[str]:
 
 
 def build_problems(scenario: Scenario, origin: str) -> list[str]:
-    """Every check the model makes before it builds.
+    """Every check the model makes before it builds (``defection validate`` runs the same).
 
-    Geometry, the force's branches, then the measurement model's.
+    Geometry, the force's branches, whether ``soldiers.count`` soldiers fit
+    (:func:`.limits.soldiers_fit_problems`), then the measurement model's.
     """
     return (
         geometry_problems(scenario, origin)
         + force_problems(scenario, origin)
+        + soldiers_fit_problems(scenario, origin)
         + measurement.measurement_problems(scenario, origin)
     )
 
@@ -162,11 +165,12 @@ def _place(m: RegimeModel, rng: np.random.Generator, cell_region: NDArray[np.int
         free = np.flatnonzero(u >= dp)
         weight = ds[free]
         n = p["soldiers.count"]
-        if weight.sum() <= 0 or n > free.size:
+        room = np.count_nonzero(weight)  # build_problems refuses a count near it beforehand
+        if n > room:
             raise ScenarioError(
                 [
                     f"{m.origin}: field `soldiers.count`: {n} soldiers do not fit "
-                    f"({free.size} free cells with positive garrison density)"
+                    f"({room} free cells with positive garrison density)"
                 ]
             )
         pick = rng.choice(free, size=n, replace=False, p=weight / weight.sum())

@@ -25,14 +25,15 @@ import copy
 import difflib
 import hashlib
 import json
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from defection.model import limits as lim
 from defection.model import schema
-from defection.model.address import ScenarioError, set_address
+from defection.model.address import ScenarioError, quoted, set_address, shown
+from defection.model.limits import DEFAULT, Limits
 from defection.model.params import EVENT_KINDS, PARAMS, REGION_FIELDS, SECTIONS
 from defection.model.schema import json_schema
 
@@ -55,6 +56,8 @@ class Scenario:
         sources: Sources by address.
         path: File the scenario came from, if any.
         raw: The merged TOML document (before defaults), for hashing and provenance.
+        limits: The size limits it was checked against (:mod:`.limits`); overrides are checked
+            against the same ones.
     """
 
     name: str
@@ -67,6 +70,7 @@ class Scenario:
     historical: bool = False
     path: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    limits: Limits = DEFAULT
 
     def __getitem__(self, name: str) -> Any:
         return self.params[name]
@@ -109,7 +113,7 @@ class Scenario:
             raise ScenarioError(problems)
         # The file was checked when loaded; an override may shorten the run past scheduled events
         # (they never fire) and needs no citation even in a historical scenario.
-        return _resolve(doc, self.path, origin, file_checks=False)
+        return _resolve(doc, self.path, origin, file_checks=False, limits=self.limits)
 
 
 def bundled_dir() -> Path:
@@ -129,29 +133,41 @@ def find(name_or_path: str | Path) -> Path:
         ScenarioError: Nothing found; lists the bundled names.
     """
     path = Path(name_or_path)
-    if path.is_file():
-        return path
-    stem = path.name.removesuffix(".toml")
-    candidate = bundled_dir() / f"{stem}.toml"
-    if path.parent == Path(".") and candidate.is_file():
-        return candidate
+    try:
+        if path.is_file():
+            return path
+        stem = path.name.removesuffix(".toml")
+        candidate = bundled_dir() / f"{stem}.toml"
+        if path.parent == Path(".") and candidate.is_file():
+            return candidate
+    except OSError as exc:  # a name longer than the file system allows, say
+        raise ScenarioError(
+            [f"{shown(str(name_or_path))}: not a usable path ({exc.strerror or exc})"]
+        ) from None
     names = bundled_names()
     hint = difflib.get_close_matches(stem, names, n=1)
     more = f"; did you mean `{hint[0]}`?" if hint else ""
     raise ScenarioError(
         [
-            f"{name_or_path}: no such file and no bundled scenario of that name{more} "
-            f"(bundled: {', '.join(names)})"
+            f"{quoted(str(name_or_path))}: no such file and no bundled scenario of that name"
+            f"{more} (bundled: {', '.join(names)})"
         ]
     )
 
 
-def load(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+def load(
+    name_or_path: str | Path,
+    overrides: dict[str, Any] | None = None,
+    *,
+    limits: Limits = DEFAULT,
+) -> Scenario:
     """Load, merge (``extends``) and validate a scenario.
 
     Args:
         name_or_path: A path to a TOML file or the name of a bundled scenario.
         overrides: Optional ``{address: value}`` applied after loading (like ``--set``).
+        limits: Size limits of the files and of the run (:mod:`.limits`; ``LARGE`` is the
+            command line's ``--allow-large``).
 
     Returns:
         The resolved scenario.
@@ -160,16 +176,18 @@ def load(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> S
         ScenarioError: Every problem found, one per line.
     """
     path = find(name_or_path)
-    doc = _read_merged(path, chain=())
-    scenario = _resolve(doc, path, str(path))
+    doc = _read_merged(path, limits)
+    scenario = _resolve(doc, path, str(path), limits=limits)
     if overrides:
         scenario = scenario.with_overrides(overrides)
     return scenario
 
 
-def from_dict(doc: dict[str, Any], origin: str = "<dict>") -> Scenario:
+def from_dict(doc: dict[str, Any], origin: str = "<dict>", *, limits: Limits = DEFAULT) -> Scenario:
     """Validate a scenario given as a dict shaped like the TOML file (no ``extends``)."""
-    return _resolve(copy.deepcopy(doc), None, origin)
+    if problem := lim.depth_problem(doc, origin, limits):
+        raise ScenarioError([problem])
+    return _resolve(copy.deepcopy(doc), None, origin, limits=limits)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -177,44 +195,57 @@ def from_dict(doc: dict[str, Any], origin: str = "<dict>") -> Scenario:
 # ------------------------------------------------------------------------------------------------
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError([f"{path}: cannot read file ({exc.strerror})"]) from None
-    except UnicodeDecodeError:
-        raise ScenarioError([f"{path}: not UTF-8 text"]) from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError([f"{path}: not valid TOML: {exc}"]) from None
+def _read_merged(path: Path, limits: Limits) -> dict[str, Any]:
+    """Read a scenario file and the chain of files it ``extends``, and merge them (parent first).
+
+    A loop, not a recursion: a long chain is refused by its length (``limits.extends``), never
+    by Python's stack.
+    """
+    chain: list[Path] = []  # resolved paths, the file first
+    docs: list[dict[str, Any]] = []
+    current = path
+    while True:
+        resolved = current.resolve()
+        if resolved in chain:
+            cycle = " -> ".join(str(p) for p in (*chain, resolved))
+            raise ScenarioError(
+                [f"{current}: field `scenario.extends`: circular extends ({cycle})"]
+            )
+        chain.append(resolved)
+        if problem := lim.extends_problem(chain, str(path), limits):
+            raise ScenarioError([problem])
+        doc = lim.read_toml(current, limits)
+        docs.append(doc)
+        meta = doc.get("scenario")
+        parent_ref = meta.get("extends") if isinstance(meta, dict) else None
+        if not parent_ref:
+            break
+        if not isinstance(parent_ref, str):
+            raise ScenarioError([f"{current}: field `scenario.extends`: must be a string"])
+        current = _parent_path(current, parent_ref)
+    merged = docs.pop()
+    while docs:
+        merged = _merge(merged, docs.pop())
+        merged["scenario"].pop("extends", None)
+    return merged
 
 
-def _read_merged(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
-    resolved = path.resolve()
-    if resolved in chain:
-        cycle = " -> ".join(str(p) for p in (*chain, resolved))
-        raise ScenarioError([f"{path}: field `scenario.extends`: circular extends ({cycle})"])
-    doc = _read_toml(path)
-    meta = doc.get("scenario")
-    parent_ref = meta.get("extends") if isinstance(meta, dict) else None
-    if not parent_ref:
-        return doc
-    if not isinstance(parent_ref, str):
-        raise ScenarioError([f"{path}: field `scenario.extends`: must be a string"])
+def _parent_path(path: Path, parent_ref: str) -> Path:
+    """The file ``extends = parent_ref`` names: relative to ``path``, else a bundled scenario."""
     rel = path.parent / parent_ref
     if not rel.suffix:
         rel = rel.with_suffix(".toml")
     try:
-        parent_path = rel if rel.is_file() else find(parent_ref)
+        return rel if rel.is_file() else find(parent_ref)
     except ScenarioError as exc:
         raise ScenarioError(
             [f"{path}: field `scenario.extends`: {p}" for p in exc.problems]
         ) from None
-    parent = _read_merged(parent_path, (*chain, resolved))
-    merged = _merge(parent, doc)
-    merged["scenario"].pop("extends", None)
-    return merged
+    except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ScenarioError(
+            [f"{path}: field `scenario.extends`: {shown(parent_ref)} is not a usable path ({why})"]
+        ) from None
 
 
 def _merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
@@ -241,9 +272,13 @@ def _merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
 
 
 def _resolve(
-    doc: dict[str, Any], path: Path | None, origin: str, file_checks: bool = True
+    doc: dict[str, Any],
+    path: Path | None,
+    origin: str,
+    file_checks: bool = True,
+    limits: Limits = DEFAULT,
 ) -> Scenario:
-    parsed = schema.validate(doc, origin, file_checks)
+    parsed = schema.validate(doc, origin, file_checks, limits)
     params: dict[str, Any] = {}
     for section in SECTIONS:
         sec = getattr(parsed, section)
@@ -274,7 +309,7 @@ def _resolve(
     events = sorted(
         (e.model_dump(exclude_none=True) for e in parsed.events), key=lambda e: e["day"]
     )
-    return Scenario(
+    scenario = Scenario(
         name=parsed.scenario.name,
         title=parsed.scenario.title or parsed.scenario.name,
         params=params,
@@ -285,7 +320,11 @@ def _resolve(
         historical=parsed.scenario.historical,
         path=path,
         raw=doc,
+        limits=limits,
     )
+    if problems := lim.size_problems(scenario, origin, limits):
+        raise ScenarioError(problems)
+    return scenario
 
 
 __all__ = [

@@ -25,6 +25,7 @@ from defection.model.address import (
     quoted,
     shown,
 )
+from defection.model.limits import DEFAULT, Limits, document_problems
 from defection.model.params import (
     BY_NAME,
     EVENT_FIELD_UNION,
@@ -39,7 +40,9 @@ from defection.model.params import (
     Param,
 )
 
-_STRICT = ConfigDict(extra="forbid", strict=True)
+#: Unknown keys refused, no type coercion, and no infinite or NaN floats anywhere (every float of a
+#: scenario is a finite quantity; a bound alone would let NaN through where a field has none).
+_STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 #: A name (scenario, region, group): see :data:`defection.model.address.NAME_PATTERN`.
 Name = Annotated[str, Field(pattern=NAME_PATTERN, description=NAME_RULE)]
@@ -169,7 +172,9 @@ def json_schema() -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------
 
 
-def validate(doc: dict[str, Any], origin: str, file_checks: bool = True) -> Any:
+def validate(
+    doc: dict[str, Any], origin: str, file_checks: bool = True, limits: Limits = DEFAULT
+) -> Any:
     """Validate a TOML-shaped scenario document: the schema, then the rules across fields.
 
     Args:
@@ -177,6 +182,8 @@ def validate(doc: dict[str, Any], origin: str, file_checks: bool = True) -> Any:
         origin: Where it comes from (a file name), for the messages.
         file_checks: Add the rules about the file as written (events after its horizon, sources
             of a historical scenario); overrides applied to a loaded scenario skip them.
+        limits: How many regions, groups and events it may list (checked first, so that a huge
+            list is refused before the schema reads it; :mod:`.limits`).
 
     Returns:
         The parsed :data:`ScenarioModel`.
@@ -184,6 +191,8 @@ def validate(doc: dict[str, Any], origin: str, file_checks: bool = True) -> Any:
     Raises:
         ScenarioError: Every problem found, one line each.
     """
+    if problems := document_problems(doc, origin, limits):
+        raise ScenarioError(problems)
     try:
         parsed = ScenarioModel.model_validate(doc)
     except ValidationError as exc:
@@ -242,6 +251,13 @@ def pydantic_problems(exc: ValidationError, doc: dict[str, Any], origin: str) ->
             p = _registry_entry(loc)
             if p is not None and p.lo is not None and p.hi is not None:
                 rule = bounds_rule(p)
+        elif typ == "finite_number":
+            p = _registry_entry(loc)
+            rule = "must be a finite number" + (
+                f" ({bounds_rule(p).removeprefix('must be ')})"
+                if p is not None and p.lo is not None and p.hi is not None
+                else ""
+            )
         elif typ == "string_pattern_mismatch":
             rule = NAME_RULE
         if typ == "missing":

@@ -40,11 +40,11 @@ the same rows on every backend; each run's seed is stored and ``defection run --
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -53,9 +53,11 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from defection import __version__
+from defection.model import limits as lim
 from defection.model import version
 from defection.model.address import NAME_PATTERN, InvalidValue, coerce, param_for
 from defection.model.address import closest as _closest
+from defection.model.limits import DEFAULT, Limits
 from defection.model.outputs import SWEEP_SERIES
 from defection.model.params import Param
 from defection.model.scenario import Scenario, ScenarioError, load
@@ -63,10 +65,11 @@ from defection.model.schema import pydantic_problems
 
 #: Per-day series a sweep can keep (the model's DataCollector columns but ``day``).
 SERIES_NAMES: tuple[str, ...] = SWEEP_SERIES
-#: A sweep larger than this is refused (a typo in ``steps`` should not start a billion runs).
-MAX_RUNS = 2_000_000
 
-_STRICT = ConfigDict(extra="forbid", strict=True)
+# A sweep with more runs than ``limits.sweep_runs`` (:mod:`defection.model.limits`) is refused
+# before its design is drawn: a typo in ``steps`` must not start (or plan) a billion runs.
+
+_STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class SweepMeta(BaseModel):
@@ -88,7 +91,7 @@ class SweepMeta(BaseModel):
 class Axis(BaseModel):
     """One ``[vary."address"]`` table."""
 
-    model_config = ConfigDict(extra="forbid", strict=False)
+    model_config = ConfigDict(extra="forbid", strict=False, allow_inf_nan=False)
     range: Annotated[list[float], Field(min_length=2, max_length=2)] | None = None
     steps: Annotated[int, Field(ge=2, le=10_000, strict=True)] | None = None
     values: Annotated[list[Any], Field(min_length=1)] | None = None
@@ -142,6 +145,8 @@ class Sweep:
         points: One ``{address: value}`` per design point, in design order.
         meta: The validated ``[sweep]`` table.
         series: Per-day series kept.
+        peak_bytes: The largest expected peak memory of one run over the design's extremes
+            (:func:`defection.model.limits.expected_peak_bytes`).
     """
 
     name: str
@@ -153,6 +158,7 @@ class Sweep:
     meta: SweepMeta
     series: tuple[str, ...]
     canonical: dict[str, Any] = field(default_factory=dict)
+    peak_bytes: int = 0
 
     @property
     def replicates(self) -> int:
@@ -164,13 +170,14 @@ class Sweep:
         """Runs in the whole sweep."""
         return len(self.points) * self.meta.replicates
 
-    @property
+    @functools.cached_property
     def sweep_id(self) -> str:
         """``<name>-<10 hex>``: the name and a hash of everything that determines the rows.
 
         The hash covers the validated spec, the resolved scenario, the package version and the
         model version (:data:`defection.model.version.MODEL_VERSION`), so changing any of them
-        starts a new sweep instead of mixing rows into an old one.
+        starts a new sweep instead of mixing rows into an old one. Computed once (every run id
+        holds it; ``dataclasses.replace`` makes a new sweep, with its own).
         """
         digest = hashlib.sha256(canonical_json(self).encode()).hexdigest()
         return f"{self.name}-{digest[:10]}"
@@ -191,33 +198,40 @@ class Sweep:
 # ------------------------------------------------------------------------------------------------
 
 
-def load_spec(path: str | Path) -> Sweep:
+def load_spec(path: str | Path, limits: Limits = DEFAULT) -> Sweep:
     """Read, validate and draw a sweep file. Nothing is run and nothing is written.
+
+    Args:
+        path: The sweep file.
+        limits: Size limits of the files, of the sweep's runs and of each run
+            (:mod:`defection.model.limits`; ``LARGE`` is the command line's ``--allow-large``).
 
     Raises:
         ScenarioError: Every problem found, one per line, naming the file, the field and the rule.
     """
     path = Path(path)
-    origin = str(path)
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ScenarioError([f"{path}: cannot read sweep file ({exc.strerror})"]) from None
-    except UnicodeDecodeError:
-        raise ScenarioError([f"{path}: not UTF-8 text"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError([f"{path}: not valid TOML: {exc}"]) from None
-    return spec_from_dict(doc, origin, base_dir=path.parent, path=path)
+    doc = lim.read_toml(path, limits, what="sweep file")
+    return spec_from_dict(doc, str(path), base_dir=path.parent, path=path, limits=limits)
 
 
 def spec_from_dict(
-    doc: dict[str, Any], origin: str, base_dir: Path | None = None, path: Path | None = None
+    doc: dict[str, Any],
+    origin: str,
+    base_dir: Path | None = None,
+    path: Path | None = None,
+    limits: Limits = DEFAULT,
 ) -> Sweep:
     """Validate a sweep document (shaped like the TOML file) and draw its design.
+
+    The number of runs is counted from the spec (the product of the axes' value counts, or the
+    samples) and checked against ``limits.sweep_runs`` before the scenario is loaded or any
+    design point is drawn.
 
     Raises:
         ScenarioError: Every problem found.
     """
+    if problem := lim.depth_problem(doc, origin, limits):
+        raise ScenarioError([problem])
     doc = dict(doc)
     problems: list[str] = []
     for table in ("set", "vary"):
@@ -235,11 +249,25 @@ def spec_from_dict(
     if problems:
         raise ScenarioError(problems)
     meta = spec.sweep
+    planned = planned_points(meta, spec.vary) * meta.replicates
+    if planned > limits.sweep_runs:
+        hint = (
+            f" ({lim.FLAG} raises it to {lim.LARGE.sweep_runs:,})"
+            if limits.name == DEFAULT.name
+            else f" (the limit with {lim.FLAG})"
+        )
+        raise ScenarioError(
+            [
+                f"{origin}: the design has {planned:,} runs ({planned // meta.replicates:,} "
+                f"points x {meta.replicates:,} replicates), more than the limit of "
+                f"{limits.sweep_runs:,}{hint}"
+            ]
+        )
 
     # the scenario, with [set] applied
     scenario_path = _scenario_path(meta.scenario, base_dir)
     try:
-        base = load(scenario_path)
+        base = load(scenario_path, limits=limits)
     except ScenarioError as exc:
         raise ScenarioError(
             [f"{origin}: field `sweep.scenario`: {line}" for line in exc.problems]
@@ -271,13 +299,8 @@ def spec_from_dict(
         raise ScenarioError(problems)
 
     points = _draw(meta, dims)
-    n_runs = len(points) * meta.replicates
-    if n_runs > MAX_RUNS:
-        raise ScenarioError(
-            [f"{origin}: the design has {n_runs:,} runs, more than the limit of {MAX_RUNS:,}"]
-        )
     # every value a run will see must pass the scenario schema (a cross-field rule may refuse one)
-    _check_points(scenario, dims, origin)
+    peak = _check_points(scenario, dims, origin)
     canonical = {
         "sweep": meta.model_dump(exclude={"title", "description"}) | {"scenario": base.name},
         "set": spec.set,
@@ -297,7 +320,23 @@ def spec_from_dict(
         meta=meta,
         series=tuple(spec.outputs.series),
         canonical=canonical,
+        peak_bytes=peak,
     )
+
+
+def planned_points(meta: SweepMeta, vary: dict[str, Axis]) -> int:
+    """Design points a validated spec asks for, counted without drawing any.
+
+    A grid has the product of its axes' value counts (``values``, or ``steps`` of a ``range``);
+    a Latin hypercube ``samples`` points; a Sobol design ``samples x (axes + 2)`` (Saltelli's
+    scheme without second-order terms). An axis whose count is missing counts 1 (its own error
+    is reported later).
+    """
+    if meta.design == "grid":
+        counts = [len(a.values) if a.values is not None else (a.steps or 1) for a in vary.values()]
+        return math.prod(counts)
+    samples = meta.samples or 0
+    return samples if meta.design == "lhs" else samples * (len(vary) + 2)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -419,15 +458,23 @@ def _dimension(
             errs.append(f"{where}: `steps` is for grid designs")
     else:
         vals = list(axis.values or [])
+        coerced: dict[Any, Any] = {}  # value as the run sees it -> as written
         for v in vals:
             try:
-                coerce(p, v)
+                c = coerce(p, v)
             except InvalidValue as exc:
                 errs.append(f"{where}: value {v!r} refused: {exc.rule}")
-        if len({json.dumps(v) for v in vals}) != len(vals):
-            errs.append(f"{where}: `values` lists a value twice")
+                continue
+            if c in coerced:  # 1 and 1.0 are one value of a float parameter: one design point
+                first = coerced[c]
+                if repr(first) == repr(v):
+                    what = f"{v!r} twice"
+                else:
+                    what = f"{first!r} and {v!r}, the same value {c!r} for a {p.type} parameter"
+                errs.append(f"{where}: `values` lists {what}; each value makes one design point")
+            coerced.setdefault(c, v)
         if not errs:
-            values = tuple(float(v) if p.type == "float" else v for v in vals)
+            values = tuple(coerce(p, v) for v in vals)
             if numeric:
                 lo, hi = float(min(values)), float(max(values))
     if errs:
@@ -480,11 +527,17 @@ def _draw(meta: SweepMeta, dims: list[Dimension]) -> list[dict[str, Any]]:
     return points
 
 
-def _check_points(scenario: Scenario, dims: list[Dimension], origin: str) -> None:
+def _check_points(scenario: Scenario, dims: list[Dimension], origin: str) -> int:
     """Check the design's extreme points against the scenario schema and the model's own rules.
 
     Every combination of the axes' extremes is checked (up to 256 of them, else each axis's
-    extremes alone), which catches rules between parameters, such as a vision wider than a grid.
+    extremes alone and the point where every numeric axis is at its top), which catches rules
+    between parameters, such as a vision wider than a grid, and the size limits
+    (:mod:`defection.model.limits`): every size grows with its parameter, so the top corner is
+    the largest run.
+
+    Returns:
+        The largest expected peak memory of one run among the points checked, bytes.
     """
     from defection.model.building import build_problems
 
@@ -499,8 +552,10 @@ def _check_points(scenario: Scenario, dims: list[Dimension], origin: str) -> Non
         corners = [dict(c) for c in itertools.product(*axes)]
     else:
         corners = [dict([c]) for a in axes for c in a]
+        corners.append({d.address: max(ends(d)) for d in dims if d.param.type in ("float", "int")})
     problems: list[str] = []
     where = f"{origin} [vary]"
+    peak = lim.expected_peak_bytes(scenario)
     for c in corners:
         try:
             sc = scenario.with_overrides(c, origin=where)
@@ -509,8 +564,10 @@ def _check_points(scenario: Scenario, dims: list[Dimension], origin: str) -> Non
             continue
         at = ", ".join(f"{k} = {v!r}" for k, v in c.items())
         problems += [f"{line} (at {at})" for line in build_problems(sc, where)]
+        peak = max(peak, lim.expected_peak_bytes(sc))
     if problems:
         raise ScenarioError(list(dict.fromkeys(problems)))
+    return peak
 
 
 def canonical_json(sweep: Sweep) -> str:
@@ -524,5 +581,6 @@ __all__ = [
     "Sweep",
     "canonical_json",
     "load_spec",
+    "planned_points",
     "spec_from_dict",
 ]

@@ -157,6 +157,8 @@ class Store:
 
     def __init__(self, path: str | Path = DEFAULT_DB, read_only: bool = False):
         self.path = Path(path)
+        #: Runs committed through this connection (what a stopped sweep has saved).
+        self.committed = 0
         self.con = _connect(self.path, read_only)
         if not read_only:
             # the coordinator writes small batches; one thread leaves the cores to the workers
@@ -302,6 +304,7 @@ class Store:
                 self._add_columns("series", _arrow_types(series))
                 self._insert("series", series)
             self.con.commit()
+            self.committed += len(results)
         except BaseException:
             self._rollback()
             raise
