@@ -33,7 +33,8 @@ from typer.core import TyperGroup
 
 from defection import __version__
 from defection.model.address import shown
-from defection.model.limits import MiB, days, describe, limits_for, nesting_depth, size_of
+from defection.model.limits import MiB, days, describe, limits_for, size_of
+from defection.model.tomlfile import nesting_depth
 
 #: Click's base exception as Typer ships it (Typer vendors Click; ``typer.BadParameter`` is the
 #: public name that leads to it).

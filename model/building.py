@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from defection.model import measurement, rules
+from defection.model import measurement, soldier_rules
 from defection.model.limits import soldiers_fit_problems
 from defection.model.network import Units, build_units
 from defection.model.rules import CONSCRIPT, ELITE_LOYAL, LOYAL, OFFICER, QUIET
@@ -266,12 +266,12 @@ def _police(units: Units, target: float, rng: np.random.Generator) -> NDArray[np
     """Per soldier: whether his company is a police company.
 
     Police are whole regular (non-guard) companies, drawn at random until they hold about
-    ``target`` soldiers (:func:`~defection.model.rules.pick_companies`).
+    ``target`` soldiers (:func:`~defection.model.soldier_rules.pick_companies`).
     """
     cmd = units.company_commander
     keys = rng.random(cmd.size)
     regular = ~units.battalion_guard[units.battalion[cmd]]
-    picked = rules.pick_companies(units.company_size, regular, target, keys)
+    picked = soldier_rules.pick_companies(units.company_size, regular, target, keys)
     return picked[units.company] if units.company.size else np.zeros(0, dtype=bool)
 
 

@@ -5,7 +5,8 @@ that are each in bounds can together ask for more than a machine holds: a 5000 x
 regions of 1000 x 1000, ten million soldiers, a thousand regions of fifty groups for a hundred
 thousand days. So a scenario (and a sweep) is also checked against :class:`Limits`:
 
-* the file itself: its size, how deeply its tables nest, how long its ``extends`` chain is;
+* the file itself: its size, how deeply its tables nest, how long its ``extends`` chain is
+  (checked as the file is read, by :mod:`defection.model.tomlfile`);
 * how many regions, groups and events it lists, its horizon;
 * its grid cells (per region and in all), its agents as the densities and ``soldiers.count``
   make them (:func:`size_of`), and the memory a run is expected to need at its peak
@@ -24,12 +25,8 @@ before it builds, also run by ``defection validate``) includes.
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from defection.model.address import ScenarioError
 
 if TYPE_CHECKING:
     from defection.model.scenario import Scenario
@@ -126,114 +123,11 @@ def limits_for(allow_large: bool) -> Limits:
     return LARGE if allow_large else DEFAULT
 
 
-def _raise_hint(limits: Limits, field: str) -> str:
+def raise_hint(limits: Limits, field: str) -> str:
     """How to go further: the flag and the limit it sets, or that this is the flag's limit."""
     if limits.name == DEFAULT.name:
         return f" ({FLAG} raises it to {getattr(LARGE, field):,})"
     return f" (the limit with {FLAG})" if limits.name == LARGE.name else ""
-
-
-# ------------------------------------------------------------------------------------------------
-# the file: size, nesting, extends
-# ------------------------------------------------------------------------------------------------
-
-
-def nesting_depth(value: Any) -> int:
-    """How deeply tables and arrays nest in ``value`` (a scalar is 0, ``{a = 1}`` is 1).
-
-    Iterative, so that a hostile document cannot exhaust Python's stack here.
-    """
-    deepest = 0
-    stack = [(value, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            children = node.values()
-        elif isinstance(node, list | tuple):
-            children = node
-        else:
-            deepest = max(deepest, depth)
-            continue
-        deepest = max(deepest, depth + 1)
-        stack.extend((child, depth + 1) for child in children)
-    return deepest
-
-
-def depth_problem(doc: Any, origin: str, limits: Limits) -> str | None:
-    """A one-line problem if ``doc`` nests more deeply than ``limits.depth`` allows."""
-    depth = nesting_depth(doc)
-    if depth <= limits.depth:
-        return None
-    return (
-        f"{origin}: tables and arrays nest {depth} levels deep, more than the limit of "
-        f"{limits.depth}{_raise_hint(limits, 'depth')}"
-    )
-
-
-def parse_toml(text: str, origin: str, limits: Limits = DEFAULT) -> dict[str, Any]:
-    """Parse TOML text, refusing documents nested more deeply than ``limits.depth``.
-
-    Raises:
-        ScenarioError: Not TOML, or nested too deeply (also when Python's TOML reader itself
-            runs out of stack, which it does at a few hundred levels).
-    """
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError([f"{origin}: not valid TOML: {exc}"]) from None
-    except RecursionError:
-        raise ScenarioError(
-            [
-                f"{origin}: tables and arrays nest too deeply to read (hundreds of levels), "
-                f"more than the limit of {limits.depth}"
-            ]
-        ) from None
-    problem = depth_problem(doc, origin, limits)
-    if problem:
-        raise ScenarioError([problem])
-    return doc
-
-
-def read_toml(path: Path, limits: Limits = DEFAULT, what: str = "file") -> dict[str, Any]:
-    """Read and parse a TOML file within ``limits`` (size, then nesting depth).
-
-    Args:
-        path: The file.
-        limits: The caps.
-        what: What the file is, for the message when it cannot be read (``file``,
-            ``sweep file``).
-
-    Raises:
-        ScenarioError: Unreadable, too large, not UTF-8, not TOML or nested too deeply.
-    """
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(limits.file_bytes + 1)
-    except OSError as exc:
-        raise ScenarioError([f"{path}: cannot read {what} ({exc.strerror or exc})"]) from None
-    if len(data) > limits.file_bytes:
-        raise ScenarioError(
-            [
-                f"{path}: larger than the limit of {limits.file_bytes:,} bytes for a {what}"
-                f"{_raise_hint(limits, 'file_bytes')}"
-            ]
-        )
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ScenarioError([f"{path}: not UTF-8 text"]) from None
-    return parse_toml(text, str(path), limits)
-
-
-def extends_problem(chain: list[Path], origin: str, limits: Limits) -> str | None:
-    """A one-line problem if an ``extends`` chain (child first) holds more files than allowed."""
-    if len(chain) <= limits.extends:
-        return None
-    return (
-        f"{origin}: field `scenario.extends`: the chain of extends holds more than "
-        f"{limits.extends} files ({chain[0].name} -> {chain[1].name} -> ... -> "
-        f"{chain[-1].name}){_raise_hint(limits, 'extends')}"
-    )
 
 
 def document_problems(doc: dict[str, Any], origin: str, limits: Limits) -> list[str]:
@@ -248,7 +142,7 @@ def document_problems(doc: dict[str, Any], origin: str, limits: Limits) -> list[
         if isinstance(entries, list) and len(entries) > cap:
             problems.append(
                 f"{origin}: field `{table}`: {len(entries):,} {table}, more than the limit of "
-                f"{cap:,}{_raise_hint(limits, table)}"
+                f"{cap:,}{raise_hint(limits, table)}"
             )
     return problems
 
@@ -434,7 +328,7 @@ def size_problems(scenario: Scenario, origin: str, limits: Limits = DEFAULT) -> 
         if value > cap:
             return [
                 f"{origin}: field `{field}`: {what}, more than the limit of {cap:,}"
-                f"{per.get(cap_field, '')}{_raise_hint(limits, cap_field)}"
+                f"{per.get(cap_field, '')}{raise_hint(limits, cap_field)}"
             ]
     if s.peak_bytes > limits.memory:
         return [
@@ -502,15 +396,11 @@ __all__ = [
     "LARGE",
     "Limits",
     "Size",
-    "depth_problem",
     "describe",
     "document_problems",
     "expected_peak_bytes",
-    "extends_problem",
     "limits_for",
-    "nesting_depth",
-    "parse_toml",
-    "read_toml",
+    "raise_hint",
     "size_of",
     "size_problems",
     "soldiers_fit_problems",

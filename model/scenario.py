@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from defection.model import limits as lim
-from defection.model import schema
+from defection.model import schema, tomlfile
 from defection.model.address import ScenarioError, quoted, set_address, shown
 from defection.model.limits import DEFAULT, Limits
 from defection.model.params import EVENT_KINDS, PARAMS, REGION_FIELDS, SECTIONS
@@ -185,7 +185,7 @@ def load(
 
 def from_dict(doc: dict[str, Any], origin: str = "<dict>", *, limits: Limits = DEFAULT) -> Scenario:
     """Validate a scenario given as a dict shaped like the TOML file (no ``extends``)."""
-    if problem := lim.depth_problem(doc, origin, limits):
+    if problem := tomlfile.depth_problem(doc, origin, limits):
         raise ScenarioError([problem])
     return _resolve(copy.deepcopy(doc), None, origin, limits=limits)
 
@@ -212,9 +212,9 @@ def _read_merged(path: Path, limits: Limits) -> dict[str, Any]:
                 [f"{current}: field `scenario.extends`: circular extends ({cycle})"]
             )
         chain.append(resolved)
-        if problem := lim.extends_problem(chain, str(path), limits):
+        if problem := tomlfile.extends_problem(chain, str(path), limits):
             raise ScenarioError([problem])
-        doc = lim.read_toml(current, limits)
+        doc = tomlfile.read_toml(current, limits)
         docs.append(doc)
         meta = doc.get("scenario")
         parent_ref = meta.get("extends") if isinstance(meta, dict) else None

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from defection.model import rules
+from defection.model import rules, soldier_rules
 from defection.model.rules import DEFECTED, DESERTED
 
 if TYPE_CHECKING:
@@ -17,11 +17,11 @@ if TYPE_CHECKING:
 def intercept(m: RegimeModel) -> float:
     """The belief's intercept today: ``belief.intercept`` plus an outside patron's confidence.
 
-    The patron's term is :func:`~defection.model.rules.patron_confidence`, 0 unless
+    The patron's term is :func:`~defection.model.soldier_rules.patron_confidence`, 0 unless
     ``belief.w_support`` > 0.
     """
     p = m.p
-    return p["belief.intercept"] + rules.patron_confidence(
+    return p["belief.intercept"] + soldier_rules.patron_confidence(
         p["belief.w_support"], p["support.regime_money"], p["support.regime_troops"]
     )
 
@@ -63,7 +63,7 @@ def update(m: RegimeModel) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     mem = p["belief.memory"]
     m.signal = mem * m.signal + (1.0 - mem) * raw
     left = (s.state == DEFECTED) | (s.state == DESERTED)
-    n_left = rules.peer_share(m.units.adjacency, left, m.units.degree)
+    n_left = soldier_rules.peer_share(m.units.adjacency, left, m.units.degree)
     args = (intercept(m), p["regime.messaging"], p["belief.w_messaging"], m.signal)
     m.belief_public = float(rules.belief_survival(*args, 0.0, 0.0))
     s.belief = rules.belief_survival(*args, n_left, p["belief.w_neighbours"])

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from defection.model import rules
+from defection.model import soldier_rules
 from defection.model.rules import (
     ACTIVE,
     DEFECTED,
@@ -34,14 +34,14 @@ def draw_duty(m: RegimeModel, rng: np.random.Generator) -> None:
     ``P(duty) = regime.repression``, times ``1 - regime.selective_deployment`` for regular
     soldiers outside the core group (trusted units are deployed first), and times
     ``1 - police.duty_first x (share of the police still in service)`` for everyone but the
-    police (the police go first; :func:`~defection.model.rules.duty_chance`).
+    police (the police go first; :func:`~defection.model.soldier_rules.duty_chance`).
     """
     s, p = m.soldiers, m.p
     in_force = (s.state == LOYAL) | (s.state == SHIRKING)
     trusted = s.guard | (s.group == m.core_group)
     n_police = int(s.police.sum())
     serving = float((in_force & s.police).sum()) / n_police if n_police else 0.0
-    chance = rules.duty_chance(
+    chance = soldier_rules.duty_chance(
         p["regime.repression"],
         trusted,
         p["regime.selective_deployment"],
@@ -88,7 +88,7 @@ def decide(
     shared = np.divide(
         by_rg[reg * G + grp].astype(float), by_r[reg], out=np.zeros(idx.size), where=by_r[reg] > 0
     )
-    mc = rules.moral_cost(
+    mc = soldier_rules.moral_cost(
         p["soldiers.moral_cost"],
         crowd,
         p["soldiers.crowd_scale"],
@@ -102,20 +102,22 @@ def decide(
     )
     rank = s.rank[idx]
     officer = rank == OFFICER
-    bonus = rules.rank_bonus(p["soldiers.officer_bonus"], rank, p["soldiers.nco_bonus_share"])
+    bonus = soldier_rules.rank_bonus(
+        p["soldiers.officer_bonus"], rank, p["soldiers.nco_bonus_share"]
+    )
     stake = p["soldiers.business_stake"] * officer
     loyalty = s.loyalty[idx] + p["soldiers.indoctrination"]
     b, n = belief[idx], n_left[idx]
     duty = s.on_duty[idx]
     # pay: the patron tops up the shortfall below the scenario's pay; conscripts get a share
-    paid = rules.pay_received(
+    paid = soldier_rules.pay_received(
         p["soldiers.pay"],
         p["soldiers.arrears"],
         m.scenario_def.params["soldiers.pay"],
         p["support.regime_money"],
         np.where(s.conscript[idx], p["soldiers.conscript_pay"], 1.0),
     )
-    stay = rules.stay_value(
+    stay = soldier_rules.stay_value(
         paid,
         p["soldiers.w_pay"],
         bonus,
@@ -125,21 +127,23 @@ def decide(
         mc,
         duty,
     )
-    q = rules.detection_probability(p["soldiers.surveillance"], p["soldiers.safety_in_numbers"], n)
+    q = soldier_rules.detection_probability(
+        p["soldiers.surveillance"], p["soldiers.safety_in_numbers"], n
+    )
     punish = p["soldiers.punishment"] + p["soldiers.family_reprisal"] * s.exposure[idx]
-    reward = rules.defection_reward(
+    reward = soldier_rules.defection_reward(
         p["opposition.amnesty"],
         p["opposition.defector_value"],
         officer,
         p["opposition.officer_reward_factor"],
         grp == m.core_group,
         p["soldiers.core_tied_fate"],
-        rules.opposition_backing(p["opposition.w_support"], p["support.opposition"]),
+        soldier_rules.opposition_backing(p["opposition.w_support"], p["support.opposition"]),
     )
     # principled motive: the regime's illegitimacy among his home region and identity group
     legit = np.clip(m.legitimacy[s.home[idx]] + m.group_shift[grp], 0.0, 1.0)
-    principled = rules.principled_gain(p["soldiers.w_legitimacy"], legit)
-    g_def = rules.defect_gain(
+    principled = soldier_rules.principled_gain(p["soldiers.w_legitimacy"], legit)
+    g_def = soldier_rules.defect_gain(
         stay,
         b,
         reward,
@@ -150,7 +154,7 @@ def decide(
         p["opposition.fight_risk"],
         principled,
     )
-    g_des = rules.desert_gain(
+    g_des = soldier_rules.desert_gain(
         stay,
         b,
         q,
@@ -161,7 +165,7 @@ def decide(
         p["soldiers.peer_weight"],
         p["soldiers.legitimacy_desert_share"] * principled,
     )
-    choice = rules.soldier_choice(g_def, g_des, s.threshold[idx])
+    choice = soldier_rules.soldier_choice(g_def, g_des, s.threshold[idx])
     # commanders who defected pull their companies
     cmd = u.company_commander[u.company[idx]]
     follow = (s.state[cmd] == DEFECTED) & (cmd != idx)
@@ -171,7 +175,7 @@ def decide(
     detected = leaving & (rng.random(idx.size) < q)
     new = np.where(detected, DETAINED, choice)
     stayers = ~leaving
-    shirk = rules.shirks(mc, loyalty, b * q * punish, duty)
+    shirk = soldier_rules.shirks(mc, loyalty, b * q * punish, duty)
     new = np.where(stayers, np.where(shirk, SHIRKING, LOYAL), new)
     # purges: wavering officers detained
     wavering = stayers & officer & (np.maximum(g_def, g_des) > 0)

@@ -23,6 +23,7 @@ from cli_kit import assert_clean_input_error, invoke
 from sweep_kit import SMALL_SPEC, write_spec
 
 from defection.model import limits as lim
+from defection.model import tomlfile
 from defection.model.limits import DEFAULT, LARGE, MiB
 from defection.model.params import (
     BUILD_ONLY,
@@ -271,15 +272,15 @@ def test_an_extends_chain_at_the_limit_loads_and_merges_in_order(tmp_path):
 
 
 def test_nesting_depth_counts_tables_and_arrays_without_recursion():
-    assert lim.nesting_depth(1) == 0
-    assert lim.nesting_depth({"a": 1}) == 1
-    assert lim.nesting_depth({"a": [1, {"b": [2]}]}) == 4
+    assert tomlfile.nesting_depth(1) == 0
+    assert tomlfile.nesting_depth({"a": 1}) == 1
+    assert tomlfile.nesting_depth({"a": [1, {"b": [2]}]}) == 4
     deep: dict = {}
     node = deep
     for _ in range(100_000):  # far past Python's stack
         node["a"] = {}
         node = node["a"]
-    assert lim.nesting_depth(deep) == 100_001  # the innermost table is empty, and counts
+    assert tomlfile.nesting_depth(deep) == 100_001  # the innermost table is empty, and counts
     with pytest.raises(ScenarioError, match="nest 100001 levels deep"):
         from_dict(deep, "deep")
 

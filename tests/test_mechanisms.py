@@ -11,8 +11,8 @@ docs/ODD.md says, over a few seeds of a small baseline. The rules themselves are
 import numpy as np
 import pytest
 
-from defection.model import rules
 from defection.model import scenario as scn
+from defection.model import soldier_rules
 from defection.model.regime import RegimeModel
 from defection.model.rules import CONSCRIPT, DEFECTED, DESERTED, LOYAL, SHIRKING
 from defection.model.scenario import ScenarioError
@@ -142,7 +142,7 @@ def test_patron_money_covers_a_pay_cut_below_the_scenarios_pay():
     )
     m.step()
     assert m.p["soldiers.pay"] == 0.2
-    got = rules.pay_received(
+    got = soldier_rules.pay_received(
         m.p["soldiers.pay"],
         m.p["soldiers.arrears"],
         m.scenario_def.params["soldiers.pay"],

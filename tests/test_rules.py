@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 
-from defection.model import rules
+from defection.model import rules, soldier_rules
 from defection.model.rules import DEFECTED, DESERTED, LOYAL
 
 EPS = 1e-12
@@ -262,29 +262,31 @@ MC = dict(
 
 
 def test_moral_cost_formula_and_zeros():
-    m = rules.moral_cost(**MC)
+    m = soldier_rules.moral_cost(**MC)
     assert m == pytest.approx(1.0 * 0.3 / 0.5 * 0.9 * 1.5 * 1.5 * 1.0)
-    assert rules.moral_cost(**{**MC, "crowd_density": 0.0}) == 0.0  # no crowd
-    assert rules.moral_cost(**{**MC, "nonviolent_share": 0.0}) == 0.0  # all violent
-    assert rules.moral_cost(**{**MC, "base": 0.0}) == 0.0
+    assert soldier_rules.moral_cost(**{**MC, "crowd_density": 0.0}) == 0.0  # no crowd
+    assert soldier_rules.moral_cost(**{**MC, "nonviolent_share": 0.0}) == 0.0  # all violent
+    assert soldier_rules.moral_cost(**{**MC, "base": 0.0}) == 0.0
     # half the maximum at crowd_scale
-    half = rules.moral_cost(**{**MC, "crowd_density": MC["crowd_scale"]})
+    half = soldier_rules.moral_cost(**{**MC, "crowd_density": MC["crowd_scale"]})
     full = MC["base"] * 0.9 * 1.5 * 1.5
     assert half == pytest.approx(full / 2)
 
 
 def test_moral_cost_lethality_weight_acts():
-    base = float(rules.moral_cost(**MC))  # lethality 0: the weight does nothing
-    assert rules.moral_cost(**{**MC, "lethality_weight": 7.0}) == base
+    base = float(soldier_rules.moral_cost(**MC))  # lethality 0: the weight does nothing
+    assert soldier_rules.moral_cost(**{**MC, "lethality_weight": 7.0}) == base
     lethal = {**MC, "lethality": 0.5}
-    assert rules.moral_cost(**lethal) == pytest.approx(base * 1.5)  # (1 + 1 x 0.5)
-    assert rules.moral_cost(**{**lethal, "lethality_weight": 2.0}) == pytest.approx(base * 2.0)
-    assert rules.moral_cost(**{**lethal, "lethality_weight": 0.0}) == pytest.approx(base)
+    assert soldier_rules.moral_cost(**lethal) == pytest.approx(base * 1.5)  # (1 + 1 x 0.5)
+    assert soldier_rules.moral_cost(**{**lethal, "lethality_weight": 2.0}) == pytest.approx(
+        base * 2.0
+    )
+    assert soldier_rules.moral_cost(**{**lethal, "lethality_weight": 0.0}) == pytest.approx(base)
     # the default weight 1 gives exactly the old (1 + lethality)
     for leth in (0.1, 0.3, 0.7):
         args = {**MC, "lethality": leth}
-        old = float(rules.moral_cost(**{**args, "lethality": 0.0})) * (1.0 + leth)
-        assert float(rules.moral_cost(**args)) == pytest.approx(old)
+        old = float(soldier_rules.moral_cost(**{**args, "lethality": 0.0})) * (1.0 + leth)
+        assert float(soldier_rules.moral_cost(**args)) == pytest.approx(old)
 
 
 @SETTINGS
@@ -304,7 +306,7 @@ def test_moral_cost_increases_with_crowd_nonviolence_identity(
     crowd, scale, nonviolent, shared, ws, home, wh, leth, wl, base
 ):
     def m(c=crowd[0], v=nonviolent[0], s=shared[0], h=home[0], lt=leth[0], w=1.0):
-        return float(rules.moral_cost(base, c, scale, v, s, ws, h, wh, lt, w))
+        return float(soldier_rules.moral_cost(base, c, scale, v, s, ws, h, wh, lt, w))
 
     ref = m()
     assert ref >= 0.0
@@ -319,17 +321,17 @@ def test_moral_cost_increases_with_crowd_nonviolence_identity(
 
 
 def test_detection_probability_limits():
-    assert rules.detection_probability(0.3, 0.8, 0.0) == pytest.approx(0.3)
-    assert rules.detection_probability(0.3, 0.8, 1.0) == pytest.approx(0.3 * 0.2)
-    assert rules.detection_probability(0.3, 0.0, 1.0) == pytest.approx(0.3)  # no safety
-    assert rules.detection_probability(0.0, 0.8, 0.5) == 0.0
-    assert rules.detection_probability(1.0, 1.0, 1.0) == 0.0
+    assert soldier_rules.detection_probability(0.3, 0.8, 0.0) == pytest.approx(0.3)
+    assert soldier_rules.detection_probability(0.3, 0.8, 1.0) == pytest.approx(0.3 * 0.2)
+    assert soldier_rules.detection_probability(0.3, 0.0, 1.0) == pytest.approx(0.3)  # no safety
+    assert soldier_rules.detection_probability(0.0, 0.8, 0.5) == 0.0
+    assert soldier_rules.detection_probability(1.0, 1.0, 1.0) == 0.0
 
 
 @SETTINGS
 @given(s=ordered(unit), safety=ordered(unit), n=ordered(unit))
 def test_detection_probability_directions(s, safety, n):
-    q = rules.detection_probability
+    q = soldier_rules.detection_probability
     base = float(q(s[0], safety[0], n[0]))
     assert 0.0 <= base <= 1.0
     assert float(q(s[1], safety[0], n[0])) >= base - EPS  # more surveillance, more detection
@@ -350,11 +352,11 @@ SV = dict(
 
 
 def test_stay_value_formula_and_duty():
-    assert rules.stay_value(**SV) == pytest.approx(1.5 + 0.4 + 0.5 - 0.7)
+    assert soldier_rules.stay_value(**SV) == pytest.approx(1.5 + 0.4 + 0.5 - 0.7)
     # off duty the moral cost does not count
-    assert rules.stay_value(**{**SV, "on_duty": False}) == pytest.approx(1.5 + 0.4 + 0.5)
+    assert soldier_rules.stay_value(**{**SV, "on_duty": False}) == pytest.approx(1.5 + 0.4 + 0.5)
     # the stake is worth nothing if the regime is sure to fall
-    assert rules.stay_value(**{**SV, "belief": 0.0, "on_duty": False}) == pytest.approx(2.0)
+    assert soldier_rules.stay_value(**{**SV, "belief": 0.0, "on_duty": False}) == pytest.approx(2.0)
 
 
 soldier_inputs = st.fixed_dictionaries(
@@ -385,7 +387,7 @@ def _gains(x, pay=1.0, surveillance=None, n=None, punishment=None, reward=None, 
     k = x["punishment"] if punishment is None else punishment
     r = x["reward"] if reward is None else reward
     f = x["fight_risk"] if fight is None else fight
-    stay = rules.stay_value(
+    stay = soldier_rules.stay_value(
         pay,
         x["w_pay"],
         x["bonus"],
@@ -395,9 +397,11 @@ def _gains(x, pay=1.0, surveillance=None, n=None, punishment=None, reward=None, 
         x["moral_cost"],
         x["on_duty"],
     )
-    q = rules.detection_probability(s, x["safety"], n)
-    g_def = rules.defect_gain(stay, x["belief"], r, q, k, n, x["peer_weight"], fight_risk=f)
-    g_des = rules.desert_gain(stay, x["belief"], q, k, 0.5, x["exit_barrier"], n, x["peer_weight"])
+    q = soldier_rules.detection_probability(s, x["safety"], n)
+    g_def = soldier_rules.defect_gain(stay, x["belief"], r, q, k, n, x["peer_weight"], fight_risk=f)
+    g_des = soldier_rules.desert_gain(
+        stay, x["belief"], q, k, 0.5, x["exit_barrier"], n, x["peer_weight"]
+    )
     return float(g_def), float(g_des)
 
 
@@ -426,8 +430,8 @@ def test_more_neighbours_left_never_lowers_gains_nor_raises_detection(x, n):
     hi = _gains(x, n=n[1])
     assert hi[0] >= lo[0] - EPS
     assert hi[1] >= lo[1] - EPS
-    q_lo = rules.detection_probability(x["surveillance"], x["safety"], n[0])
-    q_hi = rules.detection_probability(x["surveillance"], x["safety"], n[1])
+    q_lo = soldier_rules.detection_probability(x["surveillance"], x["safety"], n[0])
+    q_hi = soldier_rules.detection_probability(x["surveillance"], x["safety"], n[1])
     assert q_hi <= q_lo + EPS
 
 
@@ -460,99 +464,101 @@ def test_fight_risk_never_raises_defect_gain(x, f):
 def test_defect_gain_falls_as_detection_rises_when_belief_positive(
     stay, belief, reward, q, k, n, w
 ):
-    lo = float(rules.defect_gain(stay, belief, reward, q[0], k, n, w))
-    hi = float(rules.defect_gain(stay, belief, reward, q[1], k, n, w))
+    lo = float(soldier_rules.defect_gain(stay, belief, reward, q[0], k, n, w))
+    hi = float(soldier_rules.defect_gain(stay, belief, reward, q[1], k, n, w))
     assert hi <= lo + EPS
     if q[1] - q[0] > 1e-6:
         assert hi < lo
 
 
 def test_gains_formulas():
-    assert rules.defect_gain(1.0, 0.5, 2.0, 0.4, 1.0, 0.5, 2.0) == pytest.approx(
+    assert soldier_rules.defect_gain(1.0, 0.5, 2.0, 0.4, 1.0, 0.5, 2.0) == pytest.approx(
         1.0 - 0.2 + 1.0 - 1.0
     )
-    assert rules.defect_gain(1.0, 0.5, 2.0, 0.4, 1.0, 0.5, 2.0, fight_risk=1.0) == pytest.approx(
-        1.0 - 0.5 * (0.4 + 1.0) + 1.0 - 1.0
-    )
-    assert rules.desert_gain(1.0, 0.5, 0.4, 1.0, 0.5, 1.0, 0.5, 2.0) == pytest.approx(
+    assert soldier_rules.defect_gain(
+        1.0, 0.5, 2.0, 0.4, 1.0, 0.5, 2.0, fight_risk=1.0
+    ) == pytest.approx(1.0 - 0.5 * (0.4 + 1.0) + 1.0 - 1.0)
+    assert soldier_rules.desert_gain(1.0, 0.5, 0.4, 1.0, 0.5, 1.0, 0.5, 2.0) == pytest.approx(
         -1.0 - 0.1 + 1.0 - 1.0
     )
     # a sure fall: no punishment expected
-    assert rules.defect_gain(0.0, 0.0, 2.0, 1.0, 5.0, 0.0, 0.0) == pytest.approx(2.0)
+    assert soldier_rules.defect_gain(0.0, 0.0, 2.0, 1.0, 5.0, 0.0, 0.0) == pytest.approx(2.0)
 
 
 def test_desert_punishment_share_acts():
     # gain = -barrier - k_d b q K + w n - stay; b q K = 0.5 x 0.4 x 1.0 = 0.2
-    half = rules.desert_gain(1.0, 0.5, 0.4, 1.0, 0.5, 1.0, 0.5, 2.0)
-    full = rules.desert_gain(1.0, 0.5, 0.4, 1.0, 1.0, 1.0, 0.5, 2.0)
-    none = rules.desert_gain(1.0, 0.5, 0.4, 1.0, 0.0, 1.0, 0.5, 2.0)
+    half = soldier_rules.desert_gain(1.0, 0.5, 0.4, 1.0, 0.5, 1.0, 0.5, 2.0)
+    full = soldier_rules.desert_gain(1.0, 0.5, 0.4, 1.0, 1.0, 1.0, 0.5, 2.0)
+    none = soldier_rules.desert_gain(1.0, 0.5, 0.4, 1.0, 0.0, 1.0, 0.5, 2.0)
     # doubling the share lowers the gain by the expected punishment at the old share, k_d b q K
     assert half - full == pytest.approx(0.5 * 0.2)
     assert none - half == pytest.approx(0.5 * 0.2)
     # the share does not act when nothing is expected (sure fall or no detection)
-    assert rules.desert_gain(1.0, 0.0, 0.4, 1.0, 0.9, 1.0, 0.5, 2.0) == rules.desert_gain(
-        1.0, 0.0, 0.4, 1.0, 0.1, 1.0, 0.5, 2.0
-    )
+    assert soldier_rules.desert_gain(
+        1.0, 0.0, 0.4, 1.0, 0.9, 1.0, 0.5, 2.0
+    ) == soldier_rules.desert_gain(1.0, 0.0, 0.4, 1.0, 0.1, 1.0, 0.5, 2.0)
 
 
 def test_desert_punishment_default_is_bit_identical_to_the_old_constant():
     rng = np.random.default_rng(0)
     stay, b, q, k, n = rng.random((5, 50))
     old = -1.0 - 0.5 * b * q * k + 1.5 * n - stay
-    assert np.array_equal(rules.desert_gain(stay, b, q, k, 0.5, 1.0, n, 1.5), old)
+    assert np.array_equal(soldier_rules.desert_gain(stay, b, q, k, 0.5, 1.0, n, 1.5), old)
 
 
 @SETTINGS
 @given(x=soldier_inputs, share=ordered(unit))
 def test_more_desert_punishment_never_raises_desert_gain(x, share):
-    q = rules.detection_probability(x["surveillance"], x["safety"], x["n"])
+    q = soldier_rules.detection_probability(x["surveillance"], x["safety"], x["n"])
     args = (0.0, x["belief"], q, x["punishment"])
     rest = (x["exit_barrier"], x["n"], x["peer_weight"])
-    lo = rules.desert_gain(*args, share[0], *rest)
-    hi = rules.desert_gain(*args, share[1], *rest)
+    lo = soldier_rules.desert_gain(*args, share[0], *rest)
+    hi = soldier_rules.desert_gain(*args, share[1], *rest)
     assert hi <= lo + EPS
 
 
 def test_rank_bonus():
     rank = np.array([rules.CONSCRIPT, rules.NCO, rules.OFFICER])
-    assert rules.rank_bonus(0.5, rank, 0.5).tolist() == [0.0, 0.25, 0.5]
+    assert soldier_rules.rank_bonus(0.5, rank, 0.5).tolist() == [0.0, 0.25, 0.5]
     # the NCO share moves the NCO's bonus only
-    assert rules.rank_bonus(0.5, rank, 1.0).tolist() == [0.0, 0.5, 0.5]
-    assert rules.rank_bonus(0.5, rank, 0.0).tolist() == [0.0, 0.0, 0.5]
+    assert soldier_rules.rank_bonus(0.5, rank, 1.0).tolist() == [0.0, 0.5, 0.5]
+    assert soldier_rules.rank_bonus(0.5, rank, 0.0).tolist() == [0.0, 0.0, 0.5]
     # default share 0.5 gives exactly the old constant
     old = 0.7 * np.where(rank == rules.OFFICER, 1.0, np.where(rank == rules.NCO, 0.5, 0.0))
-    assert np.array_equal(rules.rank_bonus(0.7, rank, 0.5), old)
+    assert np.array_equal(soldier_rules.rank_bonus(0.7, rank, 0.5), old)
 
 
 def test_defection_reward():
     officer = np.array([False, True, False, True])
     core = np.array([False, False, True, True])
-    r = rules.defection_reward(0.5, 2.0, officer, 2.0, core, 0.8)
+    r = soldier_rules.defection_reward(0.5, 2.0, officer, 2.0, core, 0.8)
     assert r == pytest.approx([2.5, 4.5, 2.5 * 0.2, 4.5 * 0.2])
     # the officer factor moves officers' reward only: doubling it adds v k_o once more
-    r3 = rules.defection_reward(0.5, 2.0, officer, 4.0, core, 0.8)
+    r3 = soldier_rules.defection_reward(0.5, 2.0, officer, 4.0, core, 0.8)
     assert r3 - r == pytest.approx([0.0, 4.0, 0.0, 4.0 * 0.2])
-    assert rules.defection_reward(0.5, 2.0, officer, 1.0, core, 0.0) == pytest.approx([2.5] * 4)
+    assert soldier_rules.defection_reward(0.5, 2.0, officer, 1.0, core, 0.0) == pytest.approx(
+        [2.5] * 4
+    )
     # default factor 2 gives exactly the old constant
     old = (0.5 + 2.0 * np.where(officer, 2.0, 1.0)) * (1.0 - 0.8 * core)
-    assert np.array_equal(rules.defection_reward(0.5, 2.0, officer, 2.0, core, 0.8), old)
+    assert np.array_equal(soldier_rules.defection_reward(0.5, 2.0, officer, 2.0, core, 0.8), old)
 
 
 @SETTINGS
 @given(x=soldier_inputs, barrier=ordered(pos))
 def test_exit_barrier_never_raises_desert_gain(x, barrier):
-    stay = rules.stay_value(
+    stay = soldier_rules.stay_value(
         1.0, x["w_pay"], x["bonus"], x["stake"], x["belief"], x["loyalty"], 0.0, False
     )
-    q = rules.detection_probability(x["surveillance"], x["safety"], x["n"])
+    q = soldier_rules.detection_probability(x["surveillance"], x["safety"], x["n"])
     args = (stay, x["belief"], q, x["punishment"], 0.5)
-    lo = rules.desert_gain(*args, barrier[0], x["n"], x["peer_weight"])
-    hi = rules.desert_gain(*args, barrier[1], x["n"], x["peer_weight"])
+    lo = soldier_rules.desert_gain(*args, barrier[0], x["n"], x["peer_weight"])
+    hi = soldier_rules.desert_gain(*args, barrier[1], x["n"], x["peer_weight"])
     assert hi <= lo + EPS
 
 
 def test_soldier_choice_ties():
-    choice = rules.soldier_choice
+    choice = soldier_rules.soldier_choice
     # best gain equal to the threshold leaves (inclusive >=)
     assert choice(1.0, 0.0, 1.0) == DEFECTED
     assert choice(0.0, 1.0, 1.0) == DESERTED
@@ -571,7 +577,7 @@ def test_soldier_choice_ties():
 @SETTINGS
 @given(d=util, e=util, t=util)
 def test_soldier_choice_property(d, e, t):
-    c = int(rules.soldier_choice(d, e, t))
+    c = int(soldier_rules.soldier_choice(d, e, t))
     if max(d, e) < t:
         assert c == LOYAL
     elif d >= e:
@@ -581,18 +587,18 @@ def test_soldier_choice_property(d, e, t):
 
 
 def test_shirks_only_on_duty_and_strict():
-    assert rules.shirks(2.0, 0.5, 0.5, True)
-    assert not rules.shirks(2.0, 0.5, 0.5, False)  # off duty never shirks
-    assert not rules.shirks(1.0, 0.5, 0.5, True)  # equal: obeys
-    out = rules.shirks(np.array([2.0, 2.0, 0.1]), 0.5, 0.5, np.array([True, False, True]))
+    assert soldier_rules.shirks(2.0, 0.5, 0.5, True)
+    assert not soldier_rules.shirks(2.0, 0.5, 0.5, False)  # off duty never shirks
+    assert not soldier_rules.shirks(1.0, 0.5, 0.5, True)  # equal: obeys
+    out = soldier_rules.shirks(np.array([2.0, 2.0, 0.1]), 0.5, 0.5, np.array([True, False, True]))
     assert out.tolist() == [True, False, False]
 
 
 @SETTINGS
 @given(m=ordered(st.floats(0, 10)), loyalty=util, fear=pos, duty=st.booleans())
 def test_shirks_directions(m, loyalty, fear, duty):
-    lo = bool(rules.shirks(m[0], loyalty, fear, duty))
-    hi = bool(rules.shirks(m[1], loyalty, fear, duty))
+    lo = bool(soldier_rules.shirks(m[0], loyalty, fear, duty))
+    hi = bool(soldier_rules.shirks(m[1], loyalty, fear, duty))
     assert hi >= lo  # a heavier moral cost never stops shirking
     if not duty:
         assert not hi
@@ -608,7 +614,7 @@ def test_peer_share():
     )
     deg = np.asarray(adj.sum(axis=1)).ravel()
     left = np.array([True, False, False, True])
-    out = rules.peer_share(adj, left, deg)
+    out = soldier_rules.peer_share(adj, left, deg)
     np.testing.assert_allclose(out, [0.0, 0.5, 0.0, 0.0])
     assert np.all((out >= 0) & (out <= 1))
 
@@ -706,10 +712,10 @@ def test_force_directions(loyal, guard, w, active, defected):
 
 
 def test_principled_gain_formula_and_directions():
-    assert rules.principled_gain(0.0, 0.2) == 0.0
-    assert rules.principled_gain(2.0, 0.25) == pytest.approx(1.5)
-    assert rules.principled_gain(2.0, 1.0) == 0.0
-    out = rules.principled_gain(1.0, np.array([0.1, 0.5, 0.9]))
+    assert soldier_rules.principled_gain(0.0, 0.2) == 0.0
+    assert soldier_rules.principled_gain(2.0, 0.25) == pytest.approx(1.5)
+    assert soldier_rules.principled_gain(2.0, 1.0) == 0.0
+    out = soldier_rules.principled_gain(1.0, np.array([0.1, 0.5, 0.9]))
     assert np.all(np.diff(out) < 0)  # less legitimacy, more principled gain
 
 
@@ -718,58 +724,63 @@ def test_principled_gain_formula_and_directions():
 def test_principled_term_adds_to_defect_gain_and_zero_is_bit_identical(x, p):
     stay, b, r, n = 0.3, x["belief"], x["reward"], x["n"]
     args = (stay, b, r, 0.2, x["punishment"], n, x["peer_weight"], x["fight_risk"])
-    plain = rules.defect_gain(*args)
-    assert rules.defect_gain(*args, 0.0) == plain  # exactly, not approximately
-    assert rules.defect_gain(*args, p[1]) >= rules.defect_gain(*args, p[0])
-    assert rules.defect_gain(*args, p[1]) == pytest.approx(plain + p[1])
+    plain = soldier_rules.defect_gain(*args)
+    assert soldier_rules.defect_gain(*args, 0.0) == plain  # exactly, not approximately
+    assert soldier_rules.defect_gain(*args, p[1]) >= soldier_rules.defect_gain(*args, p[0])
+    assert soldier_rules.defect_gain(*args, p[1]) == pytest.approx(plain + p[1])
     dargs = (stay, b, 0.2, x["punishment"], 0.5, x["exit_barrier"], n, x["peer_weight"])
-    assert rules.desert_gain(*dargs, 0.0) == rules.desert_gain(*dargs)
-    assert rules.desert_gain(*dargs, p[1]) >= rules.desert_gain(*dargs, p[0])
+    assert soldier_rules.desert_gain(*dargs, 0.0) == soldier_rules.desert_gain(*dargs)
+    assert soldier_rules.desert_gain(*dargs, p[1]) >= soldier_rules.desert_gain(*dargs, p[0])
 
 
 def test_pay_received_patron_and_conscript_pay():
     # no patron, factor 1: exactly today's pay net of arrears, the old expression
     for pay, arrears in ((1.0, 0.0), (0.7, 0.3), (2.0, 0.6)):
-        assert rules.pay_received(pay, arrears, 1.0, 0.0) == pay * (1.0 - arrears)
+        assert soldier_rules.pay_received(pay, arrears, 1.0, 0.0) == pay * (1.0 - arrears)
     # the patron covers a share of the shortfall, from arrears or from a cut
-    assert rules.pay_received(1.0, 0.6, 1.0, 0.5) == pytest.approx(0.7)
-    assert rules.pay_received(0.2, 0.0, 1.0, 0.5) == pytest.approx(0.6)
-    assert rules.pay_received(0.5, 0.5, 1.0, 1.0) == pytest.approx(1.0)
+    assert soldier_rules.pay_received(1.0, 0.6, 1.0, 0.5) == pytest.approx(0.7)
+    assert soldier_rules.pay_received(0.2, 0.0, 1.0, 0.5) == pytest.approx(0.6)
+    assert soldier_rules.pay_received(0.5, 0.5, 1.0, 1.0) == pytest.approx(1.0)
     # pay above the scenario's is the regime's own: nothing to cover
-    assert rules.pay_received(1.5, 0.0, 1.0, 1.0) == pytest.approx(1.5)
+    assert soldier_rules.pay_received(1.5, 0.0, 1.0, 1.0) == pytest.approx(1.5)
     # conscripts get their share of it all
-    out = rules.pay_received(1.0, 0.6, 1.0, 0.5, np.array([1.0, 0.25]))
+    out = soldier_rules.pay_received(1.0, 0.6, 1.0, 0.5, np.array([1.0, 0.25]))
     np.testing.assert_allclose(out, [0.7, 0.175])
 
 
 @SETTINGS
 @given(pay=st.floats(0, 3), arrears=unit, s=ordered(unit), f=unit)
 def test_pay_received_directions(pay, arrears, s, f):
-    lo = rules.pay_received(pay, arrears, 1.0, s[0], f)
-    hi = rules.pay_received(pay, arrears, 1.0, s[1], f)
+    lo = soldier_rules.pay_received(pay, arrears, 1.0, s[0], f)
+    hi = soldier_rules.pay_received(pay, arrears, 1.0, s[1], f)
     assert hi >= lo - EPS
     assert lo >= pay * (1.0 - arrears) * f - EPS  # a patron never takes pay away
-    assert rules.pay_received(pay, arrears, 1.0, 1.0, f) >= min(pay * (1 - arrears), 1.0) * f - EPS
+    assert (
+        soldier_rules.pay_received(pay, arrears, 1.0, 1.0, f)
+        >= min(pay * (1 - arrears), 1.0) * f - EPS
+    )
 
 
 def test_opposition_backing_and_reward():
-    assert rules.opposition_backing(0.0, 1.0) == 0.0
-    assert rules.opposition_backing(2.0, 0.5) == pytest.approx(1.0)
+    assert soldier_rules.opposition_backing(0.0, 1.0) == 0.0
+    assert soldier_rules.opposition_backing(2.0, 0.5) == pytest.approx(1.0)
     officer = np.array([False, True])
     core = np.array([False, True])
-    plain = rules.defection_reward(0.5, 2.0, officer, 2.0, core, 0.8)
-    assert np.array_equal(rules.defection_reward(0.5, 2.0, officer, 2.0, core, 0.8, 0.0), plain)
-    backed = rules.defection_reward(0.5, 2.0, officer, 2.0, core, 0.8, 1.0)
+    plain = soldier_rules.defection_reward(0.5, 2.0, officer, 2.0, core, 0.8)
+    assert np.array_equal(
+        soldier_rules.defection_reward(0.5, 2.0, officer, 2.0, core, 0.8, 0.0), plain
+    )
+    backed = soldier_rules.defection_reward(0.5, 2.0, officer, 2.0, core, 0.8, 1.0)
     # the backing is part of what the core group cannot claim in full
     np.testing.assert_allclose(backed - plain, [1.0, 0.2])
 
 
 def test_patron_confidence():
-    assert rules.patron_confidence(0.0, 1.0, 1.0) == 0.0
-    assert rules.patron_confidence(2.0, 0.0, 0.0) == 0.0
-    assert rules.patron_confidence(2.0, 0.3, 0.1) == pytest.approx(0.6)
-    assert rules.patron_confidence(2.0, 0.3, 0.8) == pytest.approx(1.6)
-    assert rules.patron_confidence(2.0, 0.0, 1.7) == pytest.approx(2.0)  # troops cap at 1
+    assert soldier_rules.patron_confidence(0.0, 1.0, 1.0) == 0.0
+    assert soldier_rules.patron_confidence(2.0, 0.0, 0.0) == 0.0
+    assert soldier_rules.patron_confidence(2.0, 0.3, 0.1) == pytest.approx(0.6)
+    assert soldier_rules.patron_confidence(2.0, 0.3, 0.8) == pytest.approx(1.6)
+    assert soldier_rules.patron_confidence(2.0, 0.0, 1.7) == pytest.approx(2.0)  # troops cap at 1
 
 
 def test_duty_chance():
@@ -777,12 +788,12 @@ def test_duty_chance():
     police = np.array([False, False, True, True])
     # no police priority: the old rule, bit for bit
     old = 0.8 * np.where(trusted, 1.0, 1.0 - 0.5)
-    assert np.array_equal(rules.duty_chance(0.8, trusted, 0.5, police, 0.0, 1.0), old)
-    assert np.array_equal(rules.duty_chance(0.8, trusted, 0.5, police, 1.0, 0.0), old)
+    assert np.array_equal(soldier_rules.duty_chance(0.8, trusted, 0.5, police, 0.0, 1.0), old)
+    assert np.array_equal(soldier_rules.duty_chance(0.8, trusted, 0.5, police, 1.0, 0.0), old)
     # full priority with every policeman serving: only police go out
-    out = rules.duty_chance(0.8, trusted, 0.0, police, 1.0, 1.0)
+    out = soldier_rules.duty_chance(0.8, trusted, 0.0, police, 1.0, 1.0)
     np.testing.assert_allclose(out, [0.0, 0.0, 0.8, 0.8])
-    half = rules.duty_chance(0.8, trusted, 0.0, police, 1.0, 0.5)
+    half = soldier_rules.duty_chance(0.8, trusted, 0.0, police, 1.0, 0.5)
     np.testing.assert_allclose(half, [0.4, 0.4, 0.8, 0.8])
 
 
@@ -790,14 +801,14 @@ def test_pick_companies():
     size = np.array([10, 10, 10, 10, 5])
     eligible = np.array([True, True, True, False, True])
     keys = np.array([0.3, 0.1, 0.2, 0.0, 0.9])
-    assert not rules.pick_companies(size, eligible, 0.0, keys).any()
-    got = rules.pick_companies(size, eligible, 20.0, keys)
+    assert not soldier_rules.pick_companies(size, eligible, 0.0, keys).any()
+    got = soldier_rules.pick_companies(size, eligible, 20.0, keys)
     assert got.tolist() == [False, True, True, False, False]  # by key, closest to 20
-    got = rules.pick_companies(size, eligible, 100.0, keys)
+    got = soldier_rules.pick_companies(size, eligible, 100.0, keys)
     assert got.tolist() == [True, True, True, False, True]  # every eligible, never the others
-    got = rules.pick_companies(size, eligible, 14.0, keys)
+    got = soldier_rules.pick_companies(size, eligible, 14.0, keys)
     assert got.tolist() == [False, True, False, False, False]  # 10 is closer to 14 than 20
-    assert not rules.pick_companies(size, np.zeros(5, dtype=bool), 20.0, keys).any()
+    assert not soldier_rules.pick_companies(size, np.zeros(5, dtype=bool), 20.0, keys).any()
 
 
 def test_loyal_force_counts_foreign_troops():

@@ -54,7 +54,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from defection import __version__
 from defection.model import limits as lim
-from defection.model import version
+from defection.model import tomlfile, version
 from defection.model.address import NAME_PATTERN, InvalidValue, coerce, param_for
 from defection.model.address import closest as _closest
 from defection.model.limits import DEFAULT, Limits
@@ -210,7 +210,7 @@ def load_spec(path: str | Path, limits: Limits = DEFAULT) -> Sweep:
         ScenarioError: Every problem found, one per line, naming the file, the field and the rule.
     """
     path = Path(path)
-    doc = lim.read_toml(path, limits, what="sweep file")
+    doc = tomlfile.read_toml(path, limits, what="sweep file")
     return spec_from_dict(doc, str(path), base_dir=path.parent, path=path, limits=limits)
 
 
@@ -230,7 +230,7 @@ def spec_from_dict(
     Raises:
         ScenarioError: Every problem found.
     """
-    if problem := lim.depth_problem(doc, origin, limits):
+    if problem := tomlfile.depth_problem(doc, origin, limits):
         raise ScenarioError([problem])
     doc = dict(doc)
     problems: list[str] = []
