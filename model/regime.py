@@ -279,14 +279,26 @@ class RegimeModel(mesa.Model):
             Elite(self, i)
 
 
+#: Pilot peaks already computed in this process, by scenario hash and seed entropy (a pilot
+#: depends on nothing else; the UI rebuilds the same scenario and seed on every reset).
+_PILOTS: dict[tuple[str, int], float] = {}
+_PILOTS_KEPT = 256
+
+
 def pilot_peak(scenario: Scenario, entropy: int) -> float:
     """Peak active share of the protester pool in the pilot of a run (:mod:`.measurement`).
 
     The pilot is the same run (the same seed: the same people, places and events) with soldiers
-    and elites held loyal, to the horizon; its peak sizes the pool from the stated peak.
+    and elites held loyal, to the horizon; its peak sizes the pool from the stated peak. Results
+    are kept per process by scenario hash and seed (:data:`_PILOTS`).
     """
-    pilot = RegimeModel(
-        scenario.with_overrides(measurement.PILOT_OVERRIDES), rng=entropy, until_horizon=True
-    )
-    pilot.run()
-    return float(max(pilot.datacollector.model_vars["active_protesters"]))
+    key = (scenario.hash, entropy)
+    if key not in _PILOTS:
+        pilot = RegimeModel(
+            scenario.with_overrides(measurement.PILOT_OVERRIDES), rng=entropy, until_horizon=True
+        )
+        pilot.run()
+        if len(_PILOTS) >= _PILOTS_KEPT:
+            _PILOTS.clear()
+        _PILOTS[key] = float(max(pilot.datacollector.model_vars["active_protesters"]))
+    return _PILOTS[key]

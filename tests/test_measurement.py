@@ -195,3 +195,26 @@ def test_a_split_is_a_state_read_at_the_end_not_a_stop():
         assert m.split_days >= 10
     else:
         assert m.split_days < 10
+
+
+def test_a_pilot_is_run_once_per_scenario_and_seed(monkeypatch):
+    from defection.model import regime
+
+    monkeypatch.setattr(regime, "_PILOTS", {})
+    calls = []
+    real = regime.RegimeModel.run
+
+    def counting(self, *args, **kwargs):
+        calls.append(self.p["soldiers.can_defect"])
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(regime.RegimeModel, "run", counting)
+    doc = _two_regions(4_000_000, 6_000_000)
+    doc["protest"] = {"peak_share": 0.002}
+    doc["run"] = {"horizon": 10}
+    a = RegimeModel(from_dict(doc), rng=5)
+    b = RegimeModel(from_dict(doc), rng=5)
+    c = RegimeModel(from_dict(doc), rng=6)
+    assert calls == [False, False]  # one pilot per seed, none for the second build of seed 5
+    assert a.pilot_share == b.pilot_share and len(regime._PILOTS) == 2
+    assert c.pilot_share is not None
