@@ -65,26 +65,9 @@ __all__ = [
     "model_rates",
 ]
 
-#: The emulators' inputs of a coded campaign, in order (:func:`campaign_features`).
-FEATURES: tuple[str, ...] = (
-    "log10_participation",
-    "violent",
-    "regime_violence",
-    "regime_aid",
-    "state_support",
-    "violent_flank",
-    "force_share",
-    "guard_share",
-    "ethnic_stacking",
-    "ruling_share",
-    "pay",
-    "arrears",
-    "legitimacy",
-    "crackdown_day",
-    "police_share",
-    "conscript_share",
-    "aid_money",
-)
+#: The emulators' inputs of a coded campaign, in order (:func:`campaign_features`): the
+#: participation (log10), the method, and every feature a coder may leave to a prior.
+FEATURES: tuple[str, ...] = ("log10_participation", "violent", *casecode.PRIORS)
 
 #: The data tables an aggregate target may name, and what its cell is.
 NAVCO_TABLES = {

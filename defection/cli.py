@@ -570,6 +570,22 @@ class _RateColumn(ProgressColumn):
         return Text(f"{speed:5.1f} runs/s" if speed else "  ... runs/s", style="cyan")
 
 
+#: Options shared by the commands that run many models (``sweep``, ``calibrate``).
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        help="Local worker processes (default: one per core); 1 runs in this process.", min=1
+    ),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(help="Dask scheduler address (tcp://HOST:PORT): run on that cluster."),
+]
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Validate and print the design; run nothing.")
+]
+
+
 @app.command()
 def sweep(
     spec: Annotated[
@@ -578,25 +594,15 @@ def sweep(
             help="Sweep file (TOML), such as scenarios/sweeps/baseline_pay_repression.toml."
         ),
     ],
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            help="Local worker processes (default: one per core); 1 runs in this process.", min=1
-        ),
-    ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(help="Dask scheduler address (tcp://HOST:PORT): run on that cluster."),
-    ] = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
     db: Annotated[Path, typer.Option(help="Results database (DuckDB).")] = Path(
         "results/sweeps.duckdb"
     ),
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Run the sweep's failed runs again.")
     ] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Validate and print the design; run nothing.")
-    ] = False,
+    dry_run: DryRunOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     allow_large: AllowLarge = False,
 ) -> None:
@@ -809,16 +815,8 @@ def calibrate(
         Path,
         typer.Argument(help="Calibration spec (TOML), such as calibration/specs/ci_screen.toml."),
     ],
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            help="Local worker processes (default: one per core); 1 runs in this process.", min=1
-        ),
-    ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(help="Dask scheduler address (tcp://HOST:PORT): run on that cluster."),
-    ] = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
     out: Annotated[
         Path | None,
         typer.Option(help="Results folder, committed to git [default: calibration/<name>]."),
@@ -826,9 +824,7 @@ def calibrate(
     db: Annotated[Path, typer.Option(help="Runs database (DuckDB), for resuming.")] = Path(
         "results/calibration.duckdb"
     ),
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Validate and print the design; run nothing.")
-    ] = False,
+    dry_run: DryRunOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run a Morris screen or a history-matching wave; resumes where it stopped.
