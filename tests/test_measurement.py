@@ -169,8 +169,8 @@ def test_elite_majority_is_a_transition_and_counts_as_success():
     assert not outputs.navco_success(outputs.SPLIT, 100)
     m = RegimeModel("baseline", rng=1, overrides={"outcome.elite_majority": 0.0})
     m.run(steps=60)
-    if m.outcome_rule == outputs.RULE_ELITE_MAJORITY:
-        assert m.outcome == outputs.TRANSITION
+    assert (m.outcome, m.outcome_rule) == (outputs.TRANSITION, outputs.RULE_ELITE_MAJORITY)
+    assert m.running is False  # a transition ends the run, like a collapse
 
 
 def test_a_split_is_a_state_read_at_the_end_not_a_stop():
