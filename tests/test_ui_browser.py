@@ -37,6 +37,10 @@ from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
 from defection.viz import CHROMIUM_ARGS  # noqa: E402
 
+# Every UI action redraws its panels: well under a second idle, several seconds while the rest of
+# the suite loads both cores (a reset after Play timed out at Playwright's default 5 s in CI).
+expect.set_options(timeout=15_000)
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -228,7 +232,7 @@ def test_play_pause_reset(ui):
     assert day(ui) == paused_at
     ui.shot("paused")
     page.locator(".btn-reset").click()
-    expect(page.locator(".day-counter")).to_have_text("day 0")
+    expect(page.locator(".day-counter")).to_have_text("day 0", timeout=20_000)
     expect(page.locator(".event-log-entry")).to_have_count(0)
     ui.shot("reset")
 
