@@ -32,8 +32,9 @@ scenario is written from the features, not in the model: a coded case carries a 
 
 **Aggregate targets.** A ``[[targets]]`` table with ``navco = {table = ..., cell = ...}`` is one
 cell of the data's tables (``navco.targets(navco.fitting_units())``): ``defect_by_bin`` (cell a
-participation bin), ``defect_by_method`` (cell a method) or ``success_gap`` (cell a method:
-P(SUCCESS | DEFECT) - P(SUCCESS | no DEFECT)). Its observed value is the data's and its observation
+participation bin), ``defect_by_method`` (cell a method), ``success_by_method`` (cell a method:
+P(SUCCESS) of the finished campaigns) or ``success_gap`` (cell a method: P(SUCCESS | DEFECT) -
+P(SUCCESS | no DEFECT)). Its observed value is the data's and its observation
 sd the Wilson interval's half-width over 1.645 (the 90 % interval as +-1.645 sd). How the model's
 side is computed and emulated: :func:`cell_cases`, :func:`model_rates` and docs/CALIBRATION.md.
 """
@@ -73,6 +74,7 @@ FEATURES: tuple[str, ...] = ("log10_participation", "violent", *casecode.PRIORS)
 NAVCO_TABLES = {
     "defect_by_bin": "a participation bin",
     "defect_by_method": "a method",
+    "success_by_method": "a method",
     "success_gap": "a method",
 }
 
@@ -258,9 +260,10 @@ def cell_cases(table: str, cell: str, cases: list[Case], facts: pd.DataFrame | N
     """The cases (codings of campaigns) an aggregate cell averages over.
 
     ``defect_by_bin``: the campaigns whose NAVCO bin is ``cell``; ``defect_by_method``: whose
-    method is ``cell``; ``success_gap``: whose method is ``cell`` and that finished (ongoing
-    campaigns are out of the data's success rates). Campaigns with no participation figure are not
-    run, so the model's method cells lack them (the data's include them).
+    method is ``cell``; ``success_by_method`` and ``success_gap``: whose method is ``cell`` and
+    that finished (ongoing campaigns are out of the data's success rates). Campaigns with no
+    participation figure are not run, so the model's method cells lack them (the data's include
+    them).
     """
     facts = _unit_facts() if facts is None else facts
     out = []
@@ -271,7 +274,7 @@ def cell_cases(table: str, cell: str, cases: list[Case], facts: pd.DataFrame | N
         if table == "defect_by_bin":
             ok = str(f["bin"]) == cell
         else:
-            ok = str(f["method"]) == cell and (table != "success_gap" or bool(f["finished"]))
+            ok = str(f["method"]) == cell and (table == "defect_by_method" or bool(f["finished"]))
         if ok:
             out.append(c.name)
     return out
@@ -291,9 +294,10 @@ def model_rates(runs: pd.DataFrame, facts: pd.DataFrame | None = None) -> dict[s
             default).
 
     Returns:
-        ``defect_by_bin`` and ``defect_by_method`` (``p``, ``campaigns``, ``runs``), and
-        ``success_gap`` by method (``p_defect``, ``p_no_defect``, ``gap``), where P(SUCCESS |
-        DEFECT) is sum(success and defect) / sum(defect) over the campaigns' mean rates.
+        ``defect_by_bin``, ``defect_by_method`` and ``success_by_method`` (``p``,
+        ``campaigns``, ``runs``; success over finished campaigns), and ``success_gap`` by
+        method (``p_defect``, ``p_no_defect``, ``gap``), where P(SUCCESS | DEFECT) is
+        sum(success and defect) / sum(defect) over the campaigns' mean rates.
     """
     facts = _unit_facts() if facts is None else facts
     ok = runs[(runs["status"] == "ok") & runs["navco_id"].isin(facts.index)].copy()
@@ -332,4 +336,16 @@ def model_rates(runs: pd.DataFrame, facts: pd.DataFrame | None = None) -> dict[s
             {"method": m, "p_defect": p1, "p_no_defect": p0, "gap": p1 - p0, "campaigns": len(g)}
         )
     out["success_gap"] = pd.DataFrame(rows)
+    rows = []
+    for m in navco.METHODS:
+        g = per[(per["method"].astype(str) == m) & per["finished"].astype(bool)]
+        rows.append(
+            {
+                "method": m,
+                "p": float(g["s"].mean()) if len(g) else math.nan,
+                "campaigns": len(g),
+                "runs": int(g["runs"].sum()),
+            }
+        )
+    out["success_by_method"] = pd.DataFrame(rows)
     return out

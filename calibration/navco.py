@@ -289,6 +289,19 @@ def success_by_defect(frame: pd.DataFrame, level: float = LEVEL) -> pd.DataFrame
     return table
 
 
+def success_by_method(frame: pd.DataFrame, level: float = LEVEL) -> pd.DataFrame:
+    """P(SUCCESS) by method, finished campaigns only (LIMITED is not success).
+
+    Args:
+        frame: Rows or campaign units (give the REGCHANGE = 1 subset for the fitting targets).
+        level: Confidence level of the intervals.
+
+    Returns:
+        A :func:`rate_table` by ``method`` (ongoing campaigns, whose success is NaN, left out).
+    """
+    return rate_table(_method_cat(frame), ["method"], "success", level)
+
+
 def targets(units: pd.DataFrame, level: float = LEVEL) -> dict[str, pd.DataFrame]:
     """The data targets of a set of campaign units.
 
@@ -297,11 +310,13 @@ def targets(units: pd.DataFrame, level: float = LEVEL) -> dict[str, pd.DataFrame
         level: Confidence level of the intervals.
 
     Returns:
-        ``{"defect_by_bin", "defect_by_method", "success_by_defect"}`` tables.
+        ``{"defect_by_bin", "defect_by_method", "success_by_method", "success_by_defect"}``
+        tables.
     """
     return {
         "defect_by_bin": defect_by_bin(units, level),
         "defect_by_method": defect_by_method(units, level),
+        "success_by_method": success_by_method(units, level),
         "success_by_defect": success_by_defect(units, level),
     }
 

@@ -162,7 +162,7 @@ class NavcoCell(BaseModel):
     """A target's ``navco`` table: one cell of the data's NAVCO tables (calibration/navcases.py)."""
 
     model_config = _STRICT
-    table: Literal["defect_by_bin", "defect_by_method", "success_gap"]
+    table: Literal["defect_by_bin", "defect_by_method", "success_by_method", "success_gap"]
     cell: str
 
 
@@ -643,7 +643,7 @@ def _targets(
         observed, obs_sd, compare, train = t.observed, t.obs_sd, t.compare or "run", ()
         if t.navco is not None:
             cell = t.navco
-            need = "navco_success" if cell.table == "success_gap" else "navco_defect"
+            need = "navco_success" if cell.table.startswith("success") else "navco_defect"
             if t.measure != need:
                 problems.append(f"{at}.measure`: a `{cell.table}` cell reads `{need}`")
             if t.observed is not None or t.obs_sd is not None or t.range is not None:

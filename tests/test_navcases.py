@@ -142,6 +142,35 @@ def test_model_rates_on_a_synthetic_table():
     d, sd, s = 0.5 + 1 + 1 / 3, 0.5, 0.5 + 1 / 3
     assert g["p_defect"] == pytest.approx(sd / d)
     assert g["p_no_defect"] == pytest.approx((s - sd) / (3 - d))
+    sm = r["success_by_method"].set_index("method").loc["nonviolent"]
+    assert sm["p"] == pytest.approx(s / 3)  # finished nonviolent campaigns' mean success
+    assert sm["campaigns"] == 3
+
+
+def test_a_success_cell_reads_navco_success_over_finished_campaigns():
+    doc = _doc(FIT)
+    target = {
+        "name": "sv",
+        "measure": "navco_defect",
+        "cases": ["navco"],
+        "compare": "mean",
+        "navco": {"table": "success_by_method", "cell": "violent"},
+    }
+    doc["targets"].append(target)
+    with pytest.raises(ScenarioError, match="reads `navco_success`"):
+        calibration_from_dict(doc, "t.toml")
+    target["measure"] = "navco_success"
+    cal = calibration_from_dict(doc, "t.toml")
+    t = next(t for t in cal.targets if t.name == "sv")
+    units = navco.fitting_units()
+    done = units[units["finished"].astype(bool) & (units["method"] == "violent")]
+    assert t.observed == pytest.approx(done["success"].mean())
+    ids = units.set_index(navco.ID)
+    assert set(t.cases) == {
+        f"navco_{i}_d0"
+        for i in FIT
+        if ids.loc[i, "method"] == "violent" and bool(ids.loc[i, "finished"])
+    }
 
 
 def test_a_navco_cell_takes_the_data_and_its_campaigns():
