@@ -129,9 +129,10 @@ def sample_params(sample: Any, where: str) -> tuple[list[Any], list[str]]:
         bad = ~np.isfinite(values) | (values < float(p.lo)) | (values > float(p.hi))
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
+            value = float(values[row])
             problems.append(
-                f"{at}: column `{name}`, row {row}: {values[row]!r} is not in the registry's "
-                f"range [{float(p.lo):g}, {float(p.hi):g}]"
+                f"{at}: column `{name}`, row {row}: {value!r} is not in the registry's range "
+                f"[{float(p.lo):g}, {float(p.hi):g}]"
             )
             continue
         out.append(ParamRange(name, float(p.lo), float(p.hi), float(p.default)))
