@@ -1021,13 +1021,13 @@ def validation(
     spec: Annotated[
         Path | None,
         typer.Option(
-            help="The validation check spec [default: calibration/specs/validation.toml]."
+            help="The validation check spec (default: calibration/specs/validation.toml)."
         ),
     ] = None,
     test_spec: Annotated[
         Path | None,
         typer.Option(
-            help="The test-set check spec [default: calibration/specs/validation_test.toml]."
+            help="The test-set check spec (default: calibration/specs/validation_test.toml)."
         ),
     ] = None,
     results: Annotated[
@@ -1072,9 +1072,9 @@ def validation(
     from defection.calibration.spec import load_calibration
     from defection.model.scenario import ScenarioError
 
-    paths = [(spec or val.SPEC_PATH, False)]
+    paths = [(spec or _near(val.SPEC_PATH), False)]
     if test_set:
-        paths.append((test_spec or val.TEST_SPEC_PATH, True))
+        paths.append((test_spec or _near(val.TEST_SPEC_PATH), True))
     cals = []
     for path, is_test in paths:
         try:
@@ -1147,6 +1147,14 @@ def validation(
             val.finish_touch(out, cal)
         out_console.print(f"{cal.name}: {cal.n_runs} runs committed in {out}", highlight=False)
     _write_validation_report(results, docs, *names)
+
+
+def _near(path: Path) -> Path:
+    """``path`` relative to the current folder when it lies below it (shorter error lines)."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
 
 
 def _committed_id(out: Path) -> str | None:
