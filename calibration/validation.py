@@ -47,23 +47,31 @@ import pandas as pd
 from defection.calibration import navco, skill
 
 __all__ = [
+    "BASELINE_FEATURES",
     "CASE_CHECKS",
     "CaseCheck",
     "Committed",
     "ReportError",
     "SPEC_PATH",
     "TEST_SPEC_PATH",
+    "analyse",
     "baseline_features",
+    "campaign_predictions",
+    "campaign_runs",
     "case_rows",
+    "finish_touch",
     "load_committed",
     "logistic_baseline",
     "navco_rows",
+    "plot_defect_by_bin",
+    "plot_reliability",
     "read_touches",
     "record_touch",
     "reliability_rows",
     "render",
     "skill_rows",
     "touch_problem",
+    "unit_facts",
     "write_report",
 ]
 
@@ -749,10 +757,6 @@ def _atomic_write(path: Path, text: str) -> None:
 # ------------------------------------------------------------------------------------------------
 # the report
 # ------------------------------------------------------------------------------------------------
-
-
-def _pct(x: float, digits: int = 0) -> str:
-    return "–" if x is None or not math.isfinite(x) else f"{x:.{digits}%}"
 
 
 def _num(x: float, digits: int = 3) -> str:
