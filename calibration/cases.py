@@ -16,12 +16,20 @@ NAVCO features); its table is validated by its own pydantic model, with unknown 
 Any case may name the NAVCO campaign it stands for (``navco_id``): it must be in the fitting set
 of the committed split (:func:`check_fit_campaign`), which is read row by row keeping only
 ``set == "fit"`` rows; the test set is never used here.
+
+**The test set.** One kind of spec may run test-set campaigns: a check spec (``kind = "check"``)
+that says so with ``check.test_set = true``, which only ``defection validation --test-set`` runs
+(docs/CALIBRATION.md). Its cases are built inside :func:`allow_test_set`; everywhere else
+(screens, waves, other checks) :func:`is_test_set_allowed` is False and a test-set campaign is an
+error naming it.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -41,6 +49,8 @@ __all__ = [
     "fit_campaign_ids",
     "register_source",
     "split_overrides",
+    "allow_test_set",
+    "is_test_set_allowed",
 ]
 
 
@@ -203,6 +213,8 @@ def build_case(table: Any, origin: str, index: int, base_dir: Path | None) -> li
         )
     built = SOURCES[source](table, origin, where, base_dir)
     cases = list(built) if isinstance(built, list | tuple) else [built]
+    if is_test_set_allowed():  # a test-set check spec (defection validation --test-set)
+        return cases
     fit = fit_campaign_ids()
     for case in cases:
         if case.navco_id is not None and case.navco_id not in fit:
@@ -238,6 +250,31 @@ def model_problems(exc: ValidationError, where: str, model: type[BaseModel]) -> 
 # ------------------------------------------------------------------------------------------------
 # the NAVCO guard: only the fitting set
 # ------------------------------------------------------------------------------------------------
+
+#: Whether the cases being built may stand for test-set campaigns (see :func:`allow_test_set`).
+_TEST_SET: ContextVar[bool] = ContextVar("defection_test_set", default=False)
+
+
+@contextmanager
+def allow_test_set(allowed: bool = True) -> Iterator[None]:
+    """Build cases that may stand for test-set campaigns, within this block only.
+
+    Only a check spec with ``check.test_set = true`` enters it (``defection validation
+    --test-set``); screens and waves never do, so a test-set campaign stays an error there.
+
+    Args:
+        allowed: Whether the test set is allowed in the block (False changes nothing).
+    """
+    token = _TEST_SET.set(bool(allowed))
+    try:
+        yield
+    finally:
+        _TEST_SET.reset(token)
+
+
+def is_test_set_allowed() -> bool:
+    """True inside :func:`allow_test_set` (a test-set check spec's cases), else False."""
+    return _TEST_SET.get()
 
 
 def fit_campaign_ids(split_path: Path | None = None) -> frozenset[int]:

@@ -20,6 +20,10 @@ seed) tuple drawn jointly: every campaign is not run for every parameter vector 
 issue #10 section 4). The table's weight is split evenly over its cases. A test-set campaign is
 refused by :func:`~defection.calibration.casecode.navco_features` and this source keeps it so: a
 listed test-set ID is an error naming it, and the default list is read from the fitting set only.
+``campaigns = "test"`` (every runnable test-set campaign), or a listed test-set ID, is accepted in
+one place only: a check spec with ``check.test_set = true`` (``defection validation --test-set``),
+whose cases are built inside :func:`~defection.calibration.cases.allow_test_set`. Screens and
+waves refuse it.
 
 **Features** (the emulators' case inputs, :data:`FEATURES`): participation as log10 of the share,
 the method (1 violent), REGVIOL, REGAID, STATESUP, the violent flank, and the drawn force-structure
@@ -52,7 +56,13 @@ import pandas as pd
 from pydantic import Field
 
 from defection.calibration import casecode, navco
-from defection.calibration.cases import Case, CaseBase, _validate, register_source
+from defection.calibration.cases import (
+    Case,
+    CaseBase,
+    _validate,
+    is_test_set_allowed,
+    register_source,
+)
 from defection.model.scenario import Scenario, ScenarioError
 
 __all__ = [
@@ -83,7 +93,7 @@ class NavcoCase(CaseBase):
     """A ``[[cases]]`` table of source ``navco``."""
 
     source: Literal["navco"] = "navco"
-    campaigns: Literal["fit"] | list[Annotated[int, Field(ge=1)]] = "fit"
+    campaigns: Literal["fit", "test"] | list[Annotated[int, Field(ge=1)]] = "fit"
     draws: Annotated[int, Field(ge=1, le=100)] = 1
     set: dict[str, Any] = Field(default_factory=dict)
 
@@ -143,6 +153,25 @@ def runnable_fit_ids() -> list[int]:
     return sorted(int(i) for i in units.loc[ok, navco.ID])
 
 
+def runnable_test_ids() -> list[int]:
+    """Test-set regime-change campaigns with a participation figure, ascending.
+
+    Only a test-set check spec calls it (``campaigns = "test"`` inside
+    :func:`~defection.calibration.cases.allow_test_set`); it reads nothing but the IDs.
+
+    Raises:
+        ScenarioError: Called outside :func:`~defection.calibration.cases.allow_test_set`.
+    """
+    if not is_test_set_allowed():
+        raise ScenarioError(["the test set is read only by a test-set check spec"])
+    split = _split()
+    test_ids = set(split.loc[split["set"] == "test", navco.ID])
+    units = _units()
+    units = units[units[navco.ID].isin(test_ids)]
+    ok = units["share"].notna() & (units["PARTICIPATION"] > 0)
+    return sorted(int(i) for i in units.loc[ok, navco.ID])
+
+
 def _navco_source(table: dict[str, Any], origin: str, where: str, base_dir: Path | None) -> list:
     """Build the cases of one ``navco`` table (see the module docstring)."""
     spec = _validate(NavcoCase, table, where)
@@ -151,14 +180,28 @@ def _navco_source(table: dict[str, Any], origin: str, where: str, base_dir: Path
         problems.append(f"{where}.features: a navco table's features are coded from the data")
     if spec.navco_id is not None:
         problems.append(f"{where}.navco_id: a navco table names its campaigns in `campaigns`")
-    ids = runnable_fit_ids() if spec.campaigns == "fit" else list(dict.fromkeys(spec.campaigns))
+    allow_test = is_test_set_allowed()
+    if spec.campaigns == "test" and not allow_test:
+        raise ScenarioError(
+            [
+                f'{where}.campaigns: "test" (the NAVCO test set) is run only by a check spec that '
+                "says `check.test_set = true` (defection validation --test-set); screens, waves "
+                "and other checks never see it"
+            ]
+        )
+    if spec.campaigns == "fit":
+        ids = runnable_fit_ids()
+    elif spec.campaigns == "test":
+        ids = runnable_test_ids()
+    else:
+        ids = list(dict.fromkeys(spec.campaigns))
     if not ids:
         problems.append(f"{where}.campaigns: name at least one campaign")
     cases: list[Case] = []
     n = len(ids) * spec.draws
     for cid in ids:
         try:
-            coded = casecode.navco_features(cid, _units(), _split())
+            coded = casecode.navco_features(cid, _units(), _split(), allow_test=allow_test)
         except casecode.CaseError as exc:
             problems.append(f"{where}.campaigns: {exc}")
             continue

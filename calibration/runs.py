@@ -8,8 +8,8 @@
   followed by the same command runs only the rest.
 * :func:`runs_frame`: the calibration's runs, one row each, from the database.
 * :func:`write_results`: the committed folder ``calibration/<name>/``: ``spec.toml``,
-  ``design.parquet``, ``runs.parquet``, the screen's or the wave's analysis, ``manifest.json``;
-  written into a temporary sibling and renamed into place whole.
+  ``design.parquet``, ``runs.parquet``, the screen's or the wave's analysis (a check has none),
+  ``manifest.json``; written into a temporary sibling and renamed into place whole.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ RESULT_FILES = (
     "nonimplausible.parquet",
     "sobol.parquet",
     "wave.md",
+    "touches.json",  # a test-set check's record of every touch of the test set (validation.py)
 )
 
 
@@ -65,7 +66,11 @@ class BudgetSpent(SweepError):
 
 
 def tasks_for(calib: Any, skip: set[str]) -> list[Task]:
-    """The runs not in ``skip``, replicate by replicate, in design order."""
+    """The runs not in ``skip``, replicate by replicate, in design order.
+
+    A design point has ``calib.replicates()`` runs (``seeds`` for a screen or a wave; a check's
+    points may differ).
+    """
     faults = read_faults()
     measures = calib.measures()
     names = calib.param_names
@@ -75,10 +80,11 @@ def tasks_for(calib: Any, skip: set[str]) -> list[Task]:
     groups = design["group"].to_numpy()
     cases = design["case"].to_numpy()
     values = design[names].to_numpy(dtype=float)
-    for rep in range(calib.meta.seeds):
+    reps = calib.replicates()
+    for rep in range(int(reps.max()) if len(reps) else 0):
         for i, point in enumerate(points):
             run_id = calib.run_id(int(point), rep)
-            if run_id in skip:
+            if rep >= reps[i] or run_id in skip:
                 continue
             out.append(
                 Task(
@@ -318,8 +324,22 @@ def _out_hint(calib: Any) -> Path:
     return Path(getattr(calib, "out", ".")).resolve()
 
 
-def write_results(calib: Any, runs: pd.DataFrame, out: Path, seconds: float = 0.0) -> list[Path]:
+def write_results(
+    calib: Any,
+    runs: pd.DataFrame,
+    out: Path,
+    seconds: float = 0.0,
+    keep: tuple[str, ...] = (),
+) -> list[Path]:
     """Analyse and write the committed folder ``out`` whole (replacing an earlier one).
+
+    Args:
+        calib: The calibration.
+        runs: Its runs (:func:`runs_frame`).
+        out: The results folder.
+        seconds: This invocation's time, for the manifest.
+        keep: Files of an earlier ``out`` carried into the new one (a test-set check's
+            ``touches.json``).
 
     Returns:
         The files written.
@@ -338,8 +358,13 @@ def write_results(calib: Any, runs: pd.DataFrame, out: Path, seconds: float = 0.
         runs.to_parquet(tmp / "runs.parquet", index=False)
         if calib.kind == "screen":
             analysis = write_screen(calib, runs, tmp)
-        else:
+        elif calib.kind == "wave":
             analysis = write_wave(calib, runs, tmp)
+        else:  # a check: no analysis of its own (the validation report reads its runs)
+            analysis = calib.check_entry()
+        for name in keep:
+            if (out / name).is_file():
+                shutil.copy2(out / name, tmp / name)
         doc = manifest(calib, runs, analysis, seconds)
         (tmp / "manifest.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
         umask = os.umask(0)

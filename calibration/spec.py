@@ -1,11 +1,11 @@
-"""Calibration specs: a Morris screen or a history-matching wave, as a TOML file.
+"""Calibration specs: a Morris screen, a history-matching wave or a check, as a TOML file.
 
 A spec file::
 
     [calibration]
     name = "ci_screen"              # a name; results go to calibration/<name>/
     title = "..."
-    kind = "screen"                 # screen | wave
+    kind = "screen"                 # screen | wave | check
     seed = 20261203                 # seeds the design and every run (one SeedSequence)
     seeds = 1                       # runs per design point, each with its own seed
     until_horizon = false           # keep running after the outcome
@@ -50,6 +50,12 @@ A spec file::
     keep = 1000
     sobol_samples = 256
 
+    [check]                         # kind = "check" only (calibration/check.py): no [parameters]
+    sample = "../calibrated/sample.parquet"
+    draws = 20
+    test_set = false
+    groups = { navco = { draws = 10, seeds = 1 } }
+
 Parameters must be behavioural (:data:`defection.model.params.BEHAVIOURAL`): calibration fits
 nothing else. Every problem is one line naming the file, the field and the rule; unknown keys are
 refused.
@@ -60,6 +66,8 @@ along a trajectory, so an elementary effect compares runs that differ only in th
 first wave is one Latin hypercube over the parameters and a case column, whose stratified last
 column gives each case its share of runs; a later wave picks its points from the previous wave's
 non-implausible sample (greedy maximin) and deals the cases out in a shuffled, balanced order.
+A check crosses ``draws`` vectors of a calibrated sample with every case x seeds
+(:mod:`defection.calibration.check`).
 """
 
 from __future__ import annotations
@@ -78,9 +86,11 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from defection import __version__
+from defection.calibration import check as check_mod
 from defection.calibration import navcases  # registers the "navco" case source
 from defection.calibration.casecode import MAPPING
-from defection.calibration.cases import Case, build_case
+from defection.calibration.cases import Case, allow_test_set, build_case
+from defection.calibration.check import CheckTable
 from defection.calibration.targets import TargetMeasures, column, measure_problems
 from defection.model import version
 from defection.model.address import NAME_PATTERN
@@ -110,7 +120,7 @@ class Meta(BaseModel):
     name: Annotated[str, Field(pattern=NAME_PATTERN)]
     title: str = ""
     description: str = ""
-    kind: Literal["screen", "wave"]
+    kind: Literal["screen", "wave", "check"]
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     seeds: Annotated[int, Field(ge=1, le=1000)] = 1
     until_horizon: bool = False
@@ -188,11 +198,12 @@ class SpecModel(BaseModel):
     model_config = _STRICT
     calibration: Meta
     budget: Budget
-    parameters: ParamsTable
+    parameters: ParamsTable | None = None  # required but for kind = "check"
     cases: Annotated[list[Any], Field(min_length=1)]
     targets: Annotated[list[TargetTable], Field(min_length=1)]
     screen: ScreenTable | None = None
     wave: WaveTable | None = None
+    check: CheckTable | None = None
 
 
 @dataclass(frozen=True)
@@ -254,7 +265,7 @@ class Calibration:
     Attributes:
         name: Spec name (results go to ``calibration/<name>/``).
         title: Human title.
-        kind: ``screen`` or ``wave``.
+        kind: ``screen``, ``wave`` or ``check``.
         path: The spec file.
         text: The spec file's text (committed with the results).
         meta: The ``[calibration]`` table.
@@ -266,8 +277,13 @@ class Calibration:
         wave: The ``[wave]`` table (waves).
         previous: The previous wave (waves that continue one), loaded from its folder.
         design: One row per design point: ``point``, ``group`` (Morris trajectory, or the point),
-            ``case``, then one column per parameter.
+            ``case``, then one column per parameter (a check adds ``draw``, ``sample_row`` and
+            ``seeds`` before them).
         canonical: Everything that determines the runs and the analysis (hashed into the id).
+        check: The ``[check]`` table (checks).
+        sample: The sample a check draws from (:class:`defection.ensemble.Sample`).
+        sample_info: What the manifest records of that sample (path, sha256, rows drawn, its
+            manifest's commit and model version).
     """
 
     name: str
@@ -285,6 +301,9 @@ class Calibration:
     previous: Any
     design: pd.DataFrame
     canonical: dict[str, Any] = field(default_factory=dict)
+    check: CheckTable | None = None
+    sample: Any = None
+    sample_info: dict[str, Any] | None = None
 
     # -- identity and sizes ----------------------------------------------------------------------
 
@@ -307,10 +326,16 @@ class Calibration:
         """Design points."""
         return len(self.design)
 
+    def replicates(self) -> np.ndarray:
+        """Runs (seeds) of each design point: ``seeds`` for a screen or a wave; a check's own."""
+        if "seeds" in self.design.columns:
+            return self.design["seeds"].to_numpy(dtype=np.int64)
+        return np.full(len(self.design), self.meta.seeds, dtype=np.int64)
+
     @property
     def n_runs(self) -> int:
         """Runs: design points x seeds."""
-        return self.n_points * self.meta.seeds
+        return int(self.replicates().sum())
 
     @property
     def param_names(self) -> list[str]:
@@ -331,8 +356,26 @@ class Calibration:
 
     def case_runs(self) -> dict[str, int]:
         """Runs per case."""
-        counts = self.design["case"].value_counts()
-        return {c.name: int(counts.get(c.name, 0)) * self.meta.seeds for c in self.cases}
+        counts = pd.Series(self.replicates(), index=self.design["case"]).groupby(level=0).sum()
+        return {c.name: int(counts.get(c.name, 0)) for c in self.cases}
+
+    def check_entry(self) -> dict[str, Any]:
+        """The manifest's ``check`` entry: the sample, the draws and seeds per case, the test set.
+
+        A check has no analysis of its own (the validation report reads its runs).
+        """
+        assert self.check is not None and self.sample_info is not None
+        plan = self.design.groupby("case", sort=False).agg(
+            draws=("draw", "nunique"), seeds=("seeds", "first")
+        )
+        return {
+            "sample": self.sample_info,
+            "draws": self.check.draws,
+            "test_set": self.check.test_set,
+            "per_case": {
+                str(c): {"draws": int(r.draws), "seeds": int(r.seeds)} for c, r in plan.iterrows()
+            },
+        }
 
     def measures(self) -> TargetMeasures:
         """The picklable callable that computes every target in the worker."""
@@ -350,11 +393,11 @@ class Calibration:
             title=self.title,
             scenario=SimpleNamespace(name=names, hash=hashes.hexdigest()),
             meta=SimpleNamespace(
-                design="morris" if self.kind == "screen" else "wave", seed=self.meta.seed
+                design={"screen": "morris"}.get(self.kind, self.kind), seed=self.meta.seed
             ),
             dims=self.params,
             points=range(self.n_points),
-            replicates=self.meta.seeds,
+            replicates=int(self.replicates().max()) if self.n_points else self.meta.seeds,
             n_runs=self.n_runs,
             canonical=self.canonical | {"model_version": version.MODEL_VERSION},
             path=self.path,
@@ -406,37 +449,55 @@ def calibration_from_dict(
     where = f"{origin}: field"
 
     # kind-specific tables
-    if meta.kind == "screen":
-        if spec.screen is None:
-            problems.append(f"{where} `screen`: a screen needs a [screen] table (trajectories)")
-        if spec.wave is not None:
-            problems.append(f'{where} `wave`: [wave] is for kind = "wave"; this is a screen')
-    else:
-        if spec.wave is None:
-            problems.append(f"{where} `wave`: a wave needs a [wave] table (points)")
-        if spec.screen is not None:
-            problems.append(f'{where} `screen`: [screen] is for kind = "screen"; this is a wave')
+    needs = {"screen": "trajectories", "wave": "points", "check": "draws"}
+    for kind, what in needs.items():
+        given = getattr(spec, kind) is not None
+        if meta.kind == kind and not given:
+            problems.append(f"{where} `{kind}`: a {kind} needs a [{kind}] table ({what})")
+        elif meta.kind != kind and given:
+            problems.append(
+                f'{where} `{kind}`: [{kind}] is for kind = "{kind}"; this is a {meta.kind}'
+            )
+    if meta.kind == "check" and spec.parameters is not None:
+        problems.append(
+            f"{where} `parameters`: a check's parameters are its sample's columns "
+            "(`check.sample`); leave [parameters] out"
+        )
+    if meta.kind != "check" and spec.parameters is None:
+        problems.append(f"{where} `parameters`: required but missing")
 
-    params, errs = _params(spec, where)
+    sample = None
+    if meta.kind == "check":
+        params, sample, errs = _check_params(spec, base_dir, where)
+    elif spec.parameters is not None:
+        params, errs = _params(spec, where)
+    else:
+        params, errs = [], []
     problems += errs
 
+    # only a check that says so may build test-set campaigns (defection validation --test-set)
+    test_set = spec.check is not None and meta.kind == "check" and spec.check.test_set
     cases: list[Case] = []
-    for i, table in enumerate(spec.cases):
-        try:
-            cases.extend(build_case(table, origin, i, base_dir))
-        except ScenarioError as exc:
-            problems += exc.problems
+    with allow_test_set(test_set):
+        for i, table in enumerate(spec.cases):
+            try:
+                cases.extend(build_case(table, origin, i, base_dir))
+            except ScenarioError as exc:
+                problems += exc.problems
     names = [c.name for c in cases]
     groups = {c.group for c in cases if c.group != c.name}
     if len(set(names)) != len(names) or groups & set(names):
         problems.append(f"{where} `cases`: names a case twice")
-    if params and cases:
+    if params and cases and meta.kind != "check":
         problems += _check_params_in_cases(params, cases, where)
 
     targets, errs = _targets(spec, cases, meta.kind, where)
     problems += errs
     if problems:
         raise ScenarioError(problems)
+
+    if meta.kind == "check":
+        return _check_calibration(spec, params, cases, targets, sample, where, path, text)
 
     previous = None
     if spec.wave is not None and spec.wave.previous is not None:
@@ -493,12 +554,105 @@ def calibration_from_dict(
 # ------------------------------------------------------------------------------------------------
 
 
+def _check_params(
+    spec: SpecModel, base_dir: Path | None, where: str
+) -> tuple[list[ParamRange], Any, list[str]]:
+    """A check's parameters: its sample's columns (calibration/check.py)."""
+    from defection.ensemble import EnsembleError, load_sample
+
+    if spec.check is None:
+        return [], None, []
+    path = check_mod.sample_path(spec.check, base_dir)
+    given = spec.check.sample is not None
+    if given and not path.is_file():
+        return [], None, [f"{where} `check.sample`: {path}: no such file"]
+    try:
+        sample = load_sample(path if given else None)
+    except EnsembleError as exc:
+        default = "" if given else " (default)"
+        return [], None, [f"{where} `check.sample`{default}: {exc}"]
+    params, problems = check_mod.sample_params(sample, where)
+    if spec.check.draws > len(sample.vectors):
+        problems.append(
+            f"{where} `check.draws`: {spec.check.draws} vectors asked, the sample {sample.path} "
+            f"holds {len(sample.vectors)}; vectors are drawn without replacement"
+        )
+    return params, sample, problems
+
+
+def _check_calibration(
+    spec: SpecModel,
+    params: list[ParamRange],
+    cases: list[Case],
+    targets: list[Target],
+    sample: Any,
+    where: str,
+    path: Path | None,
+    text: str,
+) -> Calibration:
+    """Draw a check's design (its sample's vectors x every case x seeds) and its identity."""
+    meta, check = spec.calibration, spec.check
+    assert check is not None and sample is not None
+    plan, problems = check_mod.group_plan(check, meta.seeds, cases, where)
+    if problems:
+        raise ScenarioError(problems)
+    rows = check_mod.draw_rows(meta.seed, len(sample.vectors), check.draws)
+    design = check_mod.check_design(params, cases, sample.vectors, rows, plan)
+    n_runs = int(design["seeds"].sum())
+    if n_runs > spec.budget.max_runs:
+        per = ", ".join(f"{c} {d} x {s}" for c, (d, s) in list(plan.items())[:6])
+        raise ScenarioError(
+            [
+                f"{where} `budget.max_runs`: the design needs {n_runs:,} runs (draws x seeds per "
+                f"case: {per}{', ...' if len(plan) > 6 else ''}), more than the budget of "
+                f"{spec.budget.max_runs:,}"
+            ]
+        )
+    problems = check_mod.vector_problems(params, cases, design, where)
+    if problems:
+        raise ScenarioError(problems)
+    sha = check_mod.file_sha256(sample.path)
+    info = check_mod.sample_record(sample, sha, rows)
+    canonical = {
+        "calibration": meta.model_dump(exclude={"title", "description"}),
+        "parameters": [[p.name, p.lo, p.hi] for p in params],
+        "cases": [c.describe for c in cases],
+        "targets": [t.__dict__ for t in targets],
+        "check": check.model_dump(exclude={"sample"}),
+        "sample": {"sha256": sha, "rows": info["rows"]},
+        "budget_runs": spec.budget.max_runs,
+        "version": __version__,
+        "model_version": version.MODEL_VERSION,
+    }
+    return Calibration(
+        name=meta.name,
+        title=meta.title or meta.name,
+        kind=meta.kind,
+        path=path,
+        text=text,
+        meta=meta,
+        budget=spec.budget,
+        params=params,
+        cases=cases,
+        targets=targets,
+        screen=None,
+        wave=None,
+        previous=None,
+        design=design,
+        canonical=canonical,
+        check=check,
+        sample=sample,
+        sample_info=info,
+    )
+
+
 def _spec_problems(exc: ValidationError, origin: str, doc: dict[str, Any]) -> list[str]:
     tables: dict[str, type[BaseModel]] = {
         "calibration": Meta,
         "budget": Budget,
         "screen": ScreenTable,
         "wave": WaveTable,
+        "check": CheckTable,
         "targets": TargetTable,
         "parameters": ParamsTable,
     }
@@ -540,6 +694,7 @@ def _params(spec: SpecModel, where: str) -> tuple[list[ParamRange], list[str]]:
     behavioural = {p.name: p for p in BEHAVIOURAL}
     registry = {p.name: p for p in PARAMS}
     behavioural |= MAPPING  # the case-coding coefficients (case.*): calibrated with them
+    assert spec.parameters is not None
     given = spec.parameters.names
     ranges = spec.parameters.ranges
     names = []
@@ -641,6 +796,18 @@ def _targets(
         if t.cases is not None and not t.cases:
             problems.append(f"{at}.cases`: name at least one case (or leave it out: every case)")
         observed, obs_sd, compare, train = t.observed, t.obs_sd, t.compare or "run", ()
+        if kind == "check":
+            history = ("observed", "obs_sd", "range", "navco", "compare")
+            given_keys = [k for k in history if getattr(t, k) is not None]
+            if t.discrepancy_sd:
+                given_keys.append("discrepancy_sd")
+            if given_keys:
+                problems.append(
+                    f"{at}.{given_keys[0]}`: a check's targets are measures only (no "
+                    f"{', '.join(given_keys)}): it has no analysis of its own, and the "
+                    "validation report (defection validation) holds the pass rules"
+                )
+                t = t.model_copy(update={k: None for k in history} | {"discrepancy_sd": 0.0})
         if t.navco is not None:
             cell = t.navco
             need = "navco_success" if cell.table.startswith("success") else "navco_defect"
@@ -688,7 +855,7 @@ def _targets(
         feature_sets = {
             tuple(sorted(by_name[c].features)) for c in (train or cases) if c in by_name
         }
-        if len(feature_sets) > 1:
+        if len(feature_sets) > 1 and kind != "check":  # a check fits no emulator
             problems.append(
                 f"{at}.cases`: the cases a target reads must code the same features (or none): "
                 "its emulator takes them as inputs; split it into a target per kind of case"

@@ -809,6 +809,25 @@ def _print_sweep_summary(sw: Any, prog: Any, db: Path) -> None:
     )
 
 
+def _backend_problems(db: Path, workers: int | None, scheduler: str | None) -> list[str]:
+    """Problems of ``--db``, ``--scheduler`` and ``--workers`` with ``--scheduler``."""
+    from defection.sweep.engine import scheduler_address_problem
+
+    problems = _output_problems(db, "--db", "file")
+    if scheduler is not None and (why := scheduler_address_problem(scheduler)):
+        problems.append(f"--scheduler {scheduler!r}: {why}")
+    if workers is not None and scheduler is not None:
+        problems.append(
+            "--workers and --scheduler: choose one (on a cluster, its workers are the workers)"
+        )
+    return problems
+
+
+def _n_workers(workers: int | None) -> int:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return workers or cores or 1
+
+
 @app.command()
 def calibrate(
     spec: Annotated[
@@ -827,24 +846,15 @@ def calibrate(
     dry_run: DryRunOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Run a Morris screen or a history-matching wave; resumes where it stopped.
+    """Run a Morris screen, a history-matching wave or a check; resumes where it stopped.
 
     The runs go to the DuckDB database; when the last one is in, the analysis and the compact
     results (design, run summaries, emulators, manifest) are written to the results folder.
     """
-    from defection.sweep.engine import scheduler_address_problem
-
-    problems = _output_problems(db, "--db", "file")
-    if scheduler is not None and (why := scheduler_address_problem(scheduler)):
-        problems.append(f"--scheduler {scheduler!r}: {why}")
-    if workers is not None and scheduler is not None:
-        problems.append(
-            "--workers and --scheduler: choose one (on a cluster, its workers are the workers)"
-        )
+    problems = _backend_problems(db, workers, scheduler)
     if problems:
         _fail_input(problems)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    n_workers = workers or cores or 1
+    n_workers = _n_workers(workers)
     if scheduler is None and n_workers > 1 and not dry_run:
         from defection.sweep import start_forkserver
 
@@ -858,6 +868,13 @@ def calibrate(
         cal = load_calibration(spec)
     except ScenarioError as exc:
         _fail_input(exc.problems)
+    if cal.check is not None and cal.check.test_set:
+        _fail_input(
+            [
+                f"{spec}: field `check.test_set`: a check that runs the NAVCO test set runs only "
+                "with `defection validation --test-set`, which records the touch"
+            ]
+        )
     if out is None:
         out = output_path(Path("calibration"), cal.name, what="calibration name")
     problems = _output_problems(out, "--out", "folder") or out_problems(out)
@@ -866,7 +883,27 @@ def calibrate(
     _print_calibration_plan(cal, n_workers, scheduler)
     if dry_run:
         return
+    prog, runs, files = _run_calibration(cal, out, db, n_workers, scheduler, quiet)
+    _print_calibration_summary(cal, prog, runs, out, files)
 
+
+def _run_calibration(
+    cal: Any,
+    out: Path,
+    db: Path,
+    n_workers: int,
+    scheduler: str | None,
+    quiet: bool,
+    keep: tuple[str, ...] = (),
+) -> tuple[Any, Any, list[Path]]:
+    """Run (or resume) a calibration's runs and write its results folder; exit as ``calibrate``.
+
+    Exit 2 for a bad ``--db``; 1 when the time budget is spent, a backend cannot start or an
+    error stops it (finished runs are saved); 130 or 143 on Ctrl-C or SIGTERM.
+
+    Returns:
+        ``(progress, runs frame, files written)``.
+    """
     from defection.calibration.runs import BudgetSpent, run_calibration, runs_frame, write_results
     from defection.sweep.errors import BadDatabase, SweepError
     from defection.sweep.store import Store
@@ -895,7 +932,7 @@ def calibrate(
             err_console.print(f"resuming: {prog.skipped} of {prog.total} runs already in {db}")
         err_console.print(f"running on {where}")
         bar.start()
-        task_id = bar.add_task("runs", total=prog.total - prog.skipped)
+        task_id = bar.add_task(cal.name, total=prog.total - prog.skipped)
 
     def on_result(prog, res, timing) -> None:
         bar.update(task_id, completed=prog.done)
@@ -920,8 +957,10 @@ def calibrate(
         missing = cal.n_runs - len(runs)
         if missing:  # cannot happen unless the database lost rows: do not analyse a partial set
             raise SweepError(f"{missing} of {cal.n_runs} runs are missing from {db}")
-        err_console.print("analysing ...", highlight=False)
-        files = write_results(cal, runs, out, seconds=prog.seconds)
+        err_console.print(
+            "analysing ..." if cal.kind != "check" else "writing ...", highlight=False
+        )
+        files = write_results(cal, runs, out, seconds=prog.seconds, keep=keep)
     except BadDatabase as exc:
         _fail_input([f"--db: {exc}"])
     except BudgetSpent as exc:
@@ -946,11 +985,251 @@ def calibrate(
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    _print_calibration_summary(cal, prog, runs, out, files)
+    return prog, runs, files
+
+
+@app.command()
+def validation(
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    test_set: Annotated[
+        bool,
+        typer.Option(
+            "--test-set",
+            help="Also run the NAVCO test set (validation_test.toml): touched once, recorded.",
+        ),
+    ] = False,
+    again: Annotated[
+        bool,
+        typer.Option(
+            "--again",
+            help="With --test-set: touch the test set again with another sample or design "
+            "(recorded; the report says so).",
+        ),
+    ] = False,
+    report_only: Annotated[
+        bool,
+        typer.Option(
+            "--report-only", help="Write the report from the committed runs; run nothing."
+        ),
+    ] = False,
+    dry_run: DryRunOption = False,
+    db: Annotated[Path, typer.Option(help="Runs database (DuckDB), for resuming.")] = Path(
+        "results/calibration.duckdb"
+    ),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    spec: Annotated[
+        Path | None,
+        typer.Option(
+            help="The validation check spec (default: calibration/specs/validation.toml)."
+        ),
+    ] = None,
+    test_spec: Annotated[
+        Path | None,
+        typer.Option(
+            help="The test-set check spec (default: calibration/specs/validation_test.toml)."
+        ),
+    ] = None,
+    results: Annotated[
+        Path, typer.Option(help="Folder of the checks' committed results folders.")
+    ] = Path("calibration"),
+    docs: Annotated[
+        Path, typer.Option(help="Where VALIDATION.md and validation/*.png are written.")
+    ] = Path("docs"),
+) -> None:
+    """Run (or resume) the validation checks and write docs/VALIDATION.md from committed runs.
+
+    The validation spec crosses the calibrated sample's vectors with the five cases and the NAVCO
+    fitting campaigns; --test-set adds the test campaigns (touched once, recorded in the results
+    folder's touches.json). When a spec's committed results are current nothing is run; the
+    report is written from the committed runs alone (docs/CALIBRATION.md, "Validation").
+    """
+    from defection.calibration import validation as val
+
+    problems = _backend_problems(db, workers, scheduler)
+    if again and not test_set:
+        problems.append("--again: only with --test-set (it allows a second touch of the test set)")
+    if report_only and (test_set or dry_run):
+        problems.append(
+            "--report-only: writes the report from committed runs and runs nothing; leave out "
+            "--test-set and --dry-run"
+        )
+    problems += _output_problems(results, "--results", "folder")
+    problems += _output_problems(docs, "--docs", "folder")
+    if problems:
+        _fail_input(problems)
+    names = (_spec_name(spec, "validation"), _spec_name(test_spec, "validation_test"))
+    if report_only:
+        _write_validation_report(results, docs, *names)
+        return
+    n_workers = _n_workers(workers)
+    if scheduler is None and n_workers > 1 and not dry_run:
+        from defection.sweep import start_forkserver
+
+        start_forkserver()
+
+    from defection.calibration.runs import out_problems
+    from defection.calibration.spec import load_calibration
+    from defection.model.scenario import ScenarioError
+
+    paths = [(spec or _near(val.SPEC_PATH), False)]
+    if test_set:
+        paths.append((test_spec or _near(val.TEST_SPEC_PATH), True))
+    cals = []
+    for path, is_test in paths:
+        try:
+            cal = load_calibration(path)
+        except ScenarioError as exc:
+            _fail_input(exc.problems)
+        if cal.check is None:
+            problems.append(
+                f"{path}: field `calibration.kind`: defection validation runs a check "
+                f'(kind = "check"), not a {cal.kind}'
+            )
+        elif cal.check.test_set != is_test:
+            problems.append(
+                f"{path}: field `check.test_set`: "
+                + (
+                    "the --test-set spec must say `test_set = true`"
+                    if is_test
+                    else "the validation spec runs the fitting set; the test set is run only by "
+                    "--test-set (calibration/specs/validation_test.toml)"
+                )
+            )
+        out = results / cal.name
+        problems += _output_problems(out, "results folder", "folder") or out_problems(out)
+        cals.append((cal, out, is_test))
+    if len({c.name for c, _, _ in cals}) != len(cals):
+        problems.append("--spec and --test-spec: the two specs have one name; results would clash")
+    for cal, out, is_test in cals:
+        if is_test and not problems and (why := val.touch_problem(out, cal, again)):
+            problems.append(why)
+    if problems:
+        _fail_input(problems)
+    for cal, _, _ in cals:
+        _print_calibration_plan(cal, n_workers, scheduler)
+    if dry_run:
+        return
+
+    import time
+
+    from defection.calibration.runs import _commit
+
+    deadline = time.monotonic() + cals[0][0].budget.max_minutes * 60.0
+    for cal, out, is_test in cals:
+        if _committed_id(out) == cal.calib_id:
+            err_console.print(
+                f"{cal.name}: nothing left to run: {out} holds the committed runs of "
+                f"{cal.calib_id}",
+                highlight=False,
+                soft_wrap=True,
+            )
+            continue
+        left = (deadline - time.monotonic()) / 60.0
+        if left <= 0:
+            err_console.print(
+                f"stopped: this invocation's time budget ({cals[0][0].budget.max_minutes:g} min) "
+                f"is spent before {cal.name}; run the same command to resume",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(1)
+        minutes = min(cal.budget.max_minutes, left)
+        cal.budget = cal.budget.model_copy(update={"max_minutes": minutes})
+        if is_test:
+            val.record_touch(out, cal, again, _commit())
+            err_console.print(f"test set touched: recorded in {out / val.TOUCHES}", highlight=False)
+        _, _, files = _run_calibration(
+            cal, out, db, n_workers, scheduler, quiet, keep=(val.TOUCHES,) if is_test else ()
+        )
+        if is_test:
+            val.finish_touch(out, cal)
+        out_console.print(f"{cal.name}: {cal.n_runs} runs committed in {out}", highlight=False)
+    _write_validation_report(results, docs, *names)
+
+
+def _near(path: Path) -> Path:
+    """``path`` relative to the current folder when it lies below it (shorter error lines)."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
+
+
+def _committed_id(out: Path) -> str | None:
+    """The calibration id of the committed results in ``out`` (None: none, or unreadable)."""
+    try:
+        return json.loads((out / "manifest.json").read_text(encoding="utf-8"))["calibration_id"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _spec_name(path: Path | None, default: str) -> str:
+    """A spec's ``calibration.name`` (its results folder's name), read without validating it."""
+    if path is None:
+        return default
+    try:
+        name = tomllib.loads(path.read_text(encoding="utf-8"))["calibration"]["name"]
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
+        _fail_input([f"{path}: cannot read its `calibration.name` ({type(exc).__name__})"])
+    if not isinstance(name, str):
+        _fail_input([f"{path}: field `calibration.name`: must be a name (got {name!r})"])
+    return output_path(Path("calibration"), name, what="calibration name").name
+
+
+def _write_validation_report(results: Path, docs: Path, fit: str, test: str) -> None:
+    """Write docs/VALIDATION.md and its plots from the committed runs; exit 2 without them."""
+    from defection.calibration.validation import ReportError, write_report
+
+    try:
+        files = write_report(results, docs, fit, test)
+    except ReportError as exc:
+        _fail_input([f"--results: {exc} (run `defection validation` first)"])
+    except Exception as exc:  # noqa: BLE001 - one line, no traceback; the runs are committed
+        err_console.print(
+            f"error: report failed: {type(exc).__name__}: {exc} (the committed runs are kept; "
+            "`defection validation --report-only` retries)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
+    for f in files:
+        out_console.print(f"wrote {f}", markup=False, highlight=False)
 
 
 def _print_calibration_plan(cal: Any, workers: int, scheduler: str | None) -> None:
     """The budget and the design, before anything runs."""
+    if cal.kind == "check":
+        info = cal.sample_info
+        err_console.print(
+            f"check [bold]{cal.calib_id}[/]: {cal.check.draws} vectors drawn from {info['path']} "
+            f"(sha256 {info['sha256'][:12]}, {info['vectors']} vectors) x every case: "
+            f"{cal.n_points} (vector, case) points, {cal.n_runs} runs over {len(cal.cases)} cases"
+            f"{' (NAVCO test set)' if cal.check.test_set else ''}; "
+            f"targets: {', '.join(t.name for t in cal.targets)}",
+            soft_wrap=True,
+            highlight=False,
+        )
+        entry = cal.check_entry()["per_case"]
+        groups: dict[str, list[Any]] = {}
+        for c in cal.cases:
+            groups.setdefault(c.group, []).append(c.name)
+        parts = []
+        for g, names in groups.items():
+            v = entry[names[0]]
+            runs = sum(cal.case_runs()[n] for n in names)
+            size = f"{len(names)} cases x " if len(names) > 1 else ""
+            parts.append(f"{g} {size}{v['draws']} draws x {v['seeds']} seeds = {runs}")
+        err_console.print("runs per case: " + "; ".join(parts), soft_wrap=True, highlight=False)
+        err_console.print(
+            f"budget: {cal.n_runs} of at most {cal.budget.max_runs} runs, at most "
+            f"{cal.budget.max_minutes:g} min per invocation (the estimate follows the first runs)",
+            soft_wrap=True,
+            highlight=False,
+        )
+        return
     if cal.kind == "screen":
         design = (
             f"Morris screen: {cal.screen.trajectories} trajectories x {len(cal.params) + 1} points"
@@ -993,6 +1272,9 @@ def _print_calibration_summary(cal: Any, prog: Any, runs: Any, out: Path, files:
     if cal.kind == "screen":
         chosen = man["screen"]["chosen"]
         t.add_row("chosen parameters", ", ".join(chosen) if chosen else "none")
+    elif cal.kind == "check":
+        s = man["check"]["sample"]
+        t.add_row("sample", f"{s['path']} ({len(s['rows'])} of {s['vectors']} vectors drawn)")
     else:
         w = man["wave"]
         t.add_row(
