@@ -16,10 +16,12 @@ Bower 2010, Bayesian Analysis 5(4):619)::
     I_t(x) = |z_t - E[f_t(x)]| / sqrt(Var_em,t(x) + Var_obs,t + Var_md,t)
 
 ``z_t`` is the observed value, ``Var_obs = obs_sd**2``, ``Var_md = discrepancy_sd**2``, and
-``E[f_t(x)]`` the emulator's mean averaged over the target's cases. ``Var_em`` is the square of
-the cases' mean latent sd (the emulator's uncertainty about the mean, taken as fully correlated
-across cases, an upper bound), plus, when the target compares one run with history
-(``compare = "run"``: history is one draw), the seed variance divided by the number of cases.
+``E[f_t(x)]`` the emulator's mean averaged over the target's cases. ``Var_em`` is the emulator's
+posterior variance of that average (the latent function's, exact for this kernel and computed
+without a prediction per case: :meth:`Emulator.predict_average`), plus, when the target compares
+one run with history (``compare = "run"``: history is one draw), the seed variance divided by the
+number of cases. (Until 2026-12-02 it was the square of the cases' mean latent sd, an upper bound
+that cost one prediction per case: a NAVCO cell of 100 codings made a wave's analysis take hours.)
 x is **non-implausible** when ``max_t I_t(x) <= cutoff`` (rule ``max``), or when the second
 largest is (rule ``second_max``, which tolerates one target whose emulator or discrepancy is off;
 with a single observed target it is the max). The usual cut-off is 3 (Pukelsheim's three-sigma
@@ -130,6 +132,59 @@ class Emulator:
         mean, sd = self.gp.predict(self.encode(x, case), return_std=True)
         var = np.maximum(np.square(sd) - self.noise_var, 0.0)
         return np.asarray(mean, dtype=float), var
+
+    def predict_average(self, x: np.ndarray, cases: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and latent variance of the average of the target over ``cases`` at ``x``.
+
+        Exact for this kernel, and without a prediction per case: the RBF factorises over the
+        inputs, and the case inputs of every case are the same for every x, so the
+        cross-covariance of the average ``g(x) = mean_c f(x, c)`` with training run j is
+        ``s^2 k_x(x, x_j) mean_c k_c(c, c_j)``, and its prior variance
+        ``s^2 mean_{c,c'} k_c(c, c')`` does not depend on x. Then (Rasmussen & Williams 2006,
+        eq. 2.25-2.26) ``E[g] = k_g^T alpha`` and ``Var[g] = Var_0[g] - k_g^T K^-1 k_g``, in the
+        normalised units scikit-learn fits in (``normalize_y``), rescaled after. One case gives
+        :meth:`predict`'s values.
+        """
+        from scipy.linalg import solve_triangular
+
+        gp = self.gp
+        k = gp.kernel_
+        amp = float(k.k1.k1.constant_value)
+        scale = np.atleast_1d(np.asarray(k.k1.k2.length_scale, dtype=float))
+        n_par = len(self.params)
+        xt = np.asarray(gp.X_train_, dtype=float)
+        scale = np.broadcast_to(scale, (xt.shape[1],)) if scale.size == 1 else scale
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        lo = np.array([p[1] for p in self.params])
+        hi = np.array([p[2] for p in self.params])
+        z = (x - lo) / (hi - lo)  # the scaled parameters, as encode() gives them
+
+        def rbf(a: np.ndarray, b: np.ndarray, ls: np.ndarray) -> np.ndarray:
+            if a.shape[1] == 0:
+                return np.ones((len(a), len(b)))
+            d = (a[:, None, :] - b[None, :, :]) / ls
+            return np.exp(-0.5 * np.einsum("ijk,ijk->ij", d, d))
+
+        if self.extra:
+            ci = np.array([self.case_inputs[c] for c in cases], dtype=float)
+            kc_train = rbf(ci, xt[:, n_par:], scale[n_par:]).mean(axis=0)  # (n_train,)
+            prior = amp * float(rbf(ci, ci, scale[n_par:]).mean())
+        else:
+            kc_train = np.ones(len(xt))
+            prior = amp
+        std = float(np.atleast_1d(gp._y_train_std)[0])
+        mu = float(np.atleast_1d(gp._y_train_mean)[0])
+        means, variances = [], []
+        for start in range(0, len(z), CHUNK):
+            zc = z[start : start + CHUNK]
+            kx = rbf(zc, xt[:, :n_par], scale[:n_par])  # (m, n_train)
+            kg = amp * kx * kc_train[None, :]
+            mean = kg @ np.asarray(gp.alpha_, dtype=float).reshape(-1)
+            v = solve_triangular(gp.L_, kg.T, lower=True, check_finite=False)
+            var = prior - np.einsum("ij,ij->j", v, v)
+            means.append(mean * std + mu)
+            variances.append(np.maximum(var, 0.0) * std**2)
+        return np.concatenate(means), np.concatenate(variances)
 
     def record(self) -> dict[str, Any]:
         """What refits this emulator exactly (``emulators.json``), with diagnostics."""
@@ -331,14 +386,8 @@ def combine(imp: np.ndarray, rule: str) -> np.ndarray:
 
 def target_prediction(em: Emulator, target: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and emulator variance of a target at ``x``, over its cases (module docstring)."""
-    means, sds = [], []
-    for c in target.cases:
-        m, v = em.predict(x, c)
-        means.append(m)
-        sds.append(np.sqrt(v))
     n = len(target.cases)
-    mean = np.mean(means, axis=0)
-    var = np.square(np.mean(sds, axis=0))
+    mean, var = em.predict_average(x, target.cases)
     if target.compare == "run":
         var = var + em.noise_var / n
     return mean, var

@@ -290,6 +290,38 @@ def test_an_emulator_reproduces_its_training_points_and_refits_exactly_from_its_
     assert np.abs(m1 - truth).max() < 0.05
 
 
+def test_the_average_over_cases_is_the_exact_posterior_of_the_mean():
+    # an emulator with two parameters and one case feature, fitted on noisy runs of three cases
+    from sklearn.gaussian_process import GaussianProcessRegressor
+
+    from defection.calibration.history import ALPHA, make_kernel
+
+    rng = np.random.default_rng(4)
+    feats = {"c0": [0.0], "c1": [0.4], "c2": [1.0]}
+    cases = rng.choice(list(feats), size=60)
+    x = rng.uniform(size=(60, 2))
+    f = np.array([feats[c][0] for c in cases])
+    y = x[:, 0] * (1 + f) + 0.3 * np.sin(4 * x[:, 1]) + 0.05 * rng.normal(size=60)
+    em = Emulator("t", [("a", 0.0, 1.0), ("b", 0.0, 1.0)], ["f"], feats, None, 60)
+    inputs = np.vstack([em.encode(x[i], c) for i, c in enumerate(cases)])
+    em.gp = GaussianProcessRegressor(make_kernel(3), alpha=ALPHA, normalize_y=True).fit(inputs, y)
+    probe = rng.uniform(size=(7, 2))
+    names = ["c0", "c1", "c2"]
+    mean, var = em.predict_average(probe, names)
+    # one case: exactly predict()'s mean and latent variance
+    m1, v1 = em.predict_average(probe, ["c1"])
+    p1, pv1 = em.predict(probe, "c1")
+    np.testing.assert_allclose(m1, p1, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(v1, pv1, rtol=1e-6, atol=1e-10)
+    # several: the brute force over the joint posterior of the cases' values at each point
+    for i, point in enumerate(probe):
+        joint = np.vstack([em.encode(point, c) for c in names])
+        m, cov = em.gp.predict(joint, return_cov=True)
+        latent = cov - np.eye(len(names)) * em.noise_var  # the white noise sits on the diagonal
+        assert mean[i] == pytest.approx(m.mean(), abs=1e-9)
+        assert var[i] == pytest.approx(latent.mean(), rel=1e-6, abs=1e-10)
+
+
 def test_the_white_noise_term_estimates_the_seed_variance():
     cal, runs, target = _toy(n=80, noise=0.1, seed=1)
     em = fit_emulators(cal, runs)["f"]
