@@ -1,0 +1,75 @@
+"""Promoting a wave's non-implausible sample to the calibrated sample (calibration/promote.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from defection.calibration.promote import PromoteError, main, promote
+from defection.ensemble import load_sample
+from defection.model.version import MODEL_VERSION
+
+
+def _wave(folder: Path, rows: int = 3, kind: str = "wave") -> Path:
+    folder.mkdir(parents=True)
+    pd.DataFrame(
+        {
+            "soldiers.loyalty": [0.5 + i for i in range(rows)],
+            "belief.intercept": [2.0] * rows,
+            "implausibility": [1.0] * rows,
+            "implausibility_max": [1.0] * rows,
+        }
+    ).to_parquet(folder / "nonimplausible.parquet", index=False)
+    manifest = {
+        "kind": kind,
+        "name": "w",
+        "calibration_id": "w-0123456789",
+        "spec_hash": "ab" * 32,
+        "model_version": MODEL_VERSION,
+        "commit": "c" * 40,
+        "data": {"sha256": "d" * 64},
+        "split": {"sha256": "e" * 64},
+        "wave": {"accepted": rows, "candidates": 100},
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return folder
+
+
+def test_a_promoted_wave_is_a_sample_the_ensemble_reads(tmp_path: Path):
+    wave = _wave(tmp_path / "w")
+    dest = tmp_path / "calibrated" / "sample.parquet"
+    m = promote(wave, "provisional", dest, note="first cut")
+    written = json.loads((dest.parent / "manifest.json").read_text())
+    assert written == json.loads(json.dumps(m, default=str))
+    assert m["status"] == "provisional" and m["rows"] == 3 and m["note"] == "first cut"
+    assert m["wave"]["calibration_id"] == "w-0123456789"
+    assert m["data"] == {"sha256": "d" * 64} and m["split"] == {"sha256": "e" * 64}
+    sample = load_sample(dest)
+    # the implausibility columns are not parameters
+    assert list(sample.vectors.columns) == ["soldiers.loyalty", "belief.intercept"]
+    assert sample.vectors["soldiers.loyalty"].tolist() == [0.5, 1.5, 2.5]
+
+
+@pytest.mark.parametrize(
+    ("setup", "match"),
+    [
+        (lambda p: p.mkdir(), "not a wave's results folder"),
+        (lambda p: _wave(p, kind="screen"), "not a wave"),
+        (lambda p: _wave(p, rows=0), "kept no non-implausible point"),
+    ],
+)
+def test_what_cannot_be_promoted_is_refused_by_name(tmp_path: Path, setup, match):
+    folder = tmp_path / "w"
+    setup(folder)
+    with pytest.raises(PromoteError, match=match):
+        promote(folder, "final", tmp_path / "out" / "sample.parquet")
+    assert not (tmp_path / "out" / "sample.parquet").exists()
+
+
+def test_the_command_exits_2_with_one_line(tmp_path: Path, capsys):
+    assert main([str(tmp_path / "missing"), "--status", "final"]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith("error: ") and "not a wave's results folder" in out
