@@ -351,6 +351,25 @@ def test_the_non_implausible_share_of_a_known_problem_is_found():
     assert (sample["implausibility"] <= 3.0).all()
 
 
+@pytest.mark.parametrize("rule", ["max", "second_max"])
+def test_the_lazy_screen_gives_the_full_evaluation_s_verdict(rule):
+    cal, runs, _ = _toy(n=40)
+    em = fit_emulators(cal, runs)["f"]
+    # four targets on one emulator, observed at different values: points fail 0 to 4 of them
+    targets = [
+        Target(f"f{i}", "left_share", {}, ("only",), obs, 0.05, 0.0, "mean")
+        for i, obs in enumerate((0.42, 0.5, 0.58, 0.66))
+    ]
+    con = Constraint("toy", {t.name: em for t in targets}, targets, 3.0, rule)
+    x = np.random.default_rng(9).uniform(size=(3000, 2))
+    full = con.combined(x)
+    ok, value = con.screen(x)
+    np.testing.assert_array_equal(ok, full <= 3.0)
+    assert 0 < ok.sum() < len(x)  # both verdicts occur
+    np.testing.assert_allclose(value[ok], full[ok])
+    assert np.isnan(value[~ok]).all()
+
+
 def test_maximin_subset_spreads_the_points():
     x = np.random.default_rng(2).uniform(size=(500, 2))
     idx = maximin_subset(x, 20)
