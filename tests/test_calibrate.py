@@ -204,6 +204,34 @@ def test_the_wave_s_emulators_refit_from_git_and_reproduce_their_training_points
     assert (own.combined(sample) <= own.cutoff + 1e-9).all()
 
 
+def test_a_wave_s_sample_is_redrawn_from_git_alone_with_more_candidates(wave, tmp_path):
+    import shutil
+
+    from defection.calibration.resample import main as resample
+
+    out, _, _ = wave
+    before = json.loads((out / "manifest.json").read_text())["wave"]
+    copies = []
+    for name in ("a", "b"):
+        folder = tmp_path / name
+        shutil.copytree(out, folder)
+        assert resample([str(folder), "--candidates", "3000", "--keep", "40"]) == 0
+        copies.append(folder)
+    m = json.loads((copies[0] / "manifest.json").read_text())
+    r = m["wave"]["resampled"]
+    assert r["candidates"] == 3000 and 0 < r["accepted"] and r["kept"] == min(40, r["accepted"])
+    assert {k: v for k, v in m["wave"].items() if k != "resampled"} == before
+    a = pd.read_parquet(copies[0] / "nonimplausible.parquet")
+    b = pd.read_parquet(copies[1] / "nonimplausible.parquet")
+    pd.testing.assert_frame_equal(a, b)  # seeded by the wave's seed: the same command, the same
+    assert len(a) == r["kept"] and (a["implausibility"] <= before["cutoff"]).all()
+    assert "## Sample redrawn" in (copies[0] / "wave.md").read_text()
+    # runs and emulators untouched
+    for f in ("runs.parquet", "emulators.json", "spec.toml", "design.parquet"):
+        assert _sha(copies[0] / f) == _sha(out / f)
+    assert resample([str(tmp_path / "nowhere"), "--candidates", "3000", "--keep", "4"]) == 2
+
+
 @pytest.mark.slow
 def test_a_second_wave_starts_from_the_first_wave_s_sample(wave, tmp_path):
     out1, _, _ = wave
