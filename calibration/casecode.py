@@ -16,6 +16,10 @@ protester pool, docs/ODD.md's measurement model), never a target.
 
 Test-set campaigns of the committed NAVCO split are refused unless ``allow_test=True``, which
 only the final validation report passes (never tune on the test set).
+
+``defection validate --navco ID`` prints a coded campaign's features (:func:`describe`), the
+values the mapping wrote (:func:`mapped_values`) and its problems, and writes its scenario as a
+TOML file (:func:`scenario_toml`).
 """
 
 from __future__ import annotations
@@ -65,6 +69,13 @@ class Prior:
     lo: float
     hi: float
     why: str
+
+    def label(self) -> str:
+        """The distribution in a few words: ``Bernoulli(0.5)``, ``uniform 0-0.3``."""
+        if self.kind == "bernoulli":
+            return f"Bernoulli({self.hi:g})"
+        kind = "log-uniform" if self.kind == "loguniform" else self.kind
+        return f"{kind} {self.lo:g}-{self.hi:g}"
 
     def draw(self, rng: np.random.Generator) -> float:
         """One draw."""
@@ -356,24 +367,33 @@ def navco_features(
     The population is PARTICIPATION / share (the file gives no population column).
 
     Raises:
-        CaseError: Not a regime-change campaign of the split, a test-set campaign without
-            ``allow_test``, or no participation figure (such campaigns are left out of model
-            runs; docs/CASES.md).
+        CaseError: No such NAVCO ID, not a regime-change campaign of the split, a test-set
+            campaign without ``allow_test``, or no participation figure (such campaigns are left
+            out of model runs; docs/CASES.md). One line each.
     """
     split = navco.read_split() if split is None else split
     sets = split.groupby(navco.ID)["set"].first()
     if campaign_id not in sets.index:
-        raise CaseError(f"NAVCO ID {campaign_id}: not a regime-change campaign of the split")
+        if campaign_id not in set(navco.campaigns(navco.load_rows())[navco.ID]):
+            raise CaseError(f"NAVCO ID {campaign_id}: no such campaign in NAVCO 1.2")
+        raise CaseError(
+            f"NAVCO ID {campaign_id}: not a regime-change campaign of the split (REGCHANGE is "
+            "not 1: outside the model's domain, docs/DATA.md)"
+        )
     if sets[campaign_id] != "fit" and not allow_test:
         raise CaseError(
-            f"NAVCO ID {campaign_id}: in the test set, touched only by the final validation"
+            f"NAVCO ID {campaign_id}: in the test set, touched only by the final validation "
+            "(`defection validation --test-set`); choose a fitting-set campaign"
         )
     if units is None:
         units = navco.regime_change(navco.campaigns(navco.load_rows()))
     row = units.loc[units[navco.ID] == campaign_id].iloc[0]
     share = row["share"]
     if not share or not np.isfinite(share) or not row["PARTICIPATION"] > 0:
-        raise CaseError(f"NAVCO ID {campaign_id}: no participation figure")
+        raise CaseError(
+            f"NAVCO ID {campaign_id}: no participation figure (PERCENTAGE POPULAR PARTICIPATION "
+            "is 0), so it is not coded or run (docs/CASES.md)"
+        )
     return Features(
         name=f"navco_{campaign_id}",
         cite=f"NAVCO 1.2 (Chenoweth & Shay 2019), ID {campaign_id}",
@@ -388,16 +408,216 @@ def navco_features(
     )
 
 
-def describe(features: Features, drawn: Features) -> list[tuple[str, str, str]]:
-    """``(feature, value, input or prior)`` rows for a report of a coded case."""
-    known = set(unknown(features))
+#: The NAVCO column behind each feature NAVCO codes (:func:`navco_features`).
+NAVCO_COLUMNS = {
+    "population": "PARTICIPATION / PERCENTAGE POPULAR PARTICIPATION",
+    "participation": "PERCENTAGE POPULAR PARTICIPATION",
+    "method": "NONVIOL, VIOL",
+    "regime_violence": "REGVIOL",
+    "regime_aid": "REGAID",
+    "state_support": "STATESUP",
+    "violent_flank": "VIOLENT FLANK",
+}
+
+
+def unused(drawn: Features) -> dict[str, str]:
+    """Features that :func:`scenario_doc` does not use for this case, with the reason."""
+    out = {}
+    if not drawn.regime_aid:
+        out["aid_money"] = "regime_aid = 0"
+    if not drawn.regime_violence:
+        out["crackdown_day"] = "regime_violence = 0"
+    if drawn.method == "violent":
+        out["violent_flank"] = "a violent campaign"
+    return out
+
+
+def _feature_value(name: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return str(int(value))
+    if name == "population":
+        return f"{value:,.0f}"
+    if name == "participation":
+        return f"{value:.4g} ({value:.3%})"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def describe(features: Features, drawn: Features) -> list[tuple[str, str, str, str]]:
+    """``(feature, value, source, prior)`` rows for a report of a coded case.
+
+    Args:
+        features: The case as coded (unknown features ``None``).
+        drawn: The same case with the unknown features drawn (:func:`draw_unknowns`).
+
+    Returns:
+        One row per feature: its value (booleans as 1/0), where it comes from (``input`` with
+        its NAVCO column when it has one, or ``drawn``, with ``not used`` and the reason when the
+        mapping ignores it for this case) and, for a drawn feature, its prior
+        (:meth:`Prior.label`).
+    """
+    drawn_names = set(unknown(features))
+    ignored = unused(drawn)
     out = []
     for name, value in asdict(drawn).items():
         if name in ("name", "title", "cite"):
             continue
-        origin = f"prior: {PRIORS[name].why}" if name in known else "input"
-        out.append((name, f"{value:.4g}" if isinstance(value, float) else str(value), origin))
+        if name in drawn_names:
+            source, prior = "drawn", PRIORS[name].label()
+        else:
+            col = NAVCO_COLUMNS.get(name) if features.cite.startswith("NAVCO") else None
+            source, prior = (f"input: NAVCO {col}" if col else "input"), ""
+        if name in ignored:
+            source += f"; not used ({ignored[name]})"
+        out.append((name, _feature_value(name, value), source, prior))
     return out
+
+
+def mapped_values(
+    scenario: Any, drawn: Features, coeffs: dict[str, float] | None = None
+) -> list[tuple[str, str, str]]:
+    """``(scenario value, value, from)`` rows: what the mapping wrote and what it came from.
+
+    The values are read from the built scenario (what the model gets); ``from`` names the
+    feature behind each, or the ``case.*`` coefficient (:data:`MAPPING`) and its value.
+
+    Args:
+        scenario: The scenario :func:`scenario_doc` wrote for ``drawn``, resolved.
+        drawn: The case's features with the unknown ones drawn.
+        coeffs: The mapping coefficients it was written with (defaults otherwise).
+    """
+    c = coefficients(coeffs)
+    p = scenario.params
+
+    def num(v: Any) -> str:
+        return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+    def coef(name: str) -> str:
+        return f"{name} = {c[name]:g}"
+
+    rows = [(k, num(p[k]), f"template: {TEMPLATE_SOURCES[k]}") for k in TEMPLATE_SOURCES]
+    rows.append(("protest.peak_share", num(p["protest.peak_share"]), "participation"))
+    rows.append(("protest.legitimacy", num(p["protest.legitimacy"]), "legitimacy"))
+    if drawn.method == "violent":
+        how = f"method violent: {coef('case.violent_share_violent')}"
+    elif drawn.violent_flank:
+        how = (
+            f"method nonviolent, violent flank: {coef('case.violent_share_nonviolent')} "
+            f"+ {coef('case.flank_violent_share')} (at most 1)"
+        )
+    else:
+        how = f"method nonviolent, no violent flank: {coef('case.violent_share_nonviolent')}"
+    rows.append(("opposition.violent_share", num(p["opposition.violent_share"]), how))
+    rows.append(
+        (
+            "soldiers.force",
+            f"{p['soldiers.force']:,.0f}",
+            f"force_share x population ({drawn.force_share:.4g} x {drawn.population:,.0f})",
+        )
+    )
+    for key in (
+        "soldiers.guard_share",
+        "soldiers.ethnic_stacking",
+        "soldiers.pay",
+        "soldiers.arrears",
+        "soldiers.conscript_share",
+        "police.share",
+    ):
+        rows.append((key, num(p[key]), str(WRITES[key])))
+    money = "aid_money (regime_aid = 1)" if drawn.regime_aid else "0: regime_aid = 0"
+    rows.append(("support.regime_money", num(p["support.regime_money"]), money))
+    backing = "1: state_support = 1" if drawn.state_support else "0: state_support = 0"
+    rows.append(("support.opposition", num(p["support.opposition"]), backing))
+    for g in scenario.groups:
+        what = "ruling_share (the regime's core)" if g["core"] else "1 - ruling_share"
+        rows.append((f"groups.{g['name']}.share", num(g["share"]), what))
+    for r in scenario.regions:
+        share = CAPITAL_SHARE if r["capital"] else 1.0 - CAPITAL_SHARE
+        rows.append(
+            (
+                f"regions.{r['name']}.population",
+                f"{r['population']:,.0f}",
+                f"population x {share:.0%} (assumption)",
+            )
+        )
+    if not scenario.events:
+        rows.append(("events", "none", "regime_violence = 0: no crackdown"))
+    for i, e in enumerate(scenario.events):
+        rows.append((f"events[{i}].day", str(e["day"]), "crackdown_day (regime_violence = 1)"))
+        rows.append(
+            (f"events[{i}].repression", num(e["repression"]), coef("case.repression_regviol"))
+        )
+        rows.append((f"events[{i}].lethality", num(e["lethality"]), coef("case.lethality_regviol")))
+    return rows
+
+
+def _toml_key(key: str) -> str:
+    if key and all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in key):
+        return key
+    return _toml_string(key)
+
+
+def _toml_string(text: str) -> str:
+    escapes = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+    out = []
+    for ch in text:
+        if ch in escapes:
+            out.append(escapes[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)  # a float's repr reads back as the same float, in TOML too
+    if isinstance(value, str):
+        return _toml_string(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        inner = ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
+        return "{ " + inner + " }" if inner else "{}"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def scenario_toml(doc: dict[str, Any], header: str = "") -> str:
+    """A scenario document (as :func:`scenario_doc` writes it) as the text of a TOML file.
+
+    Tables become ``[table]``, lists of tables ``[[table]]``, tables inside them inline tables;
+    strings are escaped and floats written so that they read back exactly, so the file loads to
+    the same scenario (``tests/test_cli_case.py``).
+
+    Args:
+        doc: Top-level tables (dicts) and arrays of tables (lists of dicts), scalar values.
+        header: Comment lines written first (each gets ``# ``).
+    """
+    lines = [f"# {line}".rstrip() for line in header.splitlines()]
+
+    def is_table(v: Any) -> bool:
+        return isinstance(v, dict) or (bool(v) and isinstance(v, list) and _all_dicts(v))
+
+    # plain values first: after a table header, a key belongs to that table
+    plain = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in doc.items() if not is_table(v)]
+    if plain:
+        lines += ["", *plain]
+    for name, table in doc.items():
+        if not is_table(table):
+            continue
+        many = isinstance(table, list)
+        for t in table if many else [table]:
+            lines += ["", f"[[{_toml_key(name)}]]" if many else f"[{_toml_key(name)}]"]
+            lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in t.items()]
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _all_dicts(values: list[Any]) -> bool:
+    return all(isinstance(v, dict) for v in values)
 
 
 #: Entropy of the draws of unknown features for NAVCO campaigns: draw ``k`` of campaign ``i`` uses
