@@ -501,17 +501,79 @@ def _print_summary(s: dict[str, Any], out: Path) -> None:
 
 @app.command()
 def validate(
-    scenario: Annotated[str, typer.Argument(help="Bundled scenario name or path to a TOML file.")],
+    scenario: Annotated[
+        str | None,
+        typer.Argument(
+            help="Bundled scenario name or path to a TOML file (or --navco ID instead).",
+            show_default=False,
+        ),
+    ] = None,
+    navco: Annotated[
+        int | None,
+        typer.Option(
+            "--navco",
+            help="Instead of a file: the scenario a NAVCO campaign is coded to (a fitting-set "
+            "regime-change campaign with a participation figure), built as calibration builds "
+            "it; prints its features and the values the mapping wrote.",
+            min=1,
+            show_default=False,
+        ),
+    ] = None,
+    draw: Annotated[
+        int | None,
+        typer.Option(
+            help="Which coding of the campaign: the draw of its unknown features (0 unless given; "
+            "with --navco).",
+            min=0,
+            show_default=False,
+        ),
+    ] = None,
+    write: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the coded scenario to this TOML file, which `defection run` accepts "
+            "(replaces an existing file; with --navco).",
+            show_default=False,
+        ),
+    ] = None,
     allow_large: AllowLarge = False,
 ) -> None:
     """Check a scenario as `run` does, without running it; print its problems (exit 2) or 'ok'.
 
     The schema, the size limits, and every check the model makes before it builds (a vision
     wider than the grid, densities above 1, soldiers that do not fit, a stated peak that cannot
-    be reached).
+    be reached). With --navco ID: the same checks on the scenario the campaign is coded to
+    (docs/CASES.md).
     """
     from defection.model.building import build_problems
 
+    problems = []
+    if scenario is not None and navco is not None:
+        problems.append(f"{scenario} and --navco {navco}: give one scenario, not both")
+    elif scenario is None and navco is None:
+        problems.append(
+            "validate: give a SCENARIO (a bundled name or a TOML file) or --navco ID (see "
+            "`defection validate --help`)"
+        )
+    if navco is None:
+        problems += [
+            f"{opt}: only with --navco"
+            for opt, v in (("--draw", draw), ("--write", write))
+            if v is not None
+        ]
+    elif allow_large:
+        problems.append(
+            "--allow-large: not with --navco (a coded campaign is two 40 x 40 regions, within "
+            "the default limits)"
+        )
+    if write is not None:
+        problems += _output_problems(write, "--write", "file")
+    if problems:
+        _fail_input(problems)
+    if navco is not None:
+        _validate_navco(navco, draw or 0, write)
+        return
+    assert scenario is not None
     sc = _load(scenario, allow_large=allow_large)
     src = sc.path if sc.path else scenario
     if problems := build_problems(sc, str(src)):
@@ -520,6 +582,119 @@ def validate(
         f"ok: {src} ({sc.name}: {len(sc.regions)} regions, {len(sc.events)} events; a run "
         f"needs {describe(size_of(sc))} at its peak)"
     )
+
+
+def _validate_navco(campaign_id: int, draw: int, write: Path | None) -> None:
+    """``defection validate --navco ID``: build, report and check a coded NAVCO campaign.
+
+    The scenario is :func:`~defection.calibration.casecode.coded_campaign`'s, with the mapping
+    coefficients ``case.*`` at their registry defaults, as a calibration case is built. A
+    test-set campaign is refused before anything of it is read beyond its split.
+    """
+    from defection.calibration import casecode
+    from defection.calibration import navco as nv
+    from defection.model.building import build_problems
+    from defection.model.scenario import ScenarioError
+
+    origin = f"navco:{campaign_id}"
+    try:
+        units = nv.regime_change(nv.campaigns(nv.load_rows()))
+        sc, drawn = casecode.coded_campaign(campaign_id, draw, units=units)
+        coded = casecode.navco_features(campaign_id, units)
+    except casecode.CaseError as exc:
+        _fail_input([f"--navco: {exc}"])
+    except nv.DataError as exc:
+        _fail_input([f"NAVCO data: {exc}"])
+    except ScenarioError as exc:
+        _fail_input(exc.problems)
+    row = units.loc[units[nv.ID] == campaign_id].iloc[0]
+    _print_campaign(row, draw)
+    _print_case_tables(casecode.describe(coded, drawn), casecode.mapped_values(sc, drawn))
+    if problems := build_problems(sc, origin):
+        if write is not None:
+            problems.append(f"--write {write}: not written (the scenario has the problems above)")
+        _fail_input(problems)
+    print(
+        f"ok: {origin} draw {draw} ({sc.name}: {len(sc.regions)} regions, {len(sc.events)} "
+        f"events; a run needs {describe(size_of(sc))} at its peak)"
+    )
+    if write is not None:
+        header = (
+            f"NAVCO ID {campaign_id}, coding draw {draw}: written by `defection validate --navco "
+            f"{campaign_id} --draw {draw}` (defection {__version__}), the mapping coefficients "
+            "case.* at their registry defaults.\nWhich values are NAVCO's and which were drawn "
+            "from a prior: [sources] and docs/CASES.md. Run it with `defection run` on this file."
+        )
+        try:
+            _write_file(write, casecode.scenario_toml(sc.raw, header))
+        except OSError as exc:
+            err_console.print(
+                f"error: --write {write}: cannot write ({exc.strerror or exc})",
+                markup=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(1) from None
+        print(f"wrote {write} (`defection run {write}` runs it)")
+
+
+def _print_campaign(row: Any, draw: int) -> None:
+    """The campaign a coded scenario stands for (never its targets, DEFECT and SUCCESS)."""
+    t = Table(title="campaign", show_header=False, title_justify="left")
+    t.add_column(style="bold")
+    t.add_column()
+    years = f"{row['BYEAR']}-{row['EYEAR']}" if row["BYEAR"] != row["EYEAR"] else f"{row['BYEAR']}"
+    shown_rows = [
+        ("NAVCO ID", str(row["NAVCO ID"])),
+        ("campaign", str(row["CAMPAIGN"])),
+        ("location", str(row["LOCATION"])),
+        ("years", years),
+        ("method", str(row["method"])),
+        ("participation", f"{row['share']:.3%} of the population (bin {row['bin']})"),
+        ("coding draw", f"{draw} (the unknown features' draw)"),
+    ]
+    if row.get("other_rows"):
+        shown_rows.append(("other rows", f"{row['other_rows']} (the first phase is coded)"))
+    for name, value in shown_rows:
+        t.add_row(name, Text(value))
+    out_console.print(t)
+
+
+def _print_case_tables(features: list[tuple[str, ...]], mapped: list[tuple[str, ...]]) -> None:
+    """The coded features and the scenario values the mapping wrote from them."""
+    f = Table(title="features", title_justify="left")
+    for col in ("feature", "value", "from", "prior"):
+        f.add_column(col)
+    for row in features:
+        f.add_row(*(Text(cell) for cell in row))
+    out_console.print(f)
+    m = Table(title="scenario values the mapping wrote", title_justify="left")
+    for col in ("address", "value", "from (feature, or case.* coefficient)"):
+        m.add_column(col)
+    for row in mapped:
+        m.add_row(*(Text(cell) for cell in row))
+    out_console.print(m)
+    out_console.print(
+        "inputs only: DEFECT and SUCCESS are the campaign's targets and are not shown; the "
+        "case.* coefficients are at their registry defaults (calibrated parameters)",
+        soft_wrap=True,
+    )
+
+
+def _write_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary sibling renamed into place."""
+    path = path.absolute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; the file is an ordinary one
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 @app.command()
