@@ -12,6 +12,7 @@ from cli_kit import TIMEOUT, assert_clean_input_error, invoke
 
 from defection.calibration import casecode as cc
 from defection.calibration import navco
+from defection.calibration.spec import calibration_from_dict
 from defection.model.scenario import load
 
 #: Fitting-set campaigns (calibration/navco_split.csv): a nonviolent one with no crackdown and
@@ -123,6 +124,17 @@ def test_write_round_trip_validates_and_builds_the_same_scenario(tmp_path):
     assert again.params == sc.params and again.hash == sc.hash
     assert (again.groups, again.regions, again.events) == (sc.groups, sc.regions, sc.events)
     assert again.sources == sc.sources
+    # the case a calibration runs for (campaign 2, draw 2) at the coefficients' defaults
+    spec = {
+        "calibration": {"name": "c", "kind": "screen", "seed": 1},
+        "budget": {"max_runs": 10, "max_minutes": 1},
+        "parameters": {"names": ["soldiers.threshold"]},
+        "cases": [{"name": "navco", "source": "navco", "campaigns": [VIOLENT], "draws": 3}],
+        "targets": [{"name": "d", "measure": "navco_defect", "cases": ["navco"]}],
+        "screen": {"trajectories": 2},
+    }
+    case = next(c for c in calibration_from_dict(spec, "c.toml").cases if c.name == "navco_2_d2")
+    assert case.scenario.hash == again.hash
     checked = invoke("validate", str(out), cwd=tmp_path)
     assert checked.returncode == 0 and checked.stdout.startswith(f"ok: {out}"), checked.stderr
     ran = invoke("run", str(out), "--steps", "1", "--out", "run", "-q", cwd=tmp_path)
