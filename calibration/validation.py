@@ -782,7 +782,7 @@ def _mark(inside: Any, campaigns: int) -> str:
 def _source(c: Committed, root: Path) -> list[str]:
     m = c.manifest
     s = c.check.get("sample") or {}
-    sm = s.get("manifest") or {}
+    sm = _sample_manifest(s, root)
     folder = _rel(c.folder, root)
     runs = m.get("runs") or {}
     dirty = " (with uncommitted changes)" if m.get("dirty") else ""
@@ -793,13 +793,47 @@ def _source(c: Committed, root: Path) -> list[str]:
         f"{m.get('created')}.",
         f"  Sample `{s.get('path')}` (sha256 `{str(s.get('sha256'))[:16]}...`, "
         f"{s.get('vectors')} vectors, {len(s.get('rows') or [])} drawn): "
-        + (
-            f"from `{sm.get('name')}` at commit `{sm.get('commit')}`, model version "
-            f"{sm.get('model_version')}."
-            if sm
-            else "its manifest names no wave or commit."
-        ),
+        + (_sample_origin(sm) if sm else "its manifest names no wave or commit."),
     ]
+
+
+def _sample_manifest(s: dict[str, Any], root: Path) -> dict[str, Any]:
+    """The sample's manifest, as fully as it can be had.
+
+    The committed one beside the sample file when that file is still the one the check drew from
+    (same sha256), else what the check's manifest kept of it.
+    """
+    import hashlib
+
+    kept = s.get("manifest") or {}
+    path = root / str(s.get("path", ""))
+    try:
+        same = hashlib.sha256(path.read_bytes()).hexdigest() == s.get("sha256")
+        full = json.loads((path.parent / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return kept
+    return full if same and isinstance(full, dict) else kept
+
+
+def _sample_origin(sm: dict[str, Any]) -> str:
+    """Where a sample came from, in words.
+
+    A promoted sample's manifest (calibration/promote.py) names its wave under ``wave``; a
+    wave's own manifest at the top level.
+    """
+    wave = sm.get("wave") if isinstance(sm.get("wave"), dict) else {}
+    name = wave.get("name", sm.get("name"))
+    commit = wave.get("commit", sm.get("commit"))
+    status = sm.get("status")
+    where = f" (`{wave['folder']}`)" if wave.get("folder") else ""
+    text = (
+        f"from wave `{name}`{where} at commit `{commit}`, model version {sm.get('model_version')}"
+    )
+    if status:
+        text += f"; status **{status}**"
+        if sm.get("note"):
+            text += f" ({sm['note']})"
+    return text + "."
 
 
 def _rel(path: Path, root: Path) -> str:

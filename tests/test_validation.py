@@ -653,3 +653,15 @@ def test_touches_are_one_per_design_and_a_new_one_needs_again(tmp_path):
     assert validation.touch_problem(tmp_path, second, again=True) is None
     validation.record_touch(tmp_path, second, True, commit)
     assert [x["again"] for x in validation.read_touches(tmp_path)] == [False, True]
+
+
+def test_a_promoted_sample_s_origin_names_its_wave_and_status():
+    sm = {
+        "status": "provisional",
+        "note": "wave 1 of 3",
+        "model_version": MODEL_VERSION,
+        "wave": {"name": "wave1", "folder": "calibration/wave1", "commit": "a" * 40},
+    }
+    text = validation._sample_origin(sm)
+    assert "wave `wave1` (`calibration/wave1`) at commit `" + "a" * 40 in text
+    assert "status **provisional** (wave 1 of 3)" in text
