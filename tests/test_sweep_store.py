@@ -246,6 +246,29 @@ def test_a_failed_write_reports_its_own_error_and_writes_nothing(base_sweep, tmp
         assert store.done_ids(sweep.sweep_id) == {sweep.run_id(0, 0)}
 
 
+class _InterruptedAfterCommit(_Failing):
+    """A Ctrl-C that lands just after the commit, before the store counts the batch."""
+
+    def commit(self):
+        self._con.commit()
+        raise KeyboardInterrupt
+
+
+def test_a_stop_just_after_the_commit_still_counts_the_saved_runs(base_sweep, tmp_path):
+    address = "soldiers.pay"
+    sweep = _hostile_sweep(base_sweep, address)
+    with Store(tmp_path / "x.duckdb") as store:
+        store.register(sweep)
+        real = store.con
+        store.con = _InterruptedAfterCommit(real, "")
+        with pytest.raises(KeyboardInterrupt):
+            store.write([_fake_result(sweep, 0, address, 0.5)])
+        store.con = real
+        # the batch is in the database, and the count a stopped sweep prints says so
+        assert store.done_ids(sweep.sweep_id) == {sweep.run_id(0, 0)}
+        assert store.committed == 1
+
+
 def test_a_parameter_named_like_a_store_column_is_refused(base_sweep, tmp_path):
     with Store(tmp_path / "x.duckdb") as store, pytest.raises(SweepError, match="RUN_ID"):
         store.register(_hostile_sweep(base_sweep, "RUN_ID"))

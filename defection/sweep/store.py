@@ -266,6 +266,17 @@ class Store:
         except duckdb.Error:
             pass
 
+    def _holds(self, run_id: str) -> bool:
+        """Whether a run is in the database (False when the database cannot say)."""
+        import duckdb
+
+        try:
+            sql = "SELECT count(*) FROM runs WHERE run_id = ?"
+            row = self.con.execute(sql, [run_id]).fetchone()
+        except duckdb.Error:
+            return False
+        return bool(row and row[0])
+
     def done_ids(self, sweep_id: str) -> set[str]:
         """Ids of the runs of a sweep already in the database (ok or failed)."""
         rows = self.con.execute("SELECT run_id FROM runs WHERE sweep_id = ?", [sweep_id])
@@ -294,6 +305,7 @@ class Store:
         keys = list(dict.fromkeys(k for row in rows for k in row))
         runs = pa.Table.from_pylist([{k: row.get(k) for k in keys} for row in rows])
         series = _series_table([r for r in results if r.series is not None])
+        before = self.committed
         self.con.begin()
         try:
             # a run row or a series the database has no column for yet (a model newer than the
@@ -307,6 +319,10 @@ class Store:
             self.committed += len(results)
         except BaseException:
             self._rollback()
+            # a Ctrl-C or SIGTERM can land after the commit and before the count: ask the
+            # database whether this batch is in it, so a stopped sweep reports what it saved
+            if self.committed == before and self._holds(str(results[0].row.get("run_id"))):
+                self.committed += len(results)
             raise
         finally:
             self._unregister("_batch_runs", "_batch_series")
