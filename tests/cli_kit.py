@@ -11,9 +11,9 @@ from defection.cli import app
 TIMEOUT = 120
 
 
-def cli(*args, cwd):
-    """Run ``python -m defection ARGS`` in ``cwd``."""
-    env = {**os.environ, "COLUMNS": "80", "PYTHONWARNINGS": "ignore"}
+def cli(*args, cwd, columns: int = 80):
+    """Run ``python -m defection ARGS`` in ``cwd``, its output ``columns`` wide."""
+    env = {**os.environ, "COLUMNS": str(columns), "PYTHONWARNINGS": "ignore"}
     return subprocess.run(
         [sys.executable, "-m", "defection", *args],
         cwd=cwd,

@@ -1,5 +1,6 @@
 """Helpers for the sweep tests: a small sweep spec and row comparisons."""
 
+import json
 from pathlib import Path
 
 #: A sweep small enough for tests: 2 x 2 points x 3 replicates on a shrunken baseline.
@@ -51,3 +52,25 @@ def read_runs(db: Path, sweep_id: str | None = None):
             "SELECT * FROM series WHERE run_id LIKE ? ORDER BY run_id, day", [f"{sweep_id}/%"]
         ).fetchdf()
     return runs, series
+
+
+def spec_toml(doc: dict) -> str:
+    """A small TOML writer for the specs' shapes (tables, arrays of tables, inline tables)."""
+
+    def value(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str):
+            return json.dumps(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        if isinstance(v, dict):
+            return "{ " + ", ".join(f"{json.dumps(k)} = {value(x)}" for k, x in v.items()) + " }"
+        return repr(v)
+
+    lines = []
+    for key, table in doc.items():
+        for t in table if isinstance(table, list) else [table]:
+            lines.append(f"[[{key}]]" if isinstance(table, list) else f"[{key}]")
+            lines += [f"{json.dumps(k)} = {value(v)}" for k, v in t.items()]
+    return "\n".join(lines) + "\n"

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from cli_kit import assert_clean_input_error, invoke
+from sweep_kit import spec_toml
 
 from defection.calibration import navco
 from defection.calibration.history import PreviousWave, training_rows
@@ -239,7 +240,7 @@ def test_a_second_wave_starts_from_the_first_wave_s_sample(wave, tmp_path):
     doc["calibration"]["name"] = "ci_wave2"
     doc["wave"].update(points=20, previous=str(out1), candidates=5000, keep=50)
     spec = tmp_path / "ci_wave2.toml"
-    spec.write_text(_toml(doc))
+    spec.write_text(spec_toml(doc))
     cal = load_calibration(spec)
     assert cal.previous is not None and cal.n_runs == 20
     sample1 = pd.read_parquet(out1 / "nonimplausible.parquet")
@@ -264,30 +265,8 @@ def test_a_second_wave_starts_from_the_first_wave_s_sample(wave, tmp_path):
     doc["wave"].update(previous=str(out2), points=4)
     if len(sample2) >= 4:
         spec3 = tmp_path / "ci_wave3.toml"
-        spec3.write_text(_toml(doc))
+        spec3.write_text(spec_toml(doc))
         assert [c.name for c in load_calibration(spec3).previous.chain] == ["ci_wave2", "ci_wave"]
-
-
-def _toml(doc):
-    """A small TOML writer for the specs' shapes (tables, arrays of tables, inline tables)."""
-
-    def value(v):
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, str):
-            return json.dumps(v)
-        if isinstance(v, list):
-            return "[" + ", ".join(value(x) for x in v) + "]"
-        if isinstance(v, dict):
-            return "{ " + ", ".join(f"{json.dumps(k)} = {value(x)}" for k, x in v.items()) + " }"
-        return repr(v)
-
-    lines = []
-    for key, table in doc.items():
-        for t in table if isinstance(table, list) else [table]:
-            lines.append(f"[[{key}]]" if isinstance(table, list) else f"[{key}]")
-            lines += [f"{json.dumps(k)} = {value(v)}" for k, v in t.items()]
-    return "\n".join(lines) + "\n"
 
 
 def _tiny(tmp_path):
@@ -388,7 +367,7 @@ def test_the_time_budget_stops_an_invocation_and_the_same_command_resumes(tmp_pa
     doc["screen"]["trajectories"] = 4
     doc["budget"]["max_minutes"] = 0.002  # 0.12 s: stops after the first runs
     spec = tmp_path / "budget.toml"
-    spec.write_text(_toml(doc))
+    spec.write_text(spec_toml(doc))
     out, db = tmp_path / "out", tmp_path / "db.duckdb"
     args = ["calibrate", str(spec), "--out", str(out), "--db", str(db), "--workers", "1", "-q"]
     env = {FAULTS_ENV: json.dumps({"delay": 0.1})}
@@ -405,7 +384,7 @@ def test_the_time_budget_stops_an_invocation_and_the_same_command_resumes(tmp_pa
     assert 0 < n < 16 and not out.exists()
     # the same runs with a larger time budget (not part of the calibration's identity)
     doc["budget"]["max_minutes"] = 5
-    spec.write_text(_toml(doc))
+    spec.write_text(spec_toml(doc))
     res = invoke(*args, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert f"resuming: {n} of 16 runs already in" in res.stderr

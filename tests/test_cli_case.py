@@ -1,14 +1,11 @@
 """`defection validate --navco ID`: the scenario a coded NAVCO campaign produces (docs/CASES.md)."""
 
 import math
-import os
-import subprocess
-import sys
 import tomllib
 from dataclasses import fields
 
 import pytest
-from cli_kit import TIMEOUT, assert_clean_input_error, invoke
+from cli_kit import assert_clean_input_error, cli, invoke
 
 from defection.calibration import casecode as cc
 from defection.calibration import navco
@@ -21,20 +18,6 @@ NONVIOLENT, VIOLENT = 75, 2
 NO_SUCH_ID = 1  # NAVCO 1.2 has no campaign 1
 OUT_OF_DOMAIN = 185  # Russia 1990-91, REGCHANGE = 0
 NO_PARTICIPATION = 276  # Anti-Somoza Strike, fitting set, participation 0
-
-
-def _wide_cli(*args, cwd):
-    """The real command in a subprocess, 200 columns wide, so that no table row wraps."""
-    env = {**os.environ, "COLUMNS": "200", "PYTHONWARNINGS": "ignore"}
-    return subprocess.run(
-        [sys.executable, "-m", "defection", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        env=env,
-        check=False,
-    )
 
 
 def _rows(stdout: str) -> dict[str, list[str]]:
@@ -65,7 +48,7 @@ def test_a_fitting_campaign_prints_its_features_the_mapped_values_and_ok(
     cid, draw, facts, tmp_path
 ):
     args = ["validate", "--navco", str(cid)] + (["--draw", str(draw)] if draw else [])
-    proc = _wide_cli(*args, cwd=tmp_path)
+    proc = cli(*args, cwd=tmp_path, columns=200)  # no table row wraps
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stderr == ""
     assert f"ok: navco:{cid} draw {draw} (navco_{cid}: 2 regions" in proc.stdout

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from cli_kit import assert_clean_input_error, invoke
+from sweep_kit import spec_toml
 
 from defection.calibration import navcases, navco, validation
 from defection.calibration.spec import calibration_from_dict, load_calibration
@@ -66,26 +67,6 @@ def _doc(sample: Path, **check) -> dict:
             {"name": "cases_detained", "measure": "detained_max", "cases": ["gdr"]},
         ],
     }
-
-
-def _toml(doc: dict) -> str:
-    def value(v):
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, str):
-            return json.dumps(v)
-        if isinstance(v, list):
-            return "[" + ", ".join(value(x) for x in v) + "]"
-        if isinstance(v, dict):
-            return "{ " + ", ".join(f"{json.dumps(k)} = {value(x)}" for k, x in v.items()) + " }"
-        return repr(v)
-
-    lines = []
-    for key, table in doc.items():
-        for t in table if isinstance(table, list) else [table]:
-            lines.append(f"[[{key}]]" if isinstance(table, list) else f"[{key}]")
-            lines += [f"{json.dumps(k)} = {value(v)}" for k, v in t.items()]
-    return "\n".join(lines) + "\n"
 
 
 def _problems(doc) -> list[str]:
@@ -215,7 +196,7 @@ def test_the_real_validation_specs_need_the_calibrated_sample_and_say_so(tmp_pat
 
 def _write_spec(tmp_path, doc, name="tiny.toml") -> Path:
     path = tmp_path / name
-    path.write_text(_toml(doc), encoding="utf-8")
+    path.write_text(spec_toml(doc), encoding="utf-8")
     return path
 
 
