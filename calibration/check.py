@@ -84,8 +84,13 @@ class CheckTable(BaseModel):
     groups: dict[str, CheckGroup] = Field(default_factory=dict)
 
 
-def sample_path(check: CheckTable, base_dir: Path | None) -> Path:
-    """The sample file: ``check.sample`` relative to the spec's folder, else the calibrated one."""
+def sample_path(check: Any, base_dir: Path | None) -> Path:
+    """The sample file: ``check.sample`` relative to the spec's folder, else the calibrated one.
+
+    Args:
+        check: The ``[check]`` table, or any table with a ``sample`` (a levers spec's).
+        base_dir: The spec's folder.
+    """
     from defection.ensemble import SAMPLE_PATH
 
     if check.sample is None:
@@ -96,7 +101,7 @@ def sample_path(check: CheckTable, base_dir: Path | None) -> Path:
     return p
 
 
-def sample_params(sample: Any, where: str) -> tuple[list[Any], list[str]]:
+def sample_params(sample: Any, where: str, table: str = "check") -> tuple[list[Any], list[str]]:
     """The check's parameters: the sample's columns, with their registry ranges.
 
     A column must be a behavioural registry parameter or a ``case.*`` mapping coefficient (what
@@ -105,6 +110,7 @@ def sample_params(sample: Any, where: str) -> tuple[list[Any], list[str]]:
     Args:
         sample: A :class:`defection.ensemble.Sample`.
         where: ``"<file>: field"``, the start of every problem.
+        table: The spec's table that names the sample (``check``, or ``levers``).
 
     Returns:
         ``(parameters as ParamRange, problems)``.
@@ -115,7 +121,7 @@ def sample_params(sample: Any, where: str) -> tuple[list[Any], list[str]]:
 
     fits = {p.name: p for p in BEHAVIOURAL} | MAPPING
     out, problems = [], []
-    at = f"{where} `check.sample`: {sample.path}"
+    at = f"{where} `{table}.sample`: {sample.path}"
     for name in sample.vectors.columns:
         p = fits.get(name)
         if p is None:

@@ -5,7 +5,7 @@ A spec file::
     [calibration]
     name = "ci_screen"              # a name; results go to calibration/<name>/
     title = "..."
-    kind = "screen"                 # screen | wave | check
+    kind = "screen"                 # screen | wave | check | levers
     seed = 20261203                 # seeds the design and every run (one SeedSequence)
     seeds = 1                       # runs per design point, each with its own seed
     until_horizon = false           # keep running after the outcome
@@ -56,6 +56,11 @@ A spec file::
     test_set = false
     groups = { navco = { draws = 10, seeds = 1 } }
 
+    [levers]                        # kind = "levers" only (calibration/levers.py): no
+    draws = 20                      # [parameters] and no [[targets]]
+    names = "all"
+    values = 11
+
 Parameters must be behavioural (:data:`defection.model.params.BEHAVIOURAL`): calibration fits
 nothing else. Every problem is one line naming the file, the field and the rule; unknown keys are
 refused.
@@ -67,7 +72,8 @@ first wave is one Latin hypercube over the parameters and a case column, whose s
 column gives each case its share of runs; a later wave picks its points from the previous wave's
 non-implausible sample (greedy maximin) and deals the cases out in a shuffled, balanced order.
 A check crosses ``draws`` vectors of a calibrated sample with every case x seeds
-(:mod:`defection.calibration.check`).
+(:mod:`defection.calibration.check`); a levers spec crosses them with every case x every policy
+lever x evenly spaced values of it x seeds (:mod:`defection.calibration.levers`).
 """
 
 from __future__ import annotations
@@ -87,10 +93,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from defection import __version__
 from defection.calibration import check as check_mod
+from defection.calibration import levers as levers_mod
 from defection.calibration import navcases  # registers the "navco" case source
 from defection.calibration.casecode import MAPPING
 from defection.calibration.cases import Case, allow_test_set, build_case
 from defection.calibration.check import CheckTable
+from defection.calibration.levers import LeverPlan, LeversTable
 from defection.calibration.targets import TargetMeasures, column, measure_problems
 from defection.model import version
 from defection.model.address import NAME_PATTERN
@@ -120,7 +128,7 @@ class Meta(BaseModel):
     name: Annotated[str, Field(pattern=NAME_PATTERN)]
     title: str = ""
     description: str = ""
-    kind: Literal["screen", "wave", "check"]
+    kind: Literal["screen", "wave", "check", "levers"]
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     seeds: Annotated[int, Field(ge=1, le=1000)] = 1
     until_horizon: bool = False
@@ -198,12 +206,13 @@ class SpecModel(BaseModel):
     model_config = _STRICT
     calibration: Meta
     budget: Budget
-    parameters: ParamsTable | None = None  # required but for kind = "check"
+    parameters: ParamsTable | None = None  # required but for kinds check and levers
     cases: Annotated[list[Any], Field(min_length=1)]
-    targets: Annotated[list[TargetTable], Field(min_length=1)]
+    targets: Annotated[list[TargetTable], Field(min_length=1)] | None = None  # but for levers
     screen: ScreenTable | None = None
     wave: WaveTable | None = None
     check: CheckTable | None = None
+    levers: LeversTable | None = None
 
 
 @dataclass(frozen=True)
@@ -265,7 +274,7 @@ class Calibration:
     Attributes:
         name: Spec name (results go to ``calibration/<name>/``).
         title: Human title.
-        kind: ``screen``, ``wave`` or ``check``.
+        kind: ``screen``, ``wave``, ``check`` or ``levers``.
         path: The spec file.
         text: The spec file's text (committed with the results).
         meta: The ``[calibration]`` table.
@@ -278,12 +287,14 @@ class Calibration:
         previous: The previous wave (waves that continue one), loaded from its folder.
         design: One row per design point: ``point``, ``group`` (Morris trajectory, or the point),
             ``case``, then one column per parameter (a check adds ``draw``, ``sample_row`` and
-            ``seeds`` before them).
+            ``seeds`` before them; a levers spec also ``lever``, ``step`` and ``value``, and its
+            ``group`` is the (draw, case)).
         canonical: Everything that determines the runs and the analysis (hashed into the id).
         check: The ``[check]`` table (checks).
         sample: The sample a check draws from (:class:`defection.ensemble.Sample`).
         sample_info: What the manifest records of that sample (path, sha256, rows drawn, its
             manifest's commit and model version).
+        levers: The swept levers, their values and the changed events (levers specs).
     """
 
     name: str
@@ -304,6 +315,7 @@ class Calibration:
     check: CheckTable | None = None
     sample: Any = None
     sample_info: dict[str, Any] | None = None
+    levers: LeverPlan | None = None
 
     # -- identity and sizes ----------------------------------------------------------------------
 
@@ -449,26 +461,38 @@ def calibration_from_dict(
     where = f"{origin}: field"
 
     # kind-specific tables
-    needs = {"screen": "trajectories", "wave": "points", "check": "draws"}
+    needs = {"screen": "trajectories", "wave": "points", "check": "draws", "levers": "draws"}
     for kind, what in needs.items():
         given = getattr(spec, kind) is not None
         if meta.kind == kind and not given:
-            problems.append(f"{where} `{kind}`: a {kind} needs a [{kind}] table ({what})")
+            spec_word = f"{kind} spec" if kind == "levers" else kind
+            problems.append(f"{where} `{kind}`: a {spec_word} needs a [{kind}] table ({what})")
         elif meta.kind != kind and given:
             problems.append(
                 f'{where} `{kind}`: [{kind}] is for kind = "{kind}"; this is a {meta.kind}'
             )
-    if meta.kind == "check" and spec.parameters is not None:
+    drawn = meta.kind in ("check", "levers")  # vectors drawn from a calibrated sample
+    if drawn and spec.parameters is not None:
+        what = "a check's" if meta.kind == "check" else "a levers spec's"
         problems.append(
-            f"{where} `parameters`: a check's parameters are its sample's columns "
-            "(`check.sample`); leave [parameters] out"
+            f"{where} `parameters`: {what} parameters are its sample's columns "
+            f"(`{meta.kind}.sample`); leave [parameters] out"
         )
-    if meta.kind != "check" and spec.parameters is None:
+    if not drawn and spec.parameters is None:
         problems.append(f"{where} `parameters`: required but missing")
+    if meta.kind == "levers" and spec.targets is not None:
+        problems.append(
+            f"{where} `targets`: a levers spec reads every run as the share of the force that "
+            "left on its last day (left_share); leave [[targets]] out"
+        )
+    if meta.kind != "levers" and spec.targets is None:
+        problems.append(f"{where} `targets`: required but missing")
 
     sample = None
     if meta.kind == "check":
-        params, sample, errs = _check_params(spec, base_dir, where)
+        params, sample, errs = _check_params(spec.check, "check", base_dir, where)
+    elif meta.kind == "levers":
+        params, sample, errs = _check_params(spec.levers, "levers", base_dir, where)
     elif spec.parameters is not None:
         params, errs = _params(spec, where)
     else:
@@ -488,16 +512,27 @@ def calibration_from_dict(
     groups = {c.group for c in cases if c.group != c.name}
     if len(set(names)) != len(names) or groups & set(names):
         problems.append(f"{where} `cases`: names a case twice")
-    if params and cases and meta.kind != "check":
+    if params and cases and not drawn:
         problems += _check_params_in_cases(params, cases, where)
 
-    targets, errs = _targets(spec, cases, meta.kind, where)
-    problems += errs
+    if meta.kind == "levers":
+        targets = [_left_share_target(tuple(c.name for c in cases))]
+        problems += [
+            f"{where} `cases.{c.name}`: a levers spec runs scenario cases (source "
+            f'"scenario"), not {c.source}'
+            for c in cases
+            if c.source != "scenario"
+        ]
+    else:
+        targets, errs = _targets(spec, cases, meta.kind, where)
+        problems += errs
     if problems:
         raise ScenarioError(problems)
 
     if meta.kind == "check":
         return _check_calibration(spec, params, cases, targets, sample, where, path, text)
+    if meta.kind == "levers":
+        return _levers_calibration(spec, params, cases, targets, sample, where, path, text)
 
     previous = None
     if spec.wave is not None and spec.wave.previous is not None:
@@ -555,29 +590,133 @@ def calibration_from_dict(
 
 
 def _check_params(
-    spec: SpecModel, base_dir: Path | None, where: str
+    table: CheckTable | LeversTable | None, name: str, base_dir: Path | None, where: str
 ) -> tuple[list[ParamRange], Any, list[str]]:
-    """A check's parameters: its sample's columns (calibration/check.py)."""
+    """A check's (or a levers spec's) parameters: its sample's columns (calibration/check.py).
+
+    Args:
+        table: The ``[check]`` or ``[levers]`` table (``sample``, ``draws``).
+        name: The table's name, for the messages.
+        base_dir: The spec's folder.
+        where: ``"<file>: field"``.
+    """
     from defection.ensemble import EnsembleError, load_sample
 
-    if spec.check is None:
+    if table is None:
         return [], None, []
-    path = check_mod.sample_path(spec.check, base_dir)
-    given = spec.check.sample is not None
+    path = check_mod.sample_path(table, base_dir)
+    given = table.sample is not None
     if given and not path.is_file():
-        return [], None, [f"{where} `check.sample`: {path}: no such file"]
+        return [], None, [f"{where} `{name}.sample`: {path}: no such file"]
     try:
         sample = load_sample(path if given else None)
     except EnsembleError as exc:
         default = "" if given else " (default)"
-        return [], None, [f"{where} `check.sample`{default}: {exc}"]
-    params, problems = check_mod.sample_params(sample, where)
-    if spec.check.draws > len(sample.vectors):
+        return [], None, [f"{where} `{name}.sample`{default}: {exc}"]
+    params, problems = check_mod.sample_params(sample, where, table=name)
+    if table.draws > len(sample.vectors):
         problems.append(
-            f"{where} `check.draws`: {spec.check.draws} vectors asked, the sample {sample.path} "
+            f"{where} `{name}.draws`: {table.draws} vectors asked, the sample {sample.path} "
             f"holds {len(sample.vectors)}; vectors are drawn without replacement"
         )
     return params, sample, problems
+
+
+def _left_share_target(cases: tuple[str, ...]) -> Target:
+    """The one measure of a levers spec: the share of the force that left, on the last day."""
+    return Target(
+        name=levers_mod.MEASURE,
+        measure=levers_mod.MEASURE,
+        args={},
+        cases=cases,
+        observed=None,
+        obs_sd=0.0,
+        discrepancy_sd=0.0,
+        compare="run",
+    )
+
+
+def _levers_calibration(
+    spec: SpecModel,
+    params: list[ParamRange],
+    cases: list[Case],
+    targets: list[Target],
+    sample: Any,
+    where: str,
+    path: Path | None,
+    text: str,
+) -> Calibration:
+    """Draw a levers spec's design (vectors x cases x levers x values x seeds) and its identity.
+
+    The draw is a check's (:func:`defection.calibration.check.draw_rows`); the identity hashes
+    what determines the runs (not the budget, the threshold or the run-time estimates), so a
+    part run with another budget adds to the same committed runs.
+    """
+    meta, table = spec.calibration, spec.levers
+    assert table is not None and sample is not None
+    ranges, problems = levers_mod.lever_ranges(table, where)
+    names = [c.name for c in cases]
+    for c in table.run_seconds:
+        if c not in names:
+            problems.append(
+                f"{where} `levers.run_seconds.{c}`: no case `{c}`{_closest(c, names)} "
+                f"(cases: {', '.join(names)})"
+            )
+    if problems:
+        raise ScenarioError(problems)
+    rows = check_mod.draw_rows(meta.seed, len(sample.vectors), table.draws)
+    design = levers_mod.levers_design(params, cases, sample.vectors, rows, ranges, meta.seeds)
+    n_runs = int(design["seeds"].sum())
+    if n_runs > spec.budget.max_runs:
+        raise ScenarioError(
+            [
+                f"{where} `budget.max_runs`: the design needs {n_runs:,} runs ({table.draws} draws "
+                f"x {len(cases)} cases x {len(ranges)} levers x {table.values} values x "
+                f"{meta.seeds} seeds), more than the budget of {spec.budget.max_runs:,}"
+            ]
+        )
+    first = design[design["lever"] == ranges[0].name] if ranges else design
+    problems = check_mod.vector_problems(params, cases, first, where)
+    problems += levers_mod.end_problems(params, cases, first, ranges, where)
+    if problems:
+        raise ScenarioError(list(dict.fromkeys(problems)))
+    sha = check_mod.file_sha256(sample.path)
+    info = check_mod.sample_record(sample, sha, rows)
+    plan = LeverPlan(table, ranges, levers_mod.event_edits(cases, ranges))
+    canonical = {
+        "calibration": meta.model_dump(exclude={"title", "description"}),
+        "parameters": [[p.name, p.lo, p.hi] for p in params],
+        "cases": [c.describe for c in cases],
+        "levers": {
+            "draws": table.draws,
+            "values": table.values,
+            "ranges": [[r.name, r.lo, r.hi] for r in ranges],
+            "measure": levers_mod.MEASURE,
+        },
+        "sample": {"sha256": sha, "rows": info["rows"]},
+        "version": __version__,
+        "model_version": version.MODEL_VERSION,
+    }
+    return Calibration(
+        name=meta.name,
+        title=meta.title or meta.name,
+        kind=meta.kind,
+        path=path,
+        text=text,
+        meta=meta,
+        budget=spec.budget,
+        params=params,
+        cases=cases,
+        targets=targets,
+        screen=None,
+        wave=None,
+        previous=None,
+        design=design,
+        canonical=canonical,
+        sample=sample,
+        sample_info=info,
+        levers=plan,
+    )
 
 
 def _check_calibration(
@@ -653,6 +792,7 @@ def _spec_problems(exc: ValidationError, origin: str, doc: dict[str, Any]) -> li
         "screen": ScreenTable,
         "wave": WaveTable,
         "check": CheckTable,
+        "levers": LeversTable,
         "targets": TargetTable,
         "parameters": ParamsTable,
     }
@@ -680,6 +820,11 @@ def _spec_problems(exc: ValidationError, origin: str, doc: dict[str, Any]) -> li
             out.append(line)
         elif err["type"] == "missing":
             out.append(f"{origin}: field `{at}`: required but missing")
+        elif loc[:2] == ["levers", "names"]:
+            out.append(
+                f'{origin}: field `levers.names`: a list of lever names, or "all" for every '
+                f"registry parameter of role lever (got {err.get('input')!r})"
+            )
         elif loc[:2] == ["parameters", "names"]:
             out.append(
                 f"{origin}: field `parameters.names`: a list of behavioural parameter names, or "
@@ -775,7 +920,7 @@ def _targets(
     problems = []
     out = []
     seen = set()
-    for t in spec.targets:
+    for t in spec.targets or []:
         at = f"{where} `targets.{t.name}"
         if t.name in seen:
             problems.append(f"{at}`: a target of this name is already defined")

@@ -1020,11 +1020,22 @@ def calibrate(
     ),
     dry_run: DryRunOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    levers: Annotated[
+        str | None,
+        typer.Option(
+            "--levers",
+            help="A levers spec only: run the runs of these levers (comma-separated registry "
+            "names) and commit them; default: every lever with runs left, lever by lever, until "
+            "the time budget.",
+        ),
+    ] = None,
 ) -> None:
-    """Run a Morris screen, a history-matching wave or a check; resumes where it stopped.
+    """Run a Morris screen, a history-matching wave, a check or a levers part; resumes.
 
     The runs go to the DuckDB database; when the last one is in, the analysis and the compact
-    results (design, run summaries, emulators, manifest) are written to the results folder.
+    results (design, run summaries, emulators, manifest) are written to the results folder. A
+    levers spec runs in parts: each invocation commits its runs to the results folder, and the
+    next one, even on a fresh clone, runs only the rest (docs/CALIBRATION.md, "Lever cliffs").
     """
     problems = _backend_problems(db, workers, scheduler)
     if problems:
@@ -1050,8 +1061,15 @@ def calibrate(
                 "with `defection validation --test-set`, which records the touch"
             ]
         )
+    if levers is not None and cal.kind != "levers":
+        _fail_input(
+            [f'--levers: only with a levers spec (kind = "levers"); {spec} is a {cal.kind}']
+        )
     if out is None:
         out = output_path(Path("calibration"), cal.name, what="calibration name")
+    if cal.kind == "levers":
+        _calibrate_levers(cal, out, db, n_workers, scheduler, quiet, dry_run, levers)
+        return
     problems = _output_problems(out, "--out", "folder") or out_problems(out)
     if problems:
         _fail_input(problems)
@@ -1060,6 +1078,251 @@ def calibrate(
         return
     prog, runs, files = _run_calibration(cal, out, db, n_workers, scheduler, quiet)
     _print_calibration_summary(cal, prog, runs, out, files)
+
+
+def _calibrate_levers(
+    cal: Any,
+    out: Path,
+    db: Path,
+    n_workers: int,
+    scheduler: str | None,
+    quiet: bool,
+    dry_run: bool,
+    given: str | None,
+) -> None:
+    """Run one part of a levers spec and commit it (calibration/levers.py); exit as ``calibrate``.
+
+    Exit 0 when the part's runs are all committed; 1 when the time budget stopped it (what
+    finished is committed: the same command resumes) or an error did (finished runs are in the
+    database; the next invocation commits them); 2 for bad input.
+    """
+    from defection.calibration import levers as lv
+    from defection.calibration.runs import BudgetSpent
+    from defection.sweep.errors import BadDatabase, SweepError
+    from defection.sweep.store import Store
+
+    chosen, problems = lv.select_levers(cal, given)
+    problems += _output_problems(out, "--out", "folder") or lv.folder_problems(out, cal)
+    if problems:
+        _fail_input(problems)
+    _, committed = lv.read_committed(out)
+    committed_ids = set(committed["run_id"])
+    in_db: set[str] = set()
+    if db.is_file():
+        try:
+            with Store(db, read_only=True) as store:
+                in_db = store.done_ids(cal.calib_id) - committed_ids
+        except BadDatabase as exc:
+            _fail_input([f"--db: {exc}"])
+    tasks = lv.part_tasks(cal, committed_ids | in_db, chosen)
+    _print_levers_plan(cal, out, chosen, committed, in_db, tasks, n_workers, scheduler)
+    if dry_run:
+        return
+    where = (
+        f"Dask cluster {scheduler}"
+        if scheduler
+        else ("this process" if n_workers == 1 else f"{n_workers} local worker processes")
+    )
+    bar = _progress_bar(quiet)
+    task_id = None
+
+    def on_start(prog, clock) -> None:
+        nonlocal task_id
+        if prog.skipped:
+            err_console.print(
+                f"resuming: {prog.skipped} of this part's {prog.total} runs already committed or "
+                f"in {db}",
+                highlight=False,
+            )
+        err_console.print(f"running on {where}")
+        bar.start()
+        task_id = bar.add_task(cal.name, total=prog.total - prog.skipped)
+
+    def on_result(prog, res, timing) -> None:
+        bar.update(task_id, completed=prog.done)
+        if timing:
+            bar.console.print(timing, markup=False, highlight=False, soft_wrap=True)
+
+    import datetime as dt
+
+    from defection.calibration.runs import _commit
+
+    stopped: str | None = None
+    previous = _stop_on_signals()
+    try:
+        with Store(db) as store:
+            prog = None
+            try:
+                prog = lv.run_part(
+                    cal,
+                    store,
+                    chosen,
+                    committed_ids,
+                    workers=n_workers,
+                    scheduler=scheduler,
+                    on_start=on_start,
+                    on_result=on_result,
+                )
+            except BudgetSpent as exc:
+                stopped = str(exc)
+            finally:
+                bar.stop()
+            part = {
+                "levers": chosen if given is not None else "all with runs left",
+                "seconds": round(prog.seconds, 1) if prog is not None else None,
+                "workers": 1 if scheduler else n_workers,
+                **_commit(),
+                "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            }
+            files, added = lv.commit(cal, out, store.runs(cal.calib_id), part)
+    except BadDatabase as exc:
+        _fail_input([f"--db: {exc}"])
+    except lv.LeversError as exc:
+        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except SweepError as exc:
+        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt as exc:
+        _sweep_interrupted(
+            f"finished runs are in {db}; the next invocation commits them",
+            exc.signum if isinstance(exc, _Stopped) else signal.SIGINT,
+        )
+    except Exception as exc:  # noqa: BLE001 - reported in one line; the runs so far are saved
+        if _received:
+            _sweep_interrupted(
+                f"finished runs are in {db}; the next invocation commits them", _received[-1]
+            )
+        err_console.print(
+            f"error: levers part stopped: {type(exc).__name__}: {exc} (finished runs are in "
+            f"{db}; run the same command to resume)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    _print_levers_summary(cal, out, added, files)
+    if stopped:
+        err_console.print(
+            f"stopped: {stopped.replace('finished runs are saved', 'finished runs are committed')}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+
+
+def _progress_bar(quiet: bool) -> Progress:
+    """The runs' progress bar (runs done of the total, rate, elapsed and left)."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=quiet,
+    )
+
+
+def _print_levers_plan(
+    cal: Any,
+    out: Path,
+    chosen: list[str],
+    committed: Any,
+    in_db: set[str],
+    tasks: list[Any],
+    workers: int,
+    scheduler: str | None,
+) -> None:
+    """A levers spec's design, what is committed, this part and its estimated time."""
+    from defection.calibration import levers as lv
+
+    info, plan = cal.sample_info, cal.levers
+    cases = ", ".join(c.name for c in cal.cases)
+    say = lambda text: err_console.print(text, soft_wrap=True, highlight=False)  # noqa: E731
+    say(
+        f"levers [bold]{cal.calib_id}[/]: {plan.table.draws} vectors drawn from {info['path']} "
+        f"(sha256 {info['sha256'][:12]}, {info['vectors']} vectors) x {len(cal.cases)} case(s) "
+        f"({cases}) x {len(plan.ranges)} levers x {plan.table.values} values x "
+        f"{cal.meta.seeds} seed(s) = {cal.n_runs:,} runs; measure: the share of the force that "
+        "left, on each run's last day"
+    )
+    done = committed.groupby("lever").size().to_dict() if len(committed) else {}
+    complete = [n for n in plan.names if done.get(n, 0) >= lv.part_size(cal, [n])]
+    line = (
+        f"committed in {out}: {len(committed):,} of {cal.n_runs:,} runs; levers complete: "
+        f"{len(complete)} of {len(plan.names)}"
+    )
+    if in_db:
+        line += f"; {len(in_db):,} more runs are in the database (committed by this invocation)"
+    say(line)
+    n_workers = 1 if scheduler else workers
+    minutes, secs = lv.estimate(cal, tasks, committed, n_workers)
+    d = cal.design
+    todo = set(d.loc[d["point"].isin({t.point for t in tasks}), "lever"])
+    left = [n for n in chosen if n in todo]
+    part = ", ".join(left[:6]) + (f", ... ({len(left)} levers)" if len(left) > 6 else "")
+    if minutes is not None:
+        took = f"{minutes * 60:.0f} s" if minutes < 1 else f"{minutes:.0f} min"
+        est = f"about {took} on {n_workers} worker{'s' if n_workers > 1 else ''}"
+    else:
+        est = "time unknown (a case without run_seconds; the estimate follows the first runs)"
+    timing = "; ".join(f"{c} {sec:.2f} s a run ({how})" for c, (sec, how) in secs.items())
+    say(
+        f"this part: {len(tasks):,} runs of {part or 'no lever'}; {est}"
+        + (f" ({timing})" if timing else "")
+    )
+    line = f"budget: at most {cal.budget.max_minutes:g} min per invocation"
+    if minutes is not None and minutes > cal.budget.max_minutes:
+        line += (
+            "; this part is longer: it stops there, commits what finished, and the same command "
+            "resumes"
+        )
+    say(line)
+    for rec in plan.edit_records():
+        say(
+            f"event changed for {rec['lever']}'s runs of {rec['case']}: day {rec['day']} "
+            f"{rec['kind']}: {lv.describe_edit(rec).replace('`', '')}"
+        )
+
+
+def _print_levers_summary(cal: Any, out: Path, added: int, files: list[Path]) -> None:
+    """Per (case, lever): runs committed, the median largest step and the verdict so far."""
+    from defection.calibration import levers as lv
+
+    manifest, runs = lv.read_committed(out)
+    if manifest is None:
+        out_console.print(f"nothing committed in {out}", highlight=False)
+        return
+    rows = lv.lever_rows(runs, lv.plan_of(manifest))
+    rows = rows[rows["status"] != "not run"]
+    t = Table(title=f"{cal.title} ({cal.calib_id})", title_justify="left")
+    for col in ("lever", "case", "runs", "median largest step", "90 % over draws", "verdict"):
+        t.add_column(col)
+    for r in rows.itertuples():
+        interval = f"{r.q_lo:.3f} – {r.q_hi:.3f}" if r.draws else "–"
+        median = f"{r.median:.3f}" if r.draws else "–"
+        t.add_row(r.lever, r.scenario, f"{r.runs} of {r.planned}", median, interval, str(r.status))
+    out_console.print(t)
+    m = manifest["runs"]
+    out_console.print(
+        f"{added} runs committed this time; {m['committed']:,} of {m['planned']:,} in {out}",
+        highlight=False,
+    )
+    for f in files:
+        out_console.print(f"wrote {f}", markup=False, highlight=False)
+    out_console.print(
+        f"next: defection validation --levers-report --levers-folder {out}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _run_calibration(
@@ -1211,6 +1474,20 @@ def validation(
     docs: Annotated[
         Path, typer.Option(help="Where VALIDATION.md and validation/*.png are written.")
     ] = Path("docs"),
+    levers_report: Annotated[
+        bool,
+        typer.Option(
+            "--levers-report",
+            help="Only write the lever-cliff section of CALIBRATION.md and calibration/levers.png "
+            "(in --docs) from the committed levers runs; run nothing.",
+        ),
+    ] = False,
+    levers_folder: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --levers-report: the levers results folder [default: <results>/levers]."
+        ),
+    ] = None,
 ) -> None:
     """Run (or resume) the validation checks and write docs/VALIDATION.md from committed runs.
 
@@ -1221,6 +1498,11 @@ def validation(
     """
     from defection.calibration import validation as val
 
+    if levers_report or levers_folder is not None:
+        _write_levers_report(
+            levers_report, levers_folder, results, docs, test_set, again, report_only, dry_run
+        )
+        return
     problems = _backend_problems(db, workers, scheduler)
     if again and not test_set:
         problems.append("--again: only with --test-set (it allows a second touch of the test set)")
@@ -1322,6 +1604,45 @@ def validation(
             val.finish_touch(out, cal)
         out_console.print(f"{cal.name}: {cal.n_runs} runs committed in {out}", highlight=False)
     _write_validation_report(results, docs, *names)
+
+
+def _write_levers_report(
+    asked: bool,
+    folder: Path | None,
+    results: Path,
+    docs: Path,
+    *others: bool,
+) -> None:
+    """``validation --levers-report``: the levers section from committed runs; exit 2 without."""
+    from defection.calibration.levers import LeversError, write_report
+
+    problems = []
+    if not asked:
+        problems.append("--levers-folder: only with --levers-report")
+    if any(others):
+        problems.append(
+            "--levers-report: writes the levers section from committed runs and runs nothing; "
+            "leave out --test-set, --again, --report-only and --dry-run"
+        )
+    folder = folder if folder is not None else results / "levers"
+    problems += _output_problems(docs, "--docs", "folder")
+    if problems:
+        _fail_input(problems)
+    try:
+        files = write_report(folder, docs, shown=str(_near(folder)))
+    except LeversError as exc:
+        _fail_input([str(exc)])
+    except Exception as exc:  # noqa: BLE001 - one line, no traceback; the runs are committed
+        err_console.print(
+            f"error: levers report failed: {type(exc).__name__}: {exc} (the committed runs are "
+            "kept; the same command retries)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
+    for f in files:
+        out_console.print(f"wrote {f}", markup=False, highlight=False)
 
 
 def _near(path: Path) -> Path:
