@@ -1269,7 +1269,11 @@ def _print_levers_plan(
     left = [n for n in chosen if n in todo]
     part = ", ".join(left[:6]) + (f", ... ({len(left)} levers)" if len(left) > 6 else "")
     if minutes is not None:
-        took = f"{minutes * 60:.0f} s" if minutes < 1 else f"{minutes:.0f} min"
+        took = (
+            f"{minutes * 60:.0f} s"
+            if minutes < 1
+            else (f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.1f} h")
+        )
         est = f"about {took} on {n_workers} worker{'s' if n_workers > 1 else ''}"
     else:
         est = "time unknown (a case without run_seconds; the estimate follows the first runs)"
