@@ -1087,6 +1087,7 @@ def render(
     curve: pd.DataFrame,
     plot: str | None,
     folder: str,
+    origin: str | None = None,
 ) -> str:
     """The generated section's Markdown (between the markers; every number from the arguments).
 
@@ -1096,6 +1097,7 @@ def render(
         curve: :func:`curves`.
         plot: The plot's path relative to the document, or None.
         folder: The committed folder as shown.
+        origin: Where the sample came from, in words (its wave, commit and status), if known.
     """
     m = manifest
     thr = float(m["threshold"])
@@ -1114,9 +1116,13 @@ def render(
         f"{m.get('model_version')}, package {m.get('package_version')}, code commit "
         f"`{m.get('commit')}`{dirty}, runs last added {m.get('updated')}. Sample "
         f"`{s.get('path')}` (sha256 `{str(s.get('sha256'))[:16]}...`, {s.get('vectors')} "
-        f"vectors, {len(s.get('rows') or [])} drawn; its manifest: "
-        + (", ".join(f"{k} {sm[k]}" for k in _SAMPLE_KEYS if k in sm) or "none")
-        + ").",
+        f"vectors, {len(s.get('rows') or [])} drawn) "
+        + (
+            origin
+            or "(its manifest: "
+            + (", ".join(f"{k} {sm[k]}" for k in _SAMPLE_KEYS if k in sm) or "none")
+            + ")."
+        ),
         "",
         f"**Design.** {draws} draws x {len(cases)} scenario(s) ("
         + ", ".join(f"`{c}`" for c in cases)
@@ -1286,6 +1292,21 @@ def replace_section(text: str, section: str, doc: Path) -> str:
     return f"{head}{BEGIN}\n{section}{END}{tail}"
 
 
+def _origin(sample: Mapping[str, Any]) -> str | None:
+    """The sample's wave, commit and status, as the validation report words them.
+
+    From the sample's own manifest when the file is still the one the runs drew from (same
+    sha256), else from what the levers manifest kept of it.
+    """
+    from defection.calibration.validation import _sample_manifest, _sample_origin
+
+    root = Path(__file__).resolve().parent.parent  # sample paths are shown relative to it
+    sm = _sample_manifest(dict(sample), root)
+    if not sm or not (sm.get("wave") or sm.get("commit")):
+        return None
+    return _sample_origin(sm)
+
+
 def write_report(folder: Path, docs: Path, shown: str | None = None) -> list[Path]:
     """Write the levers section of ``docs/CALIBRATION.md`` and ``docs/calibration/levers.png``.
 
@@ -1319,7 +1340,8 @@ def write_report(folder: Path, docs: Path, shown: str | None = None) -> list[Pat
     png = docs / "calibration" / "levers.png"
     png.parent.mkdir(parents=True, exist_ok=True)
     _atomic_bytes(png, lambda p: plot_levers(manifest, curve, p))
-    section = render(manifest, rows, curve, "calibration/levers.png", shown or str(folder))
+    origin = _origin(manifest.get("sample") or {})
+    section = render(manifest, rows, curve, "calibration/levers.png", shown or str(folder), origin)
     new = replace_section(text, section, doc)
     _atomic_bytes(doc, lambda p: p.write_text(new, encoding="utf-8"))
     return [doc, png]
