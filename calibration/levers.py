@@ -1337,11 +1337,10 @@ def write_report(folder: Path, docs: Path, shown: str | None = None) -> list[Pat
         raise LeversError(f"{doc}: cannot read it ({exc.strerror})") from None
     rows = lever_rows(runs, plan_of(manifest))
     curve = curves(runs)
-    png = docs / "calibration" / "levers.png"
-    png.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_bytes(png, lambda p: plot_levers(manifest, curve, p))
     origin = _origin(manifest.get("sample") or {})
     section = render(manifest, rows, curve, "calibration/levers.png", shown or str(folder), origin)
-    new = replace_section(text, section, doc)
+    new = replace_section(text, section, doc)  # before anything is written: the markers
+    png = docs / "calibration" / "levers.png"
+    _atomic_bytes(png, lambda p: plot_levers(manifest, curve, p))
     _atomic_bytes(doc, lambda p: p.write_text(new, encoding="utf-8"))
     return [doc, png]

@@ -579,8 +579,11 @@ def test_the_report_needs_committed_runs_and_the_markers(whole, tmp_path):
     res = _report(folder / "out", docs)
     assert_clean_input_error(res, "CALIBRATION.md", "<!-- levers:begin -->", "found 0 and 0")
     assert (docs / "CALIBRATION.md").read_text() == "# Calibration\n"
+    assert not (docs / "calibration").exists()  # nothing written
     res = _report(folder / "out", docs, "--dry-run")
     assert_clean_input_error(res, "--levers-report", "runs nothing")
+    res = invoke("validation", "--levers-folder", str(folder / "out"), cwd=tmp_path)
+    assert_clean_input_error(res, "--levers-folder", "only with --levers-report")
 
 
 def test_the_repository_s_calibration_doc_has_the_markers():
