@@ -249,6 +249,10 @@ class LeverPlan:
         ]
 
 
+def _end(x: float | None) -> str:
+    return f"{float(x):g}" if x is not None and math.isfinite(float(x)) else "none"
+
+
 def lever_ranges(table: LeversTable, where: str) -> tuple[list[LeverRange], list[str]]:
     """The swept levers with their values, from ``levers.names``, the registry and ``bounds``.
 
@@ -301,7 +305,7 @@ def lever_ranges(table: LeversTable, where: str) -> tuple[list[LeverRange], list
                 elif math.isfinite(reg) and (given < reg if end == "lo" else given > reg):
                     problems.append(
                         f"{at}.bounds.{name}.{end}`: {given:g} leaves the registry's range "
-                        f"[{float(p.lo or 0):g}, {float(p.hi or 0):g}]; a bound may only narrow it"
+                        f"[{_end(p.lo)}, {_end(p.hi)}]; a bound may only narrow it"
                     )
                 ends[end] = float(given)
             elif math.isfinite(reg):
@@ -599,7 +603,7 @@ def estimate(
     else the spec's ``levers.run_seconds``; a case with neither makes the estimate unknown.
 
     Returns:
-        ``(minutes or None, {case: (seconds a run, "committed runs" or "spec")})``.
+        ``(minutes or None, {case: (seconds a run, where that figure comes from)})``.
     """
     per: dict[str, tuple[float, str]] = {}
     for c in calib.cases:
