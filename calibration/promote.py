@@ -11,6 +11,13 @@ the commit it was promoted at, the model version, the row count and a status:
   built on it say so;
 * ``final``: the last wave's.
 
+The manifest also names the sample's **medoid** (:func:`medoid`): the one vector of the sample
+closest, in summed distance over the wave's box scaled to the unit cube, to all the others. It is
+a member of the sample (non-implausible itself, which a coordinate-wise median need not be), and
+the registry's defaults of the calibrated parameters are its values rounded to
+:data:`DEFAULT_DECIMALS` decimals (``model/params.py``, source ``calibrated: <this file>``; a test
+holds the two together).
+
 Usage::
 
     python -m defection.calibration.promote calibration/wave1 --status provisional
@@ -31,10 +38,13 @@ import pandas as pd
 
 from defection import ensemble
 
-__all__ = ["PromoteError", "STATUSES", "promote", "main"]
+__all__ = ["DEFAULT_DECIMALS", "PromoteError", "STATUSES", "medoid", "promote", "main"]
 
 #: What a promoted sample may be.
 STATUSES = ("provisional", "final")
+#: Decimals of the registry defaults taken from the medoid (well inside the emulators' length
+#: scales, the smallest of which is about 0.03 of a parameter's range).
+DEFAULT_DECIMALS = 3
 
 
 class PromoteError(ValueError):
@@ -49,6 +59,32 @@ def _head(root: Path) -> str | None:
     except (OSError, subprocess.CalledProcessError):
         return None
     return out.stdout.strip() or None
+
+
+def medoid(vectors: pd.DataFrame, box: Sequence[Sequence[Any]] | None = None) -> int:
+    """The row of the sample's medoid: the vector with the least summed distance to the others.
+
+    ``d(i, j) = || (x_i - x_j) / (hi - lo) ||_2`` over the parameters, each scaled by its range in
+    the wave's box (``[name, lo, hi]`` triples; without one, the sample's own span), so that no
+    parameter weighs more for its unit. Ties go to the lower row.
+
+    Args:
+        vectors: The sample's parameter columns, one row per vector.
+        box: The wave's ``parameters`` (``[name, lo, hi]``), from its manifest.
+
+    Returns:
+        The medoid's row position in ``vectors``.
+    """
+    import numpy as np
+
+    x = vectors.to_numpy(dtype=float)
+    spans = dict((str(b[0]), float(b[2]) - float(b[1])) for b in box or ())
+    scale = np.array(
+        [spans.get(str(c)) or float(np.ptp(vectors[c].to_numpy())) or 1.0 for c in vectors]
+    )
+    z = x / scale
+    d = np.sqrt(((z[:, None, :] - z[None, :, :]) ** 2).sum(axis=-1)).sum(axis=1)
+    return int(np.argmin(d))
 
 
 def promote(
@@ -81,7 +117,8 @@ def promote(
     wave_manifest = json.loads(mpath.read_text(encoding="utf-8"))
     if wave_manifest.get("kind") != "wave":
         raise PromoteError(f"{mpath}: kind is {wave_manifest.get('kind')!r}, not a wave")
-    rows = len(pd.read_parquet(spath))
+    frame = pd.read_parquet(spath)
+    rows = len(frame)
     if rows == 0:
         raise PromoteError(f"{spath}: the wave kept no non-implausible point")
     target = Path(dest) if dest is not None else ensemble.SAMPLE_PATH
@@ -92,6 +129,11 @@ def promote(
         shown = str(folder.resolve().relative_to(root))
     except ValueError:
         shown = str(folder)
+    params = [str(b[0]) for b in wave_manifest.get("parameters") or ()]
+    params = [c for c in params if c in frame.columns] or [
+        c for c in frame.columns if not str(c).startswith("implausibility")
+    ]
+    row = medoid(frame[params], wave_manifest.get("parameters"))
     manifest = {
         "status": status,
         "note": note,
@@ -110,6 +152,13 @@ def promote(
         "data": wave_manifest.get("data"),
         "split": wave_manifest.get("split"),
         "parameters": wave_manifest.get("parameters"),
+        "medoid": {
+            "rule": "the vector with the least summed distance to the others, each parameter "
+            "scaled by its range in the wave's box (calibration/promote.py, medoid)",
+            "row": row,
+            "values": {c: float(frame[c].iloc[row]) for c in params},
+            "defaults": {c: round(float(frame[c].iloc[row]), DEFAULT_DECIMALS) for c in params},
+        },
         "promoted_at_commit": _head(root),
         "promoted": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
     }

@@ -73,3 +73,24 @@ def test_the_command_exits_2_with_one_line(tmp_path: Path, capsys):
     assert main([str(tmp_path / "missing"), "--status", "final"]) == 2
     out = capsys.readouterr().out
     assert out.startswith("error: ") and "not a wave's results folder" in out
+
+
+def test_the_medoid_is_the_member_nearest_the_others_in_the_scaled_box():
+    from defection.calibration.promote import medoid
+
+    # a cross: the centre (row 4) is nearest the arms' ends
+    v = pd.DataFrame({"a": [-1.0, 1.0, 0.0, 0.0, 0.0], "b": [0.0, 0.0, -1.0, 1.0, 0.0]})
+    assert medoid(v) == 4
+    # scaling by the box: b's range is 1000 times a's, so b's gap of 90 hardly counts and the
+    # middle of a's spread wins; in a box where a's range is b's, b's gap decides
+    w = pd.DataFrame({"a": [0.0, 0.5, 1.0], "b": [0.0, 90.0, 0.0]})
+    assert medoid(w, [["a", 0, 1], ["b", 0, 1000]]) == 1
+    assert medoid(w, [["a", 0, 100], ["b", 0, 100]]) == 0
+
+
+def test_the_manifest_names_the_medoid_and_the_registry_defaults_it_gives(tmp_path: Path):
+    wave = _wave(tmp_path / "w")
+    m = promote(wave, "final", tmp_path / "c" / "sample.parquet")
+    assert m["medoid"]["row"] == 1
+    assert m["medoid"]["values"] == {"soldiers.loyalty": 1.5, "belief.intercept": 2.0}
+    assert m["medoid"]["defaults"] == {"soldiers.loyalty": 1.5, "belief.intercept": 2.0}
