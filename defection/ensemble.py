@@ -11,7 +11,8 @@ seeds, and reports:
   soldiers left, defected, deserted and detained, elites defected, peak participation.
 
 The sample's own manifest names the model version it was fitted to; a sample from another model
-version is refused. Parameters of the sample that are not the scenario's (the ``case.*`` mapping
+version is refused, unless :data:`defection.model.version.SAMPLE_COMPATIBLE` says why that version
+gives the same numbers for a run that sets the sample's parameters. Parameters of the sample that are not the scenario's (the ``case.*`` mapping
 coefficients, which act when a NAVCO campaign is coded) are left out and listed. Draws of
 vectors and seeds come from one ``SeedSequence``.
 """
@@ -64,10 +65,11 @@ def load_sample(path: str | Path | None = None) -> Sample:
         path: The sample file; :data:`SAMPLE_PATH` by default.
 
     Raises:
-        EnsembleError: No file, no rows, no parameter column, or another model version.
+        EnsembleError: No file, no rows, no parameter column, or another model version (one
+            that :data:`~defection.model.version.SAMPLE_COMPATIBLE` does not name).
     """
     from defection.model.params import BY_NAME
-    from defection.model.version import MODEL_VERSION
+    from defection.model.version import MODEL_VERSION, SAMPLE_COMPATIBLE
 
     p = Path(path) if path is not None else SAMPLE_PATH
     if not p.is_file():
@@ -83,7 +85,7 @@ def load_sample(path: str | Path | None = None) -> Sample:
     manifest_path = p.parent / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     version = manifest.get("model_version")
-    if version is not None and str(version) != MODEL_VERSION:
+    if version is not None and str(version) not in (MODEL_VERSION, *SAMPLE_COMPATIBLE):
         raise EnsembleError(
             f"{p}: fitted to model version {version}, this is model version {MODEL_VERSION}"
         )

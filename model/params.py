@@ -106,6 +106,10 @@ E02 = "Epstein 2002, PNAS 99(S3):7243, doi:10.1073/pnas.092080199"
 MESA = "Mesa 3.5.1 example epstein_civil_violence"
 G78 = "Granovetter 1978, AJS 83(6):1420"
 A = "assumption: "
+#: The source of a default fitted by history matching (issue #10, section 4): the calibrated
+#: sample's medoid, rounded (calibration/promote.py; tests/test_calibrated_defaults.py holds them
+#: to the sample's manifest).
+CAL = "calibrated: calibration/calibrated/sample.parquet (the sample's medoid, rounded; wave 3)"
 
 
 def _p(name, default, type_, lo, hi, unit, meaning, source, *, role, **kw) -> Param:
@@ -143,7 +147,7 @@ PARAMS: tuple[Param, ...] = (
     _p("opposition.amnesty", 0.0, "float", 0, 3, "utility", "Amnesty and reward the opposition promises defectors, received if the regime falls.", "Chieu Hoi programme (RAND, An Analysis of the Motives of 125 Defectors: reference article [65]); " + A + "utility scale", role="lever"),  # noqa: E501
     _p("opposition.defector_value", 2.0, "float", 0, 5, "utility", "Value to a defector of being on the winning side if the regime falls (times officer_reward_factor for officers).", A + "twice a soldier's pay: a place in the new order", role="behavioural"),  # noqa: E501
     _p("opposition.officer_reward_factor", 2.0, "float", 1, 5, "x", "How many times a soldier's defector_value a defecting officer expects (a higher place in the new order).", A + "an officer's place in the new order is worth twice a soldier's", role="behavioural"),  # noqa: E501
-    _p("opposition.fight_risk", 1.5, "float", 0, 5, "utility", "Cost to an armed defector of fighting a regime that survives (times belief).", A + "why rank-and-file exit rather than fight while the regime looks strong", role="behavioural"),  # noqa: E501
+    _p("opposition.fight_risk", 2.889, "float", 0, 5, "utility", "Cost to an armed defector of fighting a regime that survives (times belief).", CAL, role="behavioural"),  # noqa: E501
     _p("opposition.w_support", 0.0, "float", 0, 5, "utility/share", "What a defector expects from the opposition's foreign backing if the regime falls, per unit of support.opposition (added to the reward R: a backed opposition can pay, arm and shelter defectors).", "NAVCO 1.2 STATESUP; Chenoweth & Stephan 2011 (foreign state support weighed as a rival explanation of success, not found a reliable one); " + A + "0 until calibrated: no effect", role="behavioural"),  # noqa: E501
     # --- soldiers --------------------------------------------------------------------------------
     _p("soldiers.garrison_density", 0.04, "float", 0, 1, "agents/cell", "Soldier density on a region's grid (its garrison).", E02 + " (cop density)", role="structure", per_region=True, build_only=True),  # noqa: E501
@@ -157,14 +161,14 @@ PARAMS: tuple[Param, ...] = (
     _p("soldiers.officer_bonus", 0.5, "float", 0, 3, "x subsistence", "Extra pay and perks for officers and NCOs (NCOs get nco_bonus_share of it).", "Makara 2013", role="lever"),  # noqa: E501
     _p("soldiers.nco_bonus_share", 0.5, "float", 0, 1, "share", "Share of soldiers.officer_bonus an NCO gets (an officer gets all of it, a conscript none).", A + "NCOs' perks halfway between a conscript's and an officer's", role="structure"),  # noqa: E501
     _p("soldiers.arrears", 0.0, "float", 0, 1, "share", "Share of pay not paid (arrears); pay-cut events set it.", "'For Money or Liberty?' (reference article [66])", role="lever"),  # noqa: E501
-    _p("soldiers.w_pay", 1.0, "float", 0, 5, "utility/pay", "Weight of pay received in the value of staying.", A + "utility scale", role="behavioural"),  # noqa: E501
+    _p("soldiers.w_pay", 1.555, "float", 0, 5, "utility/pay", "Weight of pay received in the value of staying.", CAL, role="behavioural"),  # noqa: E501
     _p("soldiers.business_stake", 0.0, "float", 0, 3, "utility", "Officers' stake in military-owned businesses, lost if the regime falls (value: stake x belief).", "Defection-proofing and military-owned businesses (reference article [109])", role="lever"),  # noqa: E501
-    _p("soldiers.loyalty", 0.5, "float", -3, 3, "utility", "Mean intrinsic loyalty.", A + "utility scale", role="behavioural", build_only=True),  # noqa: E501
+    _p("soldiers.loyalty", 2.867, "float", -3, 3, "utility", "Mean intrinsic loyalty.", CAL, role="behavioural", build_only=True),  # noqa: E501
     _p("soldiers.loyalty_sd", 0.5, "float", 0, 3, "utility", "Spread of intrinsic loyalty (normal).", A + "utility scale", role="behavioural", build_only=True),  # noqa: E501
     _p("soldiers.core_loyalty", 1.0, "float", 0, 5, "utility", "Extra loyalty of soldiers from the regime's core identity group.", "McLauchlin 2010, Comparative Politics 42(3)", role="behavioural", build_only=True),  # noqa: E501
     _p("soldiers.core_tied_fate", 0.8, "float", 0, 1, "share", "Share of the defection reward core-group soldiers cannot claim: their fate is tied to the regime's.", "McLauchlin 2010; Makara 2013", role="behavioural"),  # noqa: E501
     _p("soldiers.indoctrination", 0.0, "float", 0, 3, "utility", "Loyalty added by political indoctrination.", A + "utility scale", role="lever"),  # noqa: E501
-    _p("soldiers.moral_cost", 0.6, "float", 0, 10, "utility", "Moral cost of repressing a crowd filling one's vision (scaled by crowd density, nonviolence and shared identity).", "Nepstad 2011; Chenoweth & Stephan 2011", role="behavioural"),  # noqa: E501
+    _p("soldiers.moral_cost", 0.289, "float", 0, 10, "utility", "Moral cost of repressing a crowd filling one's vision (scaled by crowd density, nonviolence and shared identity).", CAL + "; rule: Nepstad 2011; Chenoweth & Stephan 2011", role="behavioural"),  # noqa: E501
     _p("soldiers.crowd_scale", 0.2, "float", 0.001, 1, "share of vision", "Active density in vision at which the moral cost is half its maximum.", A + "saturating crowd effect", role="behavioural"),  # noqa: E501
     _p("soldiers.shared_identity", 1.0, "float", 0, 5, "x", "Moral cost multiplier (1 + this) when the crowd shares the soldier's identity group.", "McLauchlin 2010; Makara 2013", role="behavioural"),  # noqa: E501
     _p("soldiers.home_region", 0.5, "float", 0, 5, "x", "Moral cost multiplier (1 + this) when stationed in the home region.", "Lee 2015; " + A + "strength", role="behavioural"),  # noqa: E501
@@ -174,9 +178,9 @@ PARAMS: tuple[Param, ...] = (
     _p("soldiers.punishment", 1.0, "float", 0, 5, "utility", "Cost of being caught defecting or deserting.", A + "utility scale", role="lever"),  # noqa: E501
     _p("soldiers.family_reprisal", 0.5, "float", 0, 5, "utility", "Extra cost from reprisals against family, scaled by each soldier's exposure U(0,1).", "Reference article (families of defectors detained)", role="lever"),  # noqa: E501
     _p("soldiers.safety_in_numbers", 0.8, "float", 0, 1, "share", "How far detection falls as neighbours defect at once: q = s (1 - this * peer share).", "Granovetter 1978; Kuran 1991", role="behavioural"),  # noqa: E501
-    _p("soldiers.peer_weight", 1.5, "float", 0, 10, "utility/share", "Weight of the share of network neighbours who have left.", G78, role="behavioural"),  # noqa: E501
-    _p("soldiers.threshold", 0.0, "float", -5, 10, "utility", "Mean personal threshold theta for leaving.", G78 + "; " + A + "scale", role="behavioural", build_only=True),  # noqa: E501
-    _p("soldiers.threshold_sd", 0.75, "float", 0, 5, "utility", "Spread of thresholds (normal).", G78, role="behavioural", build_only=True),  # noqa: E501
+    _p("soldiers.peer_weight", 5.955, "float", 0, 10, "utility/share", "Weight of the share of network neighbours who have left.", CAL + "; rule: " + G78, role="behavioural"),  # noqa: E501
+    _p("soldiers.threshold", 5.73, "float", -5, 10, "utility", "Mean personal threshold theta for leaving.", CAL + "; rule: " + G78, role="behavioural", build_only=True),  # noqa: E501
+    _p("soldiers.threshold_sd", 2.934, "float", 0, 5, "utility", "Spread of thresholds (normal).", CAL + "; rule: " + G78, role="behavioural", build_only=True),  # noqa: E501
     _p("soldiers.threshold_dist", "normal", "choice", None, None, "", "normal: theta ~ N(mean, sd); ladder: theta_i = i/(n-1) (Granovetter's 0..n-1 in shares).", G78, role="numerical", choices=("normal", "ladder"), build_only=True),  # noqa: E501
     _p("soldiers.exit_barrier", 1.0, "float", 0, 5, "utility", "Cost of deserting (distance, papers, roadblocks).", "Albrecht & Ohl 2016", role="lever"),  # noqa: E501
     _p("soldiers.desert_punishment", 0.5, "float", 0, 1, "share", "Share of the punishment (punishment + family reprisal) a caught deserter suffers; a caught defector suffers all of it.", A + "desertion (exit) is a lesser offence than armed defection; half", role="behavioural"),  # noqa: E501
@@ -200,7 +204,7 @@ PARAMS: tuple[Param, ...] = (
     _p("police.loyalty", 0.0, "float", -3, 3, "utility", "Loyalty added to a policeman's (his loyalty offset against the army's).", A + "0 until calibrated", role="behavioural", build_only=True),  # noqa: E501
     _p("police.duty_first", 0.0, "float", 0, 1, "share", "How far the regime sends police to the crowds before the army: an army soldier's duty chance is scaled by 1 - this x (share of the police still in service). 0: no difference.", "Reference article (Myanmar 2021: police faced the crowds first); " + A + "linear form", role="lever"),  # noqa: E501
     # --- belief that the regime survives ----------------------------------------------------------
-    _p("belief.intercept", 2.0, "float", -10, 10, "logit", "Logit of belief in survival with no signals.", "Kuran 1991; " + A + "b0 = 2 gives 0.88", role="behavioural"),  # noqa: E501
+    _p("belief.intercept", 3.703, "float", -10, 10, "logit", "Logit of belief in survival with no signals.", CAL + "; rule: Kuran 1991", role="behavioural"),  # noqa: E501
     _p("belief.w_protest", 4.0, "float", 0, 50, "logit/share", "Weight of the active share of protesters.", "Kuran 1991", role="behavioural"),  # noqa: E501
     _p("belief.w_defect", 12.0, "float", 0, 100, "logit/share", "Weight of the share of soldiers who left (deserted or defected).", "Kuran 1991", role="behavioural"),  # noqa: E501
     _p("belief.w_elite", 6.0, "float", 0, 50, "logit/share", "Weight of the share of elites who defected.", "Kuran 1991", role="behavioural"),  # noqa: E501
@@ -222,12 +226,12 @@ PARAMS: tuple[Param, ...] = (
     _p("elites.count", 20, "int", 0, 10_000, "agents", "Number of elite agents (each stands for one person).", A + "inner circle", role="structure", build_only=True),  # noqa: E501
     _p("elites.rents", 1.0, "float", 0, 5, "utility", "Rents an elite keeps while the regime survives.", "Svolik 2012", role="lever"),  # noqa: E501
     _p("elites.purge_risk", 0.2, "float", 0, 1, "probability", "Chance a wavering elite is purged if the regime survives.", "Svolik 2012", role="lever"),  # noqa: E501
-    _p("elites.loyalty", 1.0, "float", -3, 3, "utility", "Mean intrinsic loyalty of elites.", A + "utility scale", role="behavioural", build_only=True),  # noqa: E501
-    _p("elites.loyalty_sd", 0.5, "float", 0, 3, "utility", "Spread of elite loyalty.", A + "utility scale", role="behavioural", build_only=True),  # noqa: E501
+    _p("elites.loyalty", 0.708, "float", -3, 3, "utility", "Mean intrinsic loyalty of elites.", CAL, role="behavioural", build_only=True),  # noqa: E501
+    _p("elites.loyalty_sd", 0.715, "float", 0, 3, "utility", "Spread of elite loyalty.", CAL, role="behavioural", build_only=True),  # noqa: E501
     _p("elites.outside_option", 1.5, "float", 0, 5, "utility", "What a defecting elite gets if the regime falls.", A + "utility scale", role="behavioural"),  # noqa: E501
-    _p("elites.peer_weight", 2.0, "float", 0, 10, "utility/share", "Weight of the share of elites already defected.", G78, role="behavioural"),  # noqa: E501
+    _p("elites.peer_weight", 5.62, "float", 0, 10, "utility/share", "Weight of the share of elites already defected.", CAL + "; rule: " + G78, role="behavioural"),  # noqa: E501
     _p("elites.clients", 3, "int", 0, 100, "commanders", "Client company commanders per elite.", "Reference article; " + A + "patronage", role="structure", build_only=True),  # noqa: E501
-    _p("elites.client_follow", 0.5, "float", 0, 1, "probability", "Chance a client commander defects with his patron.", A + "patronage ties", role="behavioural"),  # noqa: E501
+    _p("elites.client_follow", 0.496, "float", 0, 1, "probability", "Chance a client commander defects with his patron.", CAL, role="behavioural"),  # noqa: E501
     # --- outcome ---------------------------------------------------------------------------------
     _p("outcome.k_days", 7, "int", 1, 365, "days", "Consecutive days the loyal force must stay below the opposition for a collapse.", A + "a week", role="measurement"),  # noqa: E501
     _p("outcome.split_days", 30, "int", 1, 365, "days", "Consecutive days the split condition must hold (a civil war is a lasting state).", A + "a month", role="measurement"),  # noqa: E501

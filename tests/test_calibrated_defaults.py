@@ -1,0 +1,111 @@
+"""The registry's defaults of the calibrated parameters come from the calibrated sample.
+
+Issue #10, section 4: "the registry's defaults come from it, each with the source 'calibrated'
+and the file". The defaults are the sample's medoid (calibration/promote.py), rounded; the
+manifest of the promoted sample names it. Model version 4 changed only those defaults (and
+dropped syria_2011's own elite loyalty), so a version-3 sample still stands
+(:data:`defection.model.version.SAMPLE_COMPATIBLE`): the last test reruns committed runs of the
+sample's wave with today's code and finds every target as committed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from defection.calibration.promote import DEFAULT_DECIMALS, medoid
+from defection.ensemble import SAMPLE_PATH, load_sample
+from defection.model.params import BY_NAME
+from defection.model.version import MODEL_VERSION, SAMPLE_COMPATIBLE
+
+MANIFEST = json.loads((SAMPLE_PATH.parent / "manifest.json").read_text(encoding="utf-8"))
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_sample_of_record_is_final_and_readable_by_this_model():
+    assert MANIFEST["status"] == "final"
+    assert MANIFEST["model_version"] in (MODEL_VERSION, *SAMPLE_COMPATIBLE)
+    assert len(load_sample().vectors) == MANIFEST["rows"]
+
+
+def test_the_manifest_medoid_is_the_samples_medoid():
+    frame = pd.read_parquet(SAMPLE_PATH)
+    names = list(MANIFEST["medoid"]["values"])
+    row = medoid(frame[names], MANIFEST["parameters"])
+    assert row == MANIFEST["medoid"]["row"]
+    assert {n: float(frame[n].iloc[row]) for n in names} == MANIFEST["medoid"]["values"]
+
+
+@pytest.mark.parametrize("name", list(MANIFEST["medoid"]["defaults"]))
+def test_each_calibrated_default_is_the_medoids_value_with_its_source(name: str):
+    p = BY_NAME[name]
+    value = MANIFEST["medoid"]["values"][name]
+    assert p.default == round(value, DEFAULT_DECIMALS), (name, p.default, value)
+    assert p.source.startswith("calibrated: calibration/calibrated/sample.parquet"), p.source
+    assert p.lo <= p.default <= p.hi
+
+
+def test_no_other_parameter_claims_to_be_calibrated():
+    calibrated = set(MANIFEST["medoid"]["defaults"])
+    claims = {n for n, p in BY_NAME.items() if p.source.startswith("calibrated")}
+    assert claims == calibrated
+
+
+def test_bundled_scenarios_leave_the_calibrated_parameters_to_the_registry():
+    """A scenario value would shadow the calibrated default (docking scenarios excepted: they
+    switch terms off to reproduce a published model)."""
+    from defection.model.scenario import load
+
+    docking = {"epstein_1", "granovetter"}
+    for path in sorted((ROOT / "scenarios").glob("*.toml")):
+        if path.stem in docking:
+            continue
+        raw = load(path.stem).raw
+        own = {
+            n
+            for n in MANIFEST["medoid"]["defaults"]
+            if BY_NAME[n].leaf in (raw.get(BY_NAME[n].section) or {})
+        }
+        assert not own, f"{path.name} sets calibrated parameters {sorted(own)}"
+
+
+def _committed_wave() -> tuple[object, pd.DataFrame]:
+    from defection.calibration.spec import load_calibration
+
+    folder = ROOT / MANIFEST["wave"]["folder"]
+    calib = load_calibration(folder / "spec.toml")
+    runs = pd.read_parquet(folder / "runs.parquet")
+    return calib, runs
+
+
+@pytest.mark.slow
+def test_committed_runs_of_the_samples_wave_give_the_same_targets_today():
+    """The evidence behind SAMPLE_COMPATIBLE: rerun a few runs of the sample's wave (one per
+    kind of case) and compare every target and the outcome with what the wave committed."""
+    from defection.calibration.runs import tasks_for
+    from defection.sweep.engine import CaseScenarios, execute
+
+    calib, runs = _committed_wave()
+    ok = runs[runs["status"] == "ok"]
+    picks = []
+    for case in ("philippines", "gdr", "navco"):
+        rows = ok[ok["case"].str.startswith(case)]
+        picks.append(rows.sort_values("run_id").iloc[0])
+    scenarios = CaseScenarios({c.name: c.runner() for c in calib.cases})
+    tasks = {(t.point, t.replicate): t for t in tasks_for(calib, set())}
+    for row in picks:
+        task = tasks[(int(row["point"]), int(row["replicate"]))]
+        assert task.case == row["case"] and task.seed == int(row["seed"])
+        got = execute(task, scenarios).row
+        assert got["status"] == "ok", got.get("error")
+        assert got["outcome"] == row["outcome"] and got["days"] == row["days"], row["run_id"]
+        for t in calib.targets:
+            want, have = row[t.column], got.get(t.column)
+            if want is None or (isinstance(want, float) and math.isnan(want)):
+                assert have is None or math.isnan(float(have)), (t.column, have)
+            else:
+                assert float(have) == pytest.approx(float(want), rel=1e-9, abs=1e-12), t.column
