@@ -11,10 +11,11 @@ seeds, and reports:
   soldiers left, defected, deserted and detained, elites defected, peak participation.
 
 The sample's own manifest names the model version it was fitted to; a sample from another model
-version is refused, unless :data:`defection.model.version.SAMPLE_COMPATIBLE` says why that version
-gives the same numbers for a run that sets the sample's parameters. Parameters of the sample that are not the scenario's (the ``case.*`` mapping
-coefficients, which act when a NAVCO campaign is coded) are left out and listed. Draws of
-vectors and seeds come from one ``SeedSequence``.
+version is refused, unless :data:`defection.model.version.SAMPLE_COMPATIBLE` says why that
+version gives the same numbers for a run that sets the sample's parameters. Parameters of the
+sample that are not the scenario's (the ``case.*`` mapping coefficients, which act when a NAVCO
+campaign is coded) are left out and listed. Draws of vectors and seeds come from one
+``SeedSequence``.
 """
 
 from __future__ import annotations
