@@ -1272,4 +1272,111 @@ def write_report(
     )
     _atomic_write(docs / "VALIDATION.md", text)
     written.insert(0, docs / "VALIDATION.md")
+    readme = root / "README.md"
+    if readme.is_file() and README_BEGIN in readme.read_text(encoding="utf-8"):
+        section = render_readme(fit, navco_table, cases, skills, plots, docs, root)
+        _atomic_write(readme, replace_readme_section(readme.read_text(encoding="utf-8"), section))
+        written.append(readme)
     return written
+
+
+#: The README's generated validation section lies between these lines (issue #10: "the README
+#: shows the participation curve and the validation table").
+README_BEGIN = "<!-- validation:begin -->"
+README_END = "<!-- validation:end -->"
+
+
+def replace_readme_section(text: str, section: str) -> str:
+    """``text`` with what lies between :data:`README_BEGIN` and :data:`README_END` replaced.
+
+    Raises:
+        ReportError: The markers are missing, repeated or out of order.
+    """
+    a, b = text.count(README_BEGIN), text.count(README_END)
+    i, j = text.find(README_BEGIN), text.find(README_END)
+    if a != 1 or b != 1 or j < i:
+        raise ReportError(
+            f"README.md: needs one `{README_BEGIN}` line before one `{README_END}` line "
+            f"(found {a} and {b})"
+        )
+    return text[: i + len(README_BEGIN)] + "\n" + section + text[j:]
+
+
+def render_readme(
+    fit: Committed,
+    navco_table: pd.DataFrame,
+    cases: pd.DataFrame,
+    skills: pd.DataFrame | None,
+    plots: dict[str, str],
+    docs: Path,
+    root: Path,
+) -> str:
+    """The README's validation section: the participation curve and one table of the done-when.
+
+    Every number comes from the same tables as docs/VALIDATION.md (which has them all).
+    """
+    sample = fit.check.get("sample") or {}
+    sm = _sample_manifest(sample, root)
+    wave = sm.get("wave") if isinstance(sm.get("wave"), dict) else {}
+    status = sm.get("status")
+    head = (
+        "_Written by `defection validation` from committed runs; every table is in "
+        f"[docs/VALIDATION.md]({_rel(docs / 'VALIDATION.md', root)}). Sample: wave "
+        f"`{wave.get('name', sm.get('name'))}`"
+        + (f", status **{status}**" if status else "")
+        + f", {len(sample.get('rows') or [])} of {sample.get('vectors')} vectors drawn; model "
+        f"version {fit.manifest.get('model_version')}._"
+    )
+    out = [head, ""]
+    if "defect_by_bin" in plots:
+        img = _rel(docs / plots["defect_by_bin"], root)
+        out += [f"![P(DEFECT) by participation bin, model against data]({img})", ""]
+    out += [
+        "| done-when target | data or requirement | model (90 % over draws) | result |",
+        "|---|---|---|---|",
+    ]
+    names = {
+        "defect_by_bin": "NAVCO P(DEFECT), participation {}",
+        "defect_by_method": "NAVCO P(DEFECT), {}",
+        "success_gap": "NAVCO success gap (DEFECT - no DEFECT), {}",
+    }
+    if len(navco_table):
+        for r in navco_table[navco_table["done_when"]].itertuples():
+            out.append(
+                f"| {names[r.table].format(r.cell)} | {r.data_p:.2f} "
+                f"({_num(r.data_lo, 2)} to {_num(r.data_hi, 2)}) | {_num(r.model_p, 2)} "
+                f"({_num(r.model_lo, 2)} to {_num(r.model_hi, 2)}) | "
+                f"{_mark(r.inside, r.campaigns)} |"
+            )
+    for r in cases.itertuples():
+        req = f"{r.required:.0%} of runs" + ("" if r.stated else " (median run)")
+        cond = f": {r.condition}" if r.condition and r.condition not in ("yes", "no") else ""
+        if r.status in ("not measured", "not run"):
+            out.append(f"| {r.case}: {r.clause}{cond} | {req} | – | {r.status} |")
+            continue
+        out.append(
+            f"| {r.case}: {r.clause}{cond} | {req} | {r.share:.0%} of {r.runs} runs | "
+            f"**{r.status}** |"
+        )
+    if skills is None:
+        out.append("| Test set: Brier score, SUCCESS, model - logistic | < +0.01 | not run | – |")
+    else:
+        for outcome in ("SUCCESS", "DEFECT"):
+            r = skills[(skills["outcome"] == outcome) & (skills["metric"] == "Brier")]
+            if r.empty:
+                continue
+            r0 = r.iloc[0]
+            hi = float(r0["diff_hi"])
+            bound = f"upper end < +{BRIER_BOUND}" if outcome == "SUCCESS" else "reported"
+            verdict = (
+                ("**pass**" if math.isfinite(hi) and hi < BRIER_BOUND else "**fail**")
+                if outcome == "SUCCESS"
+                else "–"
+            )
+            out.append(
+                f"| Test set: Brier score, {outcome}, model - logistic (paired) | {bound} | "
+                f"{_num(float(r0['diff']))} ({_num(float(r0['diff_lo']))} to {_num(hi)}) | "
+                f"{verdict} |"
+            )
+    out += ["", *_summary(navco_table, cases, skills), ""]
+    return "\n".join(out) + "\n"

@@ -531,6 +531,27 @@ def test_the_report_renders_pass_and_fail_rows_from_a_committed_folder(tmp_path)
     assert "| 9 | 67% (6) | 70% |" in line and "**fail**" in line
     assert "**No test-set runs.**" in text and "not run (no test-set runs)" in text
     assert "0 of 2 done-when cells inside" in text  # the two done-when bins
+    # the README's section: written between its markers only, when the README has them
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "# x\n\nbefore\n<!-- validation:begin -->\nold\n<!-- validation:end -->\nafter\n"
+    )
+    files = validation.write_report(tmp_path / "calibration", tmp_path / "docs")
+    assert files[-1] == readme
+    text = readme.read_text()
+    assert text.startswith("# x\n\nbefore\n<!-- validation:begin -->\n") and "old" not in text
+    assert text.endswith("<!-- validation:end -->\nafter\n")
+    assert "(docs/validation/defect_by_bin.png)" in text and "(docs/VALIDATION.md)" in text
+    assert "| NAVCO P(DEFECT), participation 0.1-1% | 0.47 (0.37 to 0.58) | 1.00 (1.00 to" in text
+    line = next(ln for ln in text.splitlines() if "falls after the August coup" in ln)
+    assert "| 70% of runs | 67% of 9 runs | **fail** |" in line
+    assert "Sample: wave `wave3`, 3 of 40 vectors drawn" in text
+    assert "0 of 2 done-when cells inside" in text
+    readme.write_text("no markers\n")
+    validation.write_report(tmp_path / "calibration", tmp_path / "docs")
+    assert readme.read_text() == "no markers\n"
+    with pytest.raises(validation.ReportError, match="needs one"):
+        validation.replace_readme_section("<!-- validation:end -->\n<!-- validation:begin -->", "")
 
 
 # ------------------------------------------------------------------------------------------------
