@@ -212,6 +212,16 @@ def fall_after_defect(run: RunView, day: int = 365) -> float:
     return float(fell - first)
 
 
+def core_left(run: RunView) -> float:
+    """Share of the core identity group's soldiers who left by the run's end; NaN without one.
+
+    From the worker (``core_left_share``, :func:`defection.runner.core_left_share`); a stored row
+    read later, or a scenario with no core group, gives NaN.
+    """
+    v = run.row.get("core_left_share")
+    return float(v) if v is not None else math.nan
+
+
 _DAY = Arg(int, 0, 100_000, None, "day read (0 is the start; default: the run's last day)")
 _AFTER = Arg(int, 0, 100_000, 0, "the first day that counts")
 _BY = Arg(int, 1, 100_000, 365, "the day before which it counts")
@@ -307,6 +317,7 @@ MEASURES: dict[str, Measure] = {
             {"day": _UNTIL},
         ),  # noqa: E501
         Measure("navco_success", navco_success, navco_success.__doc__.split("\n")[0], "0/1"),
+        Measure("core_left", core_left, core_left.__doc__.split("\n")[0], "share"),
     )
 }
 

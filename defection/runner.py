@@ -124,6 +124,23 @@ def navco_readings(model: RegimeModel, ts: pd.DataFrame | None = None) -> dict[s
     return navco_defect(defected, shirking, model.first_unit_over)
 
 
+def core_left_share(model: RegimeModel) -> float | None:
+    """Share of the regime's core identity group among soldiers who left (deserted or defected).
+
+    ``left / members`` over soldiers whose identity group is the scenario's core group (``core =
+    true``), on the model's current day; None when the scenario has no core group or the force
+    has no member of it. Issue #10's Syrian clause: at most 5 % of the (Alawite) core leaves.
+    """
+    core = int(getattr(model, "core_group", -1))
+    if core < 0:
+        return None
+    s = model.soldiers
+    members = s.group == core
+    if not members.any():
+        return None
+    return float(has_left(s.state)[members].mean())
+
+
 def final_figures(model: RegimeModel, ts: pd.DataFrame | None = None) -> dict[str, Any]:
     """A finished run's headline numbers, shared by ``summary.json`` and the sweep store.
 

@@ -392,3 +392,28 @@ def test_docs_list_the_measures_as_the_registry_has_them():
     found = re.search(r"<!-- measures:begin -->\n(.*?)<!-- measures:end -->", doc, re.S)
     assert found, "docs/CALIBRATION.md lacks the measures markers"
     assert found.group(1) == measures_markdown() + "\n"
+
+
+def test_core_left_reads_the_worker_s_core_share_and_is_nan_without_one():
+    run = _run()
+    assert math.isnan(MEASURES["core_left"].fn(run))  # a stored row, or no core group
+    run.row["core_left_share"] = 0.04
+    assert MEASURES["core_left"].fn(run) == 0.04
+
+
+def test_the_core_group_share_that_left_counts_only_core_soldiers():
+    from defection.model.regime import RegimeModel
+    from defection.model.rules import DEFECTED, DESERTED
+    from defection.runner import core_left_share
+
+    m = RegimeModel("syria_2011", rng=1, overrides={"run.horizon": 1})
+    core = m.soldiers.group == m.core_group
+    assert m.core_group >= 0 and core.any() and (~core).any()
+    assert core_left_share(m) == 0.0
+    m.soldiers.state[np.flatnonzero(~core)] = DEFECTED  # every other soldier leaves
+    assert core_left_share(m) == 0.0
+    idx = np.flatnonzero(core)
+    m.soldiers.state[idx[: len(idx) // 2]] = DESERTED
+    assert core_left_share(m) == pytest.approx((len(idx) // 2) / len(idx))
+    m.core_group = -1  # no core group
+    assert core_left_share(m) is None

@@ -252,7 +252,7 @@ def test_validation_runs_the_check_and_writes_its_folder_and_report(tiny):
     line = next(ln for ln in report.splitlines() if "the leadership falls by day 60" in ln)
     assert f"| {len(fell)} | {fell.mean():.0%} ({int(fell.sum())}) |" in line
     assert cal.calib_id in report and "model version" in report
-    assert "core (Alawite) group that left" in report and "not measured" in report
+    assert "no lethal order carried out" in report and "not measured" in report
     assert "**No test-set runs.**" in report
     for png in ("defect_by_bin.png", "reliability.png"):
         assert (tmp / "docs" / "validation" / png).read_bytes()[:4] == b"\x89PNG"
@@ -437,8 +437,10 @@ def test_case_rows_pass_fail_and_not_measured():
     assert r["median"] == pytest.approx(np.median(SYRIA_DEFECTED))
     r = rows.loc[("philippines", "philippines_fall_after_defect")]
     assert r["status"] == "fail" and r["met"] == 1 and "2 runs without a value" in r["note"]
-    core = rows[rows["clause"].str.startswith("core")].iloc[0]
-    assert core["status"] == "not measured" and pd.isna(core["target"])
+    lethal = rows[rows["clause"].str.startswith("no lethal")].iloc[0]
+    assert lethal["status"] == "not measured" and pd.isna(lethal["target"])
+    core = rows[rows["clause"].str.startswith("core")].iloc[0]  # runs, but no such column
+    assert core["target"] == "syria_core_left" and core["status"] == "not run"
     # a case with runs but no such target column, and a case with no runs
     gdr = rows[rows["clause"] == "the leadership falls by day 60"].iloc[0]
     assert gdr["status"] == "not run"

@@ -47,7 +47,7 @@ from defection import __version__
 from defection.model.outputs import FINAL_SOLDIER_COLUMNS
 from defection.model.regime import RegimeModel
 from defection.model.scenario import Scenario
-from defection.runner import final_figures, navco_readings
+from defection.runner import core_left_share, final_figures, navco_readings
 from defection.sweep import start_forkserver, stop_forkserver
 from defection.sweep.errors import SweepError
 
@@ -159,8 +159,12 @@ def execute(task: Task, scenario: Scenarios | None = None) -> Result:
         ts = model.datacollector.get_model_vars_dataframe()
         row = _row(task, model, sc.hash, ts)
         if task.measures is not None:
-            # measures also see the first day each NAVCO DEFECT rule held (not a stored column)
-            view = row | {"navco_rules_first_day": navco_readings(model, ts)}
+            # measures also see the first day each NAVCO DEFECT rule held and the core group's
+            # share that left (not stored columns)
+            view = row | {
+                "navco_rules_first_day": navco_readings(model, ts),
+                "core_left_share": core_left_share(model),
+            }
             row.update(task.measures(view, ts))
         series = _series(ts, task.series) if task.series else None
     except Exception as exc:  # noqa: BLE001 - a failed run is data, not the end of the sweep
