@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from operating_point import V3_WEIGHTS
 
 from defection.model import scenario as scn
 from defection.model.address import coerce
@@ -46,19 +47,20 @@ SEED = 3
 SMALL = {"grid.width": 16, "grid.height": 16, "run.horizon": 30}
 
 #: Situations tried in order: (overrides of SMALL, why this situation is needed).
-CONTEXTS = {
-    "calm": ({}, "the small baseline itself"),
+CONTEXTS = {  # each at the mechanisms' operating point (tests/operating_point.py)
+    "calm": ({**V3_WEIGHTS}, "the small baseline itself"),
     "crisis": (
-        {"belief.intercept": -1.0, "soldiers.guard_share": 0.2},
+        {**V3_WEIGHTS, "belief.intercept": -1.0, "soldiers.guard_share": 0.2},
         "soldiers and elites leave; guard units exist (guard loyalty, resentment)",
     ),
     "no_elites": (
-        {"belief.intercept": 0.0, "elites.count": 0},
+        {**V3_WEIGHTS, "belief.intercept": 0.0, "elites.count": 0},
         "a gradual cascade without the elite-majority rule: purges, neighbours' beliefs, "
         "collapse by force",
     ),
     "split": (
         {
+            **V3_WEIGHTS,
             "belief.intercept": 4.0,
             "elites.count": 0,
             "soldiers.guard_share": 0.45,
@@ -69,6 +71,7 @@ CONTEXTS = {
     ),
     "force": (
         {
+            **V3_WEIGHTS,
             "belief.intercept": 0.0,
             "elites.count": 0,
             "soldiers.guard_share": 0.3,
@@ -79,6 +82,7 @@ CONTEXTS = {
     ),
     "units": (
         {
+            **V3_WEIGHTS,
             "soldiers.squad_size": 2,
             "soldiers.squads_per_company": 1,
             "soldiers.rotation": 0.5,
@@ -88,12 +92,13 @@ CONTEXTS = {
         "size), rotated away from home",
     ),
     "lethal": (
-        {"regime.lethality": 0.5},
+        {**V3_WEIGHTS, "regime.lethality": 0.5},
         "lethal repression (the baseline's is not): the lethality factors of backfire and of "
         "soldiers' moral cost act only when it is above 0",
     ),
     "mechanisms": (
         {
+            **V3_WEIGHTS,
             "belief.intercept": 0.0,
             "elites.count": 0,
             "soldiers.arrears": 0.5,

@@ -13,6 +13,7 @@ and say it again if calibration changes (docs/ODD.md section 9).
 
 import numpy as np
 import pytest
+from operating_point import V3_WEIGHTS
 
 from defection.model.outputs import SUCCESS_OUTCOMES
 from defection.model.regime import RegimeModel
@@ -44,20 +45,7 @@ def test_p7_pay_arrears_drive_desertion():
 
 #: Where a lever's direction can show (module docstring): model version 3's defaults of the 12
 #: calibrated parameters, with belief.intercept 4 instead of 2.
-MECHANISM = {
-    "soldiers.threshold": 0.0,
-    "soldiers.threshold_sd": 0.75,
-    "soldiers.loyalty": 0.5,
-    "soldiers.moral_cost": 0.6,
-    "soldiers.w_pay": 1.0,
-    "soldiers.peer_weight": 1.5,
-    "opposition.fight_risk": 1.5,
-    "elites.loyalty": 1.0,
-    "elites.loyalty_sd": 0.5,
-    "elites.peer_weight": 2.0,
-    "elites.client_follow": 0.5,
-    "belief.intercept": 4.0,
-}
+MECHANISM = {**V3_WEIGHTS, "belief.intercept": 4.0}
 
 
 CALIBRATED_FAILS = pytest.mark.xfail(
