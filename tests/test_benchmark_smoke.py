@@ -39,3 +39,17 @@ def test_sweep_benchmark_json_last_line(capsys):
     assert result == returned
     assert result["runs"] == 6 and result["bare_s"] > 0
     assert result["pool_speedup"] > 0 and "store_overhead" in result
+
+
+def test_calibration_dask_benchmark_json_last_line(capsys):
+    path = ENGINE.parent / "calibration_dask.py"
+    spec = importlib.util.spec_from_file_location("benchmarks_calibration_dask", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    returned = module.main(["--quick"])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result == returned
+    assert result["runs"] == 4
+    for key in ("serial_s", "dask1_s", "dask2_s", "pool2_s", "dask_scaling_2_vs_1"):
+        assert result[key] > 0
