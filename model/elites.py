@@ -15,7 +15,12 @@ if TYPE_CHECKING:
 
 
 def decide(m: RegimeModel, rng: np.random.Generator) -> None:
-    """Each loyal elite defects when :func:`~defection.model.rules.elite_defect_gain` >= 0."""
+    """Each loyal elite defects when :func:`~defection.model.rules.elite_defect_gain` >= 0.
+
+    With ``elites.choice_noise`` ``tau > 0`` the choice is a daily binary logit instead: an elite
+    defects with chance ``logistic(gain / tau)`` (random utility, McFadden 1974), which is the
+    threshold rule as ``tau`` goes to 0.
+    """
     e, p = m.elites, m.p
     loyal = np.flatnonzero(e.state == ELITE_LOYAL)
     if loyal.size == 0:
@@ -30,7 +35,12 @@ def decide(m: RegimeModel, rng: np.random.Generator) -> None:
         m.stats["elites_defected"],
         p["elites.peer_weight"],
     )
-    defect(m, loyal[gain >= 0], rng)
+    noise = p["elites.choice_noise"]
+    if noise > 0:  # random utility: a daily logit choice (draws only when switched on)
+        go = rng.random(loyal.size) < rules.logistic(gain / noise)
+    else:
+        go = gain >= 0
+    defect(m, loyal[go], rng)
 
 
 def defect(m: RegimeModel, who: NDArray[np.int64], rng: np.random.Generator) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.special import ndtr, ndtri
 
 # Soldier states (codes used in every array and output).
 LOYAL, SHIRKING, DESERTED, DEFECTED, DETAINED = 0, 1, 2, 3, 4
@@ -193,6 +194,38 @@ def elite_defect_gain(
     """
     stay = belief * rents * (1.0 - purge_risk) + np.asarray(loyalty, dtype=float)
     return (1.0 - belief) * (outside_option + amnesty) + peer_weight * defected_share - stay
+
+
+def calm_loyalty_floor(
+    belief: float, rents: float, purge_risk: float, outside_option: float, amnesty: float
+) -> float:
+    """The loyalty at which an elite is indifferent before the crisis.
+
+    ``L* = (1 - b0)(O + a) - b0 rents (1 - purge)``: :func:`elite_defect_gain` with no elite
+    defected and loyalty 0, at the initial public belief ``b0``. An elite with loyalty above
+    ``L*`` stays in calm times. A regime that has lasted keeps only such elites; one who would
+    have broken with it before any crisis was purged or never admitted (Svolik 2012, ch. 3 and
+    4: the ruler's inner circle is selected and screened).
+    """
+    gain = elite_defect_gain(belief, rents, purge_risk, 0.0, outside_option, amnesty, 0.0, 0.0)
+    return float(gain)
+
+
+def truncated_normal(z: ArrayLike, mean: float, sd: float, floor: float) -> NDArray[np.float64]:
+    """Map standard normal draws ``z`` to ``N(mean, sd)`` truncated below at ``floor``.
+
+    Inverse-CDF transform of each draw's rank: with ``q = P(X > floor)``, draw ``z`` maps to the
+    ``x`` with ``P(X > x) = q Phi(-z)``, i.e. ``x = mean - sd Phi^-1(q Phi(-z))``; increasing in
+    ``z``, ``floor`` as ``z`` goes to minus infinity, and stable far in the upper tail. No extra
+    random numbers are drawn. With ``sd = 0`` every value is ``max(mean, floor)``.
+    """
+    z = np.asarray(z, dtype=float)
+    if sd <= 0:
+        return np.full(z.shape, max(mean, floor))
+    q = ndtr(-(floor - mean) / sd)
+    t = q * ndtr(-z)
+    x = mean - sd * ndtri(np.where(t > 0, t, np.nan))
+    return np.where(np.isfinite(x), np.maximum(x, floor), floor)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -305,6 +305,49 @@ def soldier_choice(defect: ArrayLike, desert: ArrayLike, threshold: ArrayLike) -
     return out
 
 
+def choice_probabilities(
+    defect: ArrayLike, desert: ArrayLike, threshold: ArrayLike, noise: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Daily chances to defect and to desert under random utility (multinomial logit).
+
+    Staying is worth the soldier's threshold ``theta``, defecting ``g_def`` and deserting
+    ``g_des``; each option's value carries an independent Gumbel shock of scale ``tau``
+    (``soldiers.choice_noise``) drawn anew every day, so
+    ``P(k) = exp(U_k / tau) / (exp(theta / tau) + exp(g_def / tau) + exp(g_des / tau))``
+    (McFadden 1974, "Conditional logit analysis of qualitative choice behavior"; the quantal
+    response of McKelvey & Palfrey 1995). As ``tau`` goes to 0 the choice becomes
+    :func:`soldier_choice`'s argmax. With ``tau > 0`` a soldier whose gain lies below his threshold
+    still leaves with a small daily chance, so a share that leaves can build up over months
+    instead of all at once or never. Returns ``(p_defect, p_desert)``; with ``tau = 0`` each is 0
+    or 1 as :func:`soldier_choice` decides.
+    """
+    d = np.asarray(defect, dtype=float)
+    e = np.asarray(desert, dtype=float)
+    t = np.broadcast_to(np.asarray(threshold, dtype=float), d.shape)
+    if noise <= 0:
+        choice = soldier_choice(d, e, t)
+        return (choice == DEFECTED).astype(float), (choice == DESERTED).astype(float)
+    top = np.maximum(np.maximum(d, e), t)
+    w_d, w_e, w_s = (np.exp((x - top) / noise) for x in (d, e, t))
+    total = w_d + w_e + w_s
+    return w_d / total, w_e / total
+
+
+def noisy_choice(p_defect: ArrayLike, p_desert: ArrayLike, u: ArrayLike) -> NDArray[np.int8]:
+    """Draw each soldier's choice from :func:`choice_probabilities` with one uniform ``u``.
+
+    ``DEFECTED`` when ``u < p_def``, ``DESERTED`` when ``p_def <= u < p_def + p_des``, else
+    ``LOYAL`` (stay): inverse-CDF sampling of the three options.
+    """
+    pd_ = np.asarray(p_defect, dtype=float)
+    pe = np.asarray(p_desert, dtype=float)
+    uu = np.asarray(u, dtype=float)
+    out = np.full(pd_.shape, LOYAL, dtype=np.int8)
+    out[uu < pd_ + pe] = DESERTED
+    out[uu < pd_] = DEFECTED
+    return out
+
+
 def shirks(
     moral_cost: ArrayLike, loyalty: ArrayLike, fear: ArrayLike, on_duty: ArrayLike
 ) -> NDArray[np.bool_]:

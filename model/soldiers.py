@@ -165,7 +165,12 @@ def decide(
         p["soldiers.peer_weight"],
         p["soldiers.legitimacy_desert_share"] * principled,
     )
-    choice = soldier_rules.soldier_choice(g_def, g_des, s.threshold[idx])
+    noise = p["soldiers.choice_noise"]
+    if noise > 0:  # random utility: a daily logit choice (draws only when switched on)
+        p_def, p_des = soldier_rules.choice_probabilities(g_def, g_des, s.threshold[idx], noise)
+        choice = soldier_rules.noisy_choice(p_def, p_des, rng.random(idx.size))
+    else:
+        choice = soldier_rules.soldier_choice(g_def, g_des, s.threshold[idx])
     # commanders who defected pull their companies
     cmd = u.company_commander[u.company[idx]]
     follow = (s.state[cmd] == DEFECTED) & (cmd != idx)

@@ -15,7 +15,7 @@ from operating_point import V3_WEIGHTS
 from defection.model import scenario as scn
 from defection.model import soldier_rules
 from defection.model.regime import RegimeModel
-from defection.model.rules import CONSCRIPT, DEFECTED, DESERTED, LOYAL, SHIRKING
+from defection.model.rules import CONSCRIPT, DEFECTED, DESERTED, ELITE_DEFECTED, LOYAL, SHIRKING
 from defection.model.scenario import ScenarioError
 from defection.runner import final_figures, summarize
 
@@ -340,3 +340,95 @@ def test_less_loyal_or_worse_paid_conscripts_leave_more_than_professionals(diffe
         conscripts.append(gone[s.conscript].mean())
         professionals.append(gone[rank_and_file & ~s.conscript].mean())
     assert np.mean(conscripts) > np.mean(professionals) + 0.05, (conscripts, professionals)
+
+
+# ------------------------------------------------------------------------------------------------
+# 7. random utility (soldiers.choice_noise, elites.choice_noise) and a steady start
+# ------------------------------------------------------------------------------------------------
+
+
+def _calm_gains(m):
+    """Each elite's gain from defecting before the crisis (initial belief, no elite defected)."""
+    from defection.model import rules, signals
+
+    p = m.p
+    return rules.elite_defect_gain(
+        signals.initial_belief(m),
+        p["elites.rents"],
+        p["elites.purge_risk"],
+        m.elites.loyalty,
+        p["elites.outside_option"],
+        p["opposition.amnesty"],
+        0.0,
+        p["elites.peer_weight"],
+    )
+
+
+@pytest.mark.parametrize("name", ["baseline", "syria_2011", "philippines_1986"])
+def test_steady_start_keeps_every_elite_loyal_before_the_crisis(name):
+    """With elites.steady_start no elite gains from defecting before anything happens; without it
+    a low loyalty draw does (the test could fail); both draw the same random numbers."""
+    low = {"elites.loyalty": -0.5, "elites.loyalty_sd": 1.0}
+    any_off = False
+    for seed in (1, 2, 3):
+        off = RegimeModel(name, rng=seed, overrides=low)
+        on = RegimeModel(name, rng=seed, overrides={**low, "elites.steady_start": True})
+        assert np.all(_calm_gains(on) < 0)
+        any_off |= bool(np.any(_calm_gains(off) >= 0))
+        np.testing.assert_array_equal(on.elites.clients, off.elites.clients)
+        np.testing.assert_array_equal(on.soldiers.threshold, off.soldiers.threshold)
+        # the order of the elites' loyalty is kept: the same draw, moved above the floor
+        np.testing.assert_array_equal(np.argsort(on.elites.loyalty), np.argsort(off.elites.loyalty))
+    assert any_off
+
+
+def _left(m):
+    ts = m.datacollector.get_model_vars_dataframe()
+    return (ts["soldiers_defected"] + ts["soldiers_deserted"]).to_numpy()
+
+
+def test_soldier_choice_noise_lets_soldiers_leave_over_months():
+    """At the calibrated defaults (steady start) no Syrian soldier leaves by the threshold rule in
+    this seed; with a daily logit of scale 1 some leave, month after month, and more desert
+    than defect."""
+    base = {"elites.steady_start": True}
+    rule = RegimeModel("syria_2011", rng=2, overrides=base, until_horizon=True)
+    rule.run()
+    assert _left(rule)[-1] == 0
+    logit = RegimeModel(
+        "syria_2011", rng=2, overrides={**base, "soldiers.choice_noise": 1.0}, until_horizon=True
+    )
+    logit.run()
+    left = _left(logit)
+    assert 0.01 < left[-1] < 0.3
+    assert 0 < left[90] < left[180] < left[-1]  # it builds up, not in one day
+    assert np.max(np.diff(left)) < 0.01
+    assert logit.stats["soldiers_deserted"] > logit.stats["soldiers_defected"]
+
+
+def test_elite_choice_noise_is_a_daily_logit():
+    """With elites.choice_noise tau an elite defects with chance logistic(gain / tau): at gain 0
+    half of 4,000 elites go on one day, at gain -tau ln 9 a tenth; with tau 0 gain 0 still goes
+    (the inclusive threshold) and any loss keeps him."""
+    from defection.model import elites, rules
+
+    def share(noise, gain):
+        m = model({"elites.count": 4_000, "elites.clients": 0, "elites.choice_noise": noise})
+        p = m.p
+        floor = rules.calm_loyalty_floor(
+            m.belief_public,
+            p["elites.rents"],
+            p["elites.purge_risk"],
+            p["elites.outside_option"],
+            p["opposition.amnesty"],
+        )
+        m.stats["elites_defected"] = 0.0
+        m.elites.loyalty[:] = floor - gain
+        elites.decide(m, np.random.default_rng(7))
+        return float(np.mean(m.elites.state == ELITE_DEFECTED))
+
+    sd = np.sqrt(0.25 / 4_000)
+    assert share(1.5, 0.0) == pytest.approx(0.5, abs=4 * sd)
+    assert share(1.5, -1.5 * np.log(9)) == pytest.approx(0.1, abs=4 * sd)
+    assert share(0.0, 0.0) == 1.0
+    assert share(0.0, -1e-6) == 0.0

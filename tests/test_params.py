@@ -351,6 +351,7 @@ BEHAVIOURAL_NAMES = (
     "soldiers.peer_weight",
     "soldiers.threshold",
     "soldiers.threshold_sd",
+    "soldiers.choice_noise",
     "soldiers.desert_punishment",
     "soldiers.guard_loyalty",
     "soldiers.guard_resentment",
@@ -371,6 +372,7 @@ BEHAVIOURAL_NAMES = (
     "elites.loyalty_sd",
     "elites.outside_option",
     "elites.peer_weight",
+    "elites.choice_noise",
     "elites.client_follow",
 )
 

@@ -586,6 +586,92 @@ def test_soldier_choice_property(d, e, t):
         assert c == DESERTED
 
 
+def test_choice_probabilities_logit_formula():
+    """With noise tau the three options get the multinomial logit's shares, exactly."""
+    d, e, t, tau = 1.0, 0.5, 2.0, 0.7
+    p_def, p_des = soldier_rules.choice_probabilities(d, e, t, tau)
+    w = np.exp(np.array([d, e, t]) / tau)
+    assert p_def == pytest.approx(w[0] / w.sum())
+    assert p_des == pytest.approx(w[1] / w.sum())
+    # huge gains do not overflow (the largest option is subtracted first)
+    p_def, p_des = soldier_rules.choice_probabilities(5000.0, 0.0, 0.0, 0.01)
+    assert p_def == 1.0 and p_des == 0.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.floats(-10, 10),
+    st.floats(-10, 10),
+    st.floats(-10, 10),
+    st.floats(0.01, 5),
+    st.floats(0.01, 3),
+)
+def test_choice_probabilities_properties(d, e, t, tau, step):
+    """Shares lie in [0, 1] and sum to at most 1; a larger gain from defecting raises its share
+    and lowers the others'; tau = 0 is the threshold rule."""
+    p_def, p_des = soldier_rules.choice_probabilities(d, e, t, tau)
+    assert 0 <= p_def <= 1 and 0 <= p_des <= 1 and p_def + p_des <= 1 + 1e-12
+    q_def, q_des = soldier_rules.choice_probabilities(d + step, e, t, tau)
+    assert q_def >= p_def - 1e-12 and q_des <= p_des + 1e-12
+    z_def, z_des = soldier_rules.choice_probabilities(d, e, t, 0.0)
+    c = soldier_rules.soldier_choice(d, e, t)
+    assert (z_def, z_des) == (float(c == DEFECTED), float(c == DESERTED))
+
+
+def test_choice_probabilities_approach_the_threshold_rule():
+    """As tau shrinks the logit's choice converges to the argmax of soldier_choice."""
+    d = np.array([1.0, 0.0, -1.0, 3.0])
+    e = np.array([0.0, 1.0, -2.0, 2.5])
+    t = np.array([0.5, 0.5, 0.0, 1.0])
+    p_def, p_des = soldier_rules.choice_probabilities(d, e, t, 1e-3)
+    c = soldier_rules.soldier_choice(d, e, t)
+    np.testing.assert_allclose(p_def, c == DEFECTED, atol=1e-6)
+    np.testing.assert_allclose(p_des, c == DESERTED, atol=1e-6)
+
+
+def test_noisy_choice_inverse_cdf():
+    p_def = np.array([0.2, 0.2, 0.2, 0.0])
+    p_des = np.array([0.3, 0.3, 0.3, 1.0])
+    u = np.array([0.1, 0.4, 0.6, 0.99])
+    out = soldier_rules.noisy_choice(p_def, p_des, u)
+    assert out.dtype == np.int8
+    assert out.tolist() == [DEFECTED, DESERTED, LOYAL, DESERTED]
+    # over many draws the shares match the probabilities
+    u = np.random.default_rng(3).random(200_000)
+    got = soldier_rules.noisy_choice(np.full(u.size, 0.1), np.full(u.size, 0.25), u)
+    assert np.mean(got == DEFECTED) == pytest.approx(0.1, abs=0.005)
+    assert np.mean(got == DESERTED) == pytest.approx(0.25, abs=0.005)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.floats(0.01, 0.99), st.floats(0, 5), st.floats(0, 1), st.floats(0, 5), st.floats(0, 3))
+def test_calm_loyalty_floor_is_the_elites_indifference_point(b, rents, purge, outside, amnesty):
+    floor = rules.calm_loyalty_floor(b, rents, purge, outside, amnesty)
+    gain = rules.elite_defect_gain
+    assert gain(b, rents, purge, floor, outside, amnesty, 0.0, 3.0) == pytest.approx(0, abs=1e-9)
+    assert gain(b, rents, purge, floor + 0.01, outside, amnesty, 0.0, 3.0) < 0
+    assert gain(b, rents, purge, floor - 0.01, outside, amnesty, 0.0, 3.0) > 0
+
+
+def test_truncated_normal_matches_scipy_and_respects_the_floor():
+    from scipy import stats
+
+    z = np.random.default_rng(5).standard_normal(2_000)
+    for mean, sd, floor in [(0.7, 0.7, -0.6), (0.0, 1.0, 2.5), (1.0, 2.0, -10.0), (0.0, 1.0, 9.0)]:
+        x = rules.truncated_normal(z, mean, sd, floor)
+        assert np.all(x >= floor) and np.all(np.isfinite(x))
+        order = np.argsort(z)
+        assert np.all(np.diff(x[order]) >= 0)  # increasing in the draw
+        want = stats.truncnorm.ppf(stats.norm.cdf(z), (floor - mean) / sd, np.inf, mean, sd)
+        ok = np.isfinite(want)
+        np.testing.assert_allclose(x[ok], want[ok], rtol=1e-6, atol=1e-6)
+    # a floor far below the mean leaves the draws as they were
+    np.testing.assert_allclose(rules.truncated_normal(z, 0.7, 0.7, -50.0), 0.7 + 0.7 * z)
+    # no spread: the mean, or the floor when the mean lies below it
+    assert rules.truncated_normal(z[:3], 0.7, 0.0, -1.0).tolist() == [0.7] * 3
+    assert rules.truncated_normal(z[:3], 0.7, 0.0, 1.0).tolist() == [1.0] * 3
+
+
 def test_shirks_only_on_duty_and_strict():
     assert soldier_rules.shirks(2.0, 0.5, 0.5, True)
     assert not soldier_rules.shirks(2.0, 0.5, 0.5, False)  # off duty never shirks
