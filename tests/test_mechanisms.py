@@ -428,7 +428,7 @@ def test_elite_choice_noise_is_a_daily_logit():
         return float(np.mean(m.elites.state == ELITE_DEFECTED))
 
     sd = np.sqrt(0.25 / 4_000)
-    assert share(1.5, 0.0) == pytest.approx(0.5, abs=4 * sd)
-    assert share(1.5, -1.5 * np.log(9)) == pytest.approx(0.1, abs=4 * sd)
+    assert share(0.8, 0.0) == pytest.approx(0.5, abs=4 * sd)
+    assert share(0.8, -0.8 * np.log(9)) == pytest.approx(0.1, abs=4 * sd)
     assert share(0.0, 0.0) == 1.0
     assert share(0.0, -1e-6) == 0.0

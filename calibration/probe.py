@@ -1,0 +1,113 @@
+"""Probe scenario cases at one parameter point: what each seed's run did, one line per run.
+
+A modeller's look at a structure before calibrating it (docs/CALIBRATION.md, "Model
+structure"): each case run to its outcome (or horizon) at the registry's defaults plus the given
+overrides, over seeds ``1..N``, and one line per run: the outcome and its day, the shares of the
+initial force that defected, deserted and were detained, the share of elites who defected, and
+the first day a NAVCO DEFECT rule held (docs/MEASUREMENT.md). Nothing is stored and nothing is
+fitted; it draws on fitting-set cases only (scenarios), never on the NAVCO test set.
+
+Usage::
+
+    python -m defection.calibration.probe syria_2011,myanmar_2021 --seeds 3
+        --set soldiers.choice_noise=1 --set elites.steady_start=true [--workers 2]
+
+(one command line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+#: The columns printed, in order.
+COLUMNS = (
+    "case",
+    "seed",
+    "outcome",
+    "day",
+    "defected",
+    "deserted",
+    "detained",
+    "elites",
+    "first_defect",
+)
+
+
+def probe_run(case: str, seed: int, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Run ``case`` at ``seed`` with ``overrides`` and return one row of :data:`COLUMNS`."""
+    from defection.model.regime import RegimeModel
+    from defection.runner import final_figures, navco_readings
+
+    m = RegimeModel(case, rng=seed, overrides=overrides)
+    m.run()
+    fig = final_figures(m)
+    days = [d for d in navco_readings(m).values() if d is not None]
+    return {
+        "case": case,
+        "seed": seed,
+        "outcome": m.outcome,
+        "day": m.outcome_day,
+        "defected": fig["soldiers"]["defected"],
+        "deserted": fig["soldiers"]["deserted"],
+        "detained": fig["soldiers"]["detained"],
+        "elites": fig["elites_defected"],
+        "first_defect": min(days) if days else None,
+    }
+
+
+def _row_text(row: dict[str, Any]) -> str:
+    def pct(x: float) -> str:
+        return f"{100 * x:.1f}%"
+
+    first = "-" if row["first_defect"] is None else str(row["first_defect"])
+    return (
+        f"| {row['case']} | {row['seed']} | {row['outcome']} | {row['day']} | "
+        f"{pct(row['defected'])} | {pct(row['deserted'])} | {pct(row['detained'])} | "
+        f"{pct(row['elites'])} | {first} |"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print a Markdown table of the runs; exit 2 with a message on bad input."""
+    from defection.cli import parse_sets
+    from defection.model.scenario import ScenarioError, load
+
+    ap = argparse.ArgumentParser(prog="python -m defection.calibration.probe")
+    ap.add_argument("cases", help="comma-separated scenario names or files")
+    ap.add_argument("--seeds", type=int, default=3, help="seeds 1..N (default 3)")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    ap.add_argument("--workers", type=int, default=1, help="local processes (default 1)")
+    args = ap.parse_args(argv)
+    overrides = parse_sets(args.set)
+    cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    problems = []
+    for case in cases:  # every problem before anything runs
+        try:
+            load(case).with_overrides(overrides)
+        except ScenarioError as exc:
+            problems += exc.problems
+    if args.seeds < 1:
+        problems.append(f"--seeds {args.seeds}: must be at least 1")
+    if problems:
+        print("\n".join(problems))
+        return 2
+    jobs = list(itertools.product(cases, range(1, args.seeds + 1)))
+    print("| " + " | ".join(COLUMNS) + " |")
+    print("|" + "---|" * len(COLUMNS))
+    if args.workers > 1:
+        with ProcessPoolExecutor(args.workers) as pool:
+            futures = [pool.submit(probe_run, c, s, overrides) for c, s in jobs]
+            for fut in futures:
+                print(_row_text(fut.result()), flush=True)
+    else:
+        for c, s in jobs:
+            print(_row_text(probe_run(c, s, overrides)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
