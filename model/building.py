@@ -297,7 +297,9 @@ def _build_elites(m: RegimeModel, rng: np.random.Generator) -> None:
             p["elites.outside_option"],
             p["opposition.amnesty"],
         )
-        loyalty = rules.truncated_normal(z, p["elites.loyalty"], p["elites.loyalty_sd"], floor)
+        # strictly above L*: an elite at L* has gain 0, and a gain of 0 defects (>= 0)
+        above = float(np.nextafter(floor, np.inf))
+        loyalty = rules.truncated_normal(z, p["elites.loyalty"], p["elites.loyalty_sd"], above)
     else:
         loyalty = p["elites.loyalty"] + p["elites.loyalty_sd"] * z
     m.elites = EliteArrays(

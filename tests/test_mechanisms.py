@@ -382,6 +382,20 @@ def test_steady_start_keeps_every_elite_loyal_before_the_crisis(name):
     assert any_off
 
 
+def test_steady_start_far_below_the_floor_still_keeps_every_elite():
+    """When the floor lies dozens of sd above the mean (the truncated tail underflows), every
+    elite sits just above the floor, never on it, so none defects on day 1."""
+    from defection.model import elites, signals
+
+    far = {"elites.loyalty": -3.0, "elites.loyalty_sd": 0.05, "elites.steady_start": True}
+    m = RegimeModel("syria_2011", rng=1, overrides=far)
+    assert np.all(_calm_gains(m) < 0)
+    m.belief_public = signals.initial_belief(m)
+    m.stats["elites_defected"] = 0.0
+    elites.decide(m, np.random.default_rng(0))
+    assert not np.any(m.elites.state == ELITE_DEFECTED)
+
+
 def _left(m):
     ts = m.datacollector.get_model_vars_dataframe()
     return (ts["soldiers_defected"] + ts["soldiers_deserted"]).to_numpy()
