@@ -2,7 +2,8 @@
 
 A modeller's look at a structure before calibrating it (docs/CALIBRATION.md, "Model
 structure"): each case run to its outcome (or horizon) at the registry's defaults plus the given
-overrides, over seeds ``1..N``, and one line per run: the outcome and its day, the shares of the
+overrides, over seeds ``1..N`` (or the seeds given, such as a calibration run's from its
+``runs.parquet``), and one line per run: the outcome and its day, the shares of the
 initial force that defected, deserted and were detained, the share of elites who defected, and
 the first day a NAVCO DEFECT rule held (docs/MEASUREMENT.md). Nothing is stored and nothing is
 fitted; it draws on fitting-set cases only (scenarios), never on the NAVCO test set.
@@ -22,6 +23,9 @@ import itertools
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
+
+#: The most seeds ``--seeds`` takes (a probe is a look, not a sweep: ``defection sweep`` is).
+MAX_SEEDS = 1000
 
 #: The columns printed, in order.
 COLUMNS = (
@@ -78,7 +82,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(prog="python -m defection.calibration.probe")
     ap.add_argument("cases", help="comma-separated scenario names or files")
-    ap.add_argument("--seeds", type=int, default=3, help="seeds 1..N (default 3)")
+    ap.add_argument("--seeds", type=int, default=3, help="seeds 1..N (default 3, at most 1000)")
+    ap.add_argument(
+        "--seed",
+        type=int,
+        action="append",
+        default=[],
+        help="an explicit seed (repeatable; replaces --seeds), e.g. a calibration run's",
+    )
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     ap.add_argument("--workers", type=int, default=1, help="local processes (default 1)")
     args = ap.parse_args(argv)
@@ -90,12 +101,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             load(case).with_overrides(overrides)
         except ScenarioError as exc:
             problems += exc.problems
-    if args.seeds < 1:
-        problems.append(f"--seeds {args.seeds}: must be at least 1")
+    if not 1 <= args.seeds <= MAX_SEEDS:
+        problems.append(f"--seeds {args.seeds}: must be between 1 and {MAX_SEEDS}")
+    problems += [f"--seed {s}: must be a non-negative integer" for s in args.seed if s < 0]
     if problems:
         print("\n".join(problems))
         return 2
-    jobs = list(itertools.product(cases, range(1, args.seeds + 1)))
+    seeds = args.seed or list(range(1, args.seeds + 1))
+    jobs = list(itertools.product(cases, seeds))
     print("| " + " | ".join(COLUMNS) + " |")
     print("|" + "---|" * len(COLUMNS))
     if args.workers > 1:

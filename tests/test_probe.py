@@ -36,3 +36,14 @@ def test_probe_refuses_bad_input_before_running(capsys):
     assert probe.main(["no_such_case"]) == 2
     assert "no_such_case" in capsys.readouterr().out
     assert probe.main(["epstein_1", "--seeds", "0"]) == 2
+    assert probe.main(["epstein_1", "--seeds", "10000000000000"]) == 2
+    assert "between 1 and 1000" in capsys.readouterr().out
+    assert probe.main(["epstein_1", "--seed", "-3"]) == 2
+    assert "--seed -3" in capsys.readouterr().out
+
+
+def test_probe_runs_the_seeds_it_is_given(capsys):
+    big = 10361417971559375  # a calibration run's seed is a large integer
+    assert probe.main(["epstein_1", "--seed", str(big), "--set", "run.horizon=5"]) == 0
+    rows = capsys.readouterr().out.strip().splitlines()[2:]
+    assert rows == [probe._row_text(probe.probe_run("epstein_1", big, {"run.horizon": 5}))]
