@@ -67,10 +67,11 @@ def load_sample(path: str | Path | None = None) -> Sample:
 
     Raises:
         EnsembleError: No file, no rows, no parameter column, or another model version (one
-            that :data:`~defection.model.version.SAMPLE_COMPATIBLE` does not name).
+            that :data:`~defection.model.version.SAMPLE_COMPATIBLE` does not name, or a sample of
+            one that lacks a column :data:`~defection.model.version.SAMPLE_REQUIRES` asks for).
     """
     from defection.model.params import BY_NAME
-    from defection.model.version import MODEL_VERSION, SAMPLE_COMPATIBLE
+    from defection.model.version import MODEL_VERSION, SAMPLE_COMPATIBLE, SAMPLE_REQUIRES
 
     p = Path(path) if path is not None else SAMPLE_PATH
     if not p.is_file():
@@ -89,6 +90,12 @@ def load_sample(path: str | Path | None = None) -> Sample:
     if version is not None and str(version) not in (MODEL_VERSION, *SAMPLE_COMPATIBLE):
         raise EnsembleError(
             f"{p}: fitted to model version {version}, this is model version {MODEL_VERSION}"
+        )
+    missing = [c for c in SAMPLE_REQUIRES.get(str(version), ()) if c not in frame.columns]
+    if missing:
+        raise EnsembleError(
+            f"{p}: a model-version-{version} sample without {', '.join(missing)}: fitted with "
+            f"a mechanism off that model version {MODEL_VERSION} switches on; calibrate again"
         )
     # model parameters, and the case-coding coefficients (``case.*``, which a scenario leaves out)
     params = [c for c in frame.columns if c in BY_NAME or c.startswith("case.")]

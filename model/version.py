@@ -10,11 +10,14 @@ sweep instead of resuming an old one and mixing rows of two models. The package 
 (``defection.__version__``) says which release ran; it does not change with the model.
 
 History: 3, the measurement model (issue #10, section 1); 4, the registry defaults of the
-calibrated parameters from the calibrated sample (issue #10, section 4).
+calibrated parameters from the calibrated sample (issue #10, section 4); 5, the second
+calibration: the defaults of its 12 parameters from its sample's medoid (among them the daily
+random-utility scales of soldiers and elites, which were 0, off) and ``elites.steady_start`` on
+(docs/CALIBRATION.md, "Model structure").
 """
 
 #: Bump when a run's numbers change, with the golden baseline (see this module's docstring).
-MODEL_VERSION = "4"
+MODEL_VERSION = "5"
 
 #: Earlier model versions whose calibrated samples this version still reads, with why: a version
 #: that changed only defaults which every vector of a sample sets gives, for a run that sets them,
@@ -22,9 +25,18 @@ MODEL_VERSION = "4"
 #: last wave and compares every target). Anything else that changes numbers makes a sample stale:
 #: leave it out of here and calibrate again.
 SAMPLE_COMPATIBLE: dict[str, str] = {
-    "3": (
-        "model version 4 changed only the defaults of the 12 calibrated parameters (to the "
-        "calibrated sample's medoid) and dropped syria_2011's own elite loyalty; every vector of "
-        "a version-3 sample sets all of them"
+    "4": (
+        "model version 5 changed only defaults: those of the second calibration's 12 parameters "
+        "(to its sample's medoid) and elites.steady_start (to on). The second calibration's "
+        "waves ran under version 4 with every one of them set (the 12 by each vector, the steady "
+        "start by every case), so its sample gives the same numbers; a version-4 sample that "
+        "does not vary both choice-noise scales (the first calibration's) is refused "
+        "(SAMPLE_REQUIRES)"
     ),
+}
+
+#: Columns a sample of a compatible earlier version must carry to be read: a sample without
+#: them was fitted with a mechanism off that this version switches on.
+SAMPLE_REQUIRES: dict[str, tuple[str, ...]] = {
+    "4": ("soldiers.choice_noise", "elites.choice_noise"),
 }

@@ -1,9 +1,12 @@
-"""The registry's defaults of the calibrated parameters come from the calibrated sample.
+"""The registry's defaults of the calibrated parameters come from the calibrated samples.
 
 Issue #10, section 4: "the registry's defaults come from it, each with the source 'calibrated'
 and the file". The defaults are the sample's medoid (calibration/promote.py), rounded; the
-manifest of the promoted sample names it. Model version 4 changed only those defaults (and
-dropped syria_2011's own elite loyalty), so a version-3 sample still stands
+manifest of the promoted sample names it. The second calibration (waves wave5_1b to wave5_3)
+made the sample of record; the first calibration's medoid (calibration/wave3/promoted.json)
+still gives the defaults of its parameters that the second held fixed. Model version 5 changed
+only defaults that every vector of the second calibration's sample sets, or that every one of
+its cases set (``elites.steady_start``), so its version-4 sample still stands
 (:data:`defection.model.version.SAMPLE_COMPATIBLE`): the last test reruns committed runs of the
 sample's wave with today's code and finds every target as committed.
 """
@@ -24,6 +27,9 @@ from defection.model.version import MODEL_VERSION, SAMPLE_COMPATIBLE
 
 MANIFEST = json.loads((SAMPLE_PATH.parent / "manifest.json").read_text(encoding="utf-8"))
 ROOT = Path(__file__).resolve().parents[1]
+#: The first calibration's promoted manifest: its medoid gives the defaults the second held.
+FIRST = json.loads((ROOT / "calibration/wave3/promoted.json").read_text(encoding="utf-8"))
+HELD = sorted(set(FIRST["medoid"]["defaults"]) - set(MANIFEST["medoid"]["defaults"]))
 
 
 def test_the_sample_of_record_is_final_and_readable_by_this_model():
@@ -49,10 +55,25 @@ def test_each_calibrated_default_is_the_medoids_value_with_its_source(name: str)
     assert p.lo <= p.default <= p.hi
 
 
+@pytest.mark.parametrize("name", HELD)
+def test_each_parameter_the_second_calibration_held_keeps_the_first_ones_medoid(name: str):
+    p = BY_NAME[name]
+    assert p.default == FIRST["medoid"]["defaults"][name], (name, p.default)
+    assert p.source.startswith("calibrated: calibration/wave3/nonimplausible.parquet"), p.source
+
+
+def test_the_first_calibrations_sample_is_the_one_its_manifest_names():
+    frame = pd.read_parquet(ROOT / FIRST["wave"]["folder"] / "nonimplausible.parquet")
+    assert len(frame) == FIRST["rows"]
+    names = list(FIRST["medoid"]["values"])
+    assert medoid(frame[names], FIRST["parameters"]) == FIRST["medoid"]["row"]
+
+
 def test_no_other_parameter_claims_to_be_calibrated():
-    calibrated = set(MANIFEST["medoid"]["defaults"])
+    calibrated = set(MANIFEST["medoid"]["defaults"]) | set(HELD)
     claims = {n for n, p in BY_NAME.items() if p.source.startswith("calibrated")}
     assert claims == calibrated
+    assert len(HELD) == 5
 
 
 def test_bundled_scenarios_leave_the_calibrated_parameters_to_the_registry():

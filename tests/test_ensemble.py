@@ -75,8 +75,14 @@ def test_the_drawn_vectors_reach_the_model(tmp_path):
     from defection.model.scenario import load
 
     sc = load("baseline", overrides={"run.horizon": 30})
-    doomed = ensemble.load_sample(_sample(tmp_path / "a", **{"belief.intercept": [-10.0]}))
-    sure = ensemble.load_sample(_sample(tmp_path / "b", **{"belief.intercept": [10.0]}))
+    # (belief alone no longer dooms a regime: with the steady start its elites are drawn loyal
+    # at whatever belief they start from; soldiers who would leave at once do)
+    doomed = ensemble.load_sample(
+        _sample(tmp_path / "a", **{"belief.intercept": [-10.0], "soldiers.threshold": [-5.0]})
+    )
+    sure = ensemble.load_sample(
+        _sample(tmp_path / "b", **{"belief.intercept": [10.0], "soldiers.threshold": [10.0]})
+    )
     a = ensemble.run_ensemble(sc, doomed, 1, 2)
     b = ensemble.run_ensemble(sc, sure, 1, 2)
     assert a["outcomes"]["fell"]["k"] == 2 and b["outcomes"]["fell"]["k"] == 0
@@ -93,6 +99,15 @@ def test_unusable_samples_are_input_errors(tmp_path):
     other = _sample(tmp_path / "old", version="1")
     proc = invoke("run", "baseline", "--ensemble", "2", "--sample", str(other), cwd=tmp_path)
     assert_clean_input_error(proc, "model version 1")
+    first = _sample(tmp_path / "first", version="4")  # the first calibration's: no choice noise
+    proc = invoke("run", "baseline", "--ensemble", "2", "--sample", str(first), cwd=tmp_path)
+    assert_clean_input_error(proc, "soldiers.choice_noise, elites.choice_noise", "calibrate again")
+    second = _sample(
+        tmp_path / "second",
+        version="4",
+        **{"soldiers.choice_noise": [0.5, 0.6], "elites.choice_noise": [0.05, 0.1]},
+    )
+    assert len(ensemble.load_sample(second).vectors) == 2
     proc = invoke("run", "baseline", "--ensemble", "2", "--sample", "nope.parquet", cwd=tmp_path)
     assert_clean_input_error(proc, "nope.parquet", "does not exist")
     bad = _sample(tmp_path / "bad", **{"not.a.param": [1.0]})

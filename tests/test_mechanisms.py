@@ -10,7 +10,7 @@ docs/ODD.md says, over a few seeds of a small baseline. The rules themselves are
 
 import numpy as np
 import pytest
-from operating_point import V3_WEIGHTS
+from operating_point import V3_WEIGHTS, V4_DEFAULTS
 
 from defection.model import scenario as scn
 from defection.model import soldier_rules
@@ -368,7 +368,7 @@ def _calm_gains(m):
 def test_steady_start_keeps_every_elite_loyal_before_the_crisis(name):
     """With elites.steady_start no elite gains from defecting before anything happens; without it
     a low loyalty draw does (the test could fail); both draw the same random numbers."""
-    low = {"elites.loyalty": -0.5, "elites.loyalty_sd": 1.0}
+    low = {**V4_DEFAULTS, "elites.loyalty": -0.5, "elites.loyalty_sd": 1.0}
     any_off = False
     for seed in (1, 2, 3):
         off = RegimeModel(name, rng=seed, overrides=low)
@@ -387,7 +387,8 @@ def test_steady_start_far_below_the_floor_still_keeps_every_elite():
     elite sits just above the floor, never on it, so none defects on day 1."""
     from defection.model import elites, signals
 
-    far = {"elites.loyalty": -3.0, "elites.loyalty_sd": 0.05, "elites.steady_start": True}
+    far = {**V4_DEFAULTS, "elites.loyalty": -3.0, "elites.loyalty_sd": 0.05}
+    far["elites.steady_start"] = True
     m = RegimeModel("syria_2011", rng=1, overrides=far)
     assert np.all(_calm_gains(m) < 0)
     m.belief_public = signals.initial_belief(m)
@@ -402,10 +403,10 @@ def _left(m):
 
 
 def test_soldier_choice_noise_lets_soldiers_leave_over_months():
-    """At the calibrated defaults (steady start) no Syrian soldier leaves by the threshold rule in
-    this seed; with a daily logit of scale 1 some leave, month after month, and more desert
-    than defect."""
-    base = {"elites.steady_start": True}
+    """At model version 4's calibrated defaults with a steady start no Syrian soldier leaves by
+    the threshold rule in this seed; with a daily logit of scale 1 some leave, month after month,
+    and more desert than defect."""
+    base = {**V4_DEFAULTS, "elites.steady_start": True}
     rule = RegimeModel("syria_2011", rng=2, overrides=base, until_horizon=True)
     rule.run()
     assert _left(rule)[-1] == 0
