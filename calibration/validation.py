@@ -795,7 +795,42 @@ def _source(c: Committed, root: Path) -> list[str]:
         f"  Sample `{s.get('path')}` (sha256 `{str(s.get('sha256'))[:16]}...`, "
         f"{s.get('vectors')} vectors, {len(s.get('rows') or [])} drawn): "
         + (_sample_origin(sm) if sm else "its manifest names no wave or commit."),
+        *_failed_lines(c.runs),
     ]
+
+
+def _failed_lines(runs: pd.DataFrame) -> list[str]:
+    """The runs that failed, by case, with the first error of each (they count in no table)."""
+    if "status" not in runs or "error" not in runs:
+        return []
+    failed = runs[runs["status"] != "ok"]
+    if failed.empty:
+        return []
+    parts = []
+    for case, d in failed.groupby("case", sort=True):
+        error = str(d["error"].iloc[0]).replace("`", "'").replace("|", "/")
+        parts.append(f"`{case}` {len(d)} (first: {error})")
+    return ["  Failed runs (they count in no table below): " + "; ".join(parts) + "."]
+
+
+def stale_test(fit: Committed, test: Committed | None) -> str | None:
+    """Why the test-set runs do not describe the model the fitting set's runs describe, if so.
+
+    The test set is touched once per sample (``touches.json``): after a new sample is promoted,
+    the committed test-set runs are the old sample's until the test set is touched again. They
+    are then reported as that touch's record, never as the current model's skill.
+    """
+    if test is None:
+        return None
+    fs, ts = fit.check.get("sample") or {}, test.check.get("sample") or {}
+    fv, tv = fit.manifest.get("model_version"), test.manifest.get("model_version")
+    if fs.get("sha256") == ts.get("sha256") and fv == tv:
+        return None
+    return (
+        f"the test-set runs are of sample sha256 `{str(ts.get('sha256'))[:12]}...`, model "
+        f"version {tv}; the fitting set's and the cases' of sample sha256 "
+        f"`{str(fs.get('sha256'))[:12]}...`, model version {fv}"
+    )
 
 
 def _sample_manifest(s: dict[str, Any], root: Path) -> dict[str, Any]:
@@ -854,6 +889,7 @@ def render(
     touches: list[dict[str, Any]],
     plots: dict[str, str],
     root: Path,
+    stale: str | None = None,
 ) -> str:
     """The report's Markdown (every number from the arguments, which come from committed runs).
 
@@ -868,6 +904,9 @@ def render(
         touches: :func:`read_touches`.
         plots: Plot files by name, relative to the report.
         root: The folder paths are shown relative to.
+        stale: :func:`stale_test`: why the test-set runs are another sample's (their skill is
+            then shown as that touch's record, and the done-when line says the current sample
+            has not been tested).
     """
     per_case = fit.check.get("per_case") or {}
     navco_cases = [k for k in per_case if k not in _CASES]
@@ -1005,6 +1044,13 @@ def render(
             "--test-set`, which touches the test set once and records it.",
         ]
     else:
+        if stale:
+            out += [
+                "",
+                f"**The current sample has not been run on the test set**: {stale}. The table "
+                "below is the last touch's, kept as its record; it does not describe the model "
+                "of the sections above, and the test set's reliability is left out of them.",
+            ]
         out += [
             "",
             "Model: per campaign, the mean of its runs' outcome. Baseline: a logistic regression "
@@ -1026,7 +1072,7 @@ def render(
                 f"{_num(r.diff)} ({_num(r.diff_lo)} to {_num(r.diff_hi)}) |"
             )
         out += ["", *_brier_lines(skills)]
-    out += ["", "## Done when (issue #10)", "", *_summary(navco_table, cases, skills)]
+    out += ["", "## Done when (issue #10)", "", *_summary(navco_table, cases, skills, stale)]
     return "\n".join(out) + "\n"
 
 
@@ -1065,7 +1111,10 @@ def _brier_lines(skills: pd.DataFrame) -> list[str]:
 
 
 def _summary(
-    navco_table: pd.DataFrame, cases: pd.DataFrame, skills: pd.DataFrame | None
+    navco_table: pd.DataFrame,
+    cases: pd.DataFrame,
+    skills: pd.DataFrame | None,
+    stale: str | None = None,
 ) -> list[str]:
     out = []
     if len(navco_table):
@@ -1102,6 +1151,13 @@ def _summary(
         r = skills[(skills["outcome"] == "SUCCESS") & (skills["metric"] == "Brier")]
         hi = float(r["diff_hi"].iloc[0]) if len(r) else math.nan
         ok = math.isfinite(hi) and hi < BRIER_BOUND
+        if stale:
+            out.append(
+                "- Test split: **not run with the current sample** (the last touch's Brier "
+                "difference interval for SUCCESS, another sample's, "
+                + (f"ended at {hi:+.3f})." if math.isfinite(hi) else "was not computed).")
+            )
+            return out
         out.append(
             "- Test split: the Brier difference interval for SUCCESS "
             + (f"ends at {hi:+.3f}: " if math.isfinite(hi) else "is not computed: ")
@@ -1255,6 +1311,9 @@ def write_report(
     test_folder = results / test_name
     test = load_committed(test_folder) if (test_folder / "manifest.json").is_file() else None
     navco_table, cases, rel, skills = analyse(fit, test)
+    stale = stale_test(fit, test)
+    if stale:  # another sample's test runs: not the current model's reliability
+        rel = rel[rel["set"] != "test"].reset_index(drop=True)
     plots_dir = docs / "validation"
     plots_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -1269,13 +1328,13 @@ def write_report(
         written.append(plots_dir / "reliability.png")
     root = results.resolve().parent
     text = render(
-        fit, navco_table, cases, rel, test, skills, read_touches(test_folder), plots, root
+        fit, navco_table, cases, rel, test, skills, read_touches(test_folder), plots, root, stale
     )
     _atomic_write(docs / "VALIDATION.md", text)
     written.insert(0, docs / "VALIDATION.md")
     readme = root / "README.md"
     if readme.is_file() and README_BEGIN in readme.read_text(encoding="utf-8"):
-        section = render_readme(fit, navco_table, cases, skills, plots, docs, root)
+        section = render_readme(fit, navco_table, cases, skills, plots, docs, root, stale)
         _atomic_write(readme, replace_readme_section(readme.read_text(encoding="utf-8"), section))
         written.append(readme)
     return written
@@ -1311,10 +1370,12 @@ def render_readme(
     plots: dict[str, str],
     docs: Path,
     root: Path,
+    stale: str | None = None,
 ) -> str:
     """The README's validation section: the participation curve and one table of the done-when.
 
-    Every number comes from the same tables as docs/VALIDATION.md (which has them all).
+    Every number comes from the same tables as docs/VALIDATION.md (which has them all);
+    ``stale`` (:func:`stale_test`) marks test-set runs of another sample as not the model's.
     """
     sample = fit.check.get("sample") or {}
     sm = _sample_manifest(sample, root)
@@ -1361,6 +1422,11 @@ def render_readme(
         )
     if skills is None:
         out.append("| Test set: Brier score, SUCCESS, model - logistic | < +0.01 | not run | – |")
+    elif stale:
+        out.append(
+            "| Test set: Brier score, SUCCESS, model - logistic | < +0.01 | not run with this "
+            "sample (docs/VALIDATION.md has the last touch, another sample's) | – |"
+        )
     else:
         for outcome in ("SUCCESS", "DEFECT"):
             r = skills[(skills["outcome"] == outcome) & (skills["metric"] == "Brier")]
@@ -1379,5 +1445,5 @@ def render_readme(
                 f"{_num(float(r0['diff']))} ({_num(float(r0['diff_lo']))} to {_num(hi)}) | "
                 f"{verdict} |"
             )
-    out += ["", *_summary(navco_table, cases, skills), ""]
+    out += ["", *_summary(navco_table, cases, skills, stale), ""]
     return "\n".join(out) + "\n"

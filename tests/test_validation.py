@@ -669,3 +669,40 @@ def test_a_promoted_sample_s_origin_names_its_wave_and_status():
     text = validation._sample_origin(sm)
     assert "wave `wave1` (`calibration/wave1`) at commit `" + "a" * 40 in text
     assert "status **provisional** (wave 1 of 3)" in text
+
+
+def test_test_set_runs_of_another_sample_are_reported_as_that_touch_s_record():
+    """After a new sample is promoted the committed test-set runs are the old sample's: the report
+    keeps them as that touch's record and never scores the current model with them."""
+
+    def committed(sha: str, version: str) -> validation.Committed:
+        manifest = {"model_version": version, "check": {"sample": {"sha256": sha}}}
+        return validation.Committed(Path("x"), manifest, pd.DataFrame())
+
+    fit = committed("a" * 64, "5")
+    assert validation.stale_test(fit, None) is None
+    assert validation.stale_test(fit, committed("a" * 64, "5")) is None
+    why = validation.stale_test(fit, committed("b" * 64, "4"))
+    assert "`bbbbbbbbbbbb...`, model version 4" in why and "model version 5" in why
+    assert validation.stale_test(fit, committed("a" * 64, "4"))  # same file, another model
+    skills = pd.DataFrame([{"outcome": "SUCCESS", "metric": "Brier", "diff_hi": 0.064}])
+    cases = pd.DataFrame(columns=["case", "clause", "status"])
+    last = validation._summary(pd.DataFrame(), cases, skills, why)[-1]
+    assert "not run with the current sample" in last and "+0.064" in last
+    assert "**fail**" not in last and "**pass**" not in last
+    assert validation._summary(pd.DataFrame(), cases, skills)[-1].endswith("**fail**.")
+
+
+def test_failed_runs_are_listed_by_case_with_their_first_error():
+    runs = pd.DataFrame(
+        {
+            "case": ["navco_1_d0", "navco_1_d0", "soviet", "syria"],
+            "status": ["failed", "failed", "ok", "failed"],
+            "error": ["ScenarioError: a | b", "other", None, "ValueError: `x`"],
+        }
+    )
+    (line,) = validation._failed_lines(runs)
+    assert "`navco_1_d0` 2 (first: ScenarioError: a / b)" in line
+    assert "`syria` 1 (first: ValueError: 'x')" in line and "soviet" not in line
+    assert validation._failed_lines(runs[runs["status"] == "ok"]) == []
+    assert validation._failed_lines(pd.DataFrame({"case": ["a"]})) == []
