@@ -38,6 +38,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from defection.model import rules
+from defection.model.params import BY_NAME
 from defection.model.scenario import Scenario, ScenarioError
 
 
@@ -69,6 +70,95 @@ DEFAULT_FORCE_SHARE = 0.005
 
 #: Overrides that turn a run into its pilot: soldiers and elites held loyal, no stated peak.
 PILOT_OVERRIDES = {"protest.peak_share": 0.0, "soldiers.can_defect": False, "elites.count": 0}
+
+#: Parameters a pilot never reads. With ``soldiers.can_defect`` off and no elites, nothing reads
+#: the soldiers' decision terms (``soldiers.decide`` is skipped), the beliefs and the public
+#: signal (read only by that decision), the elites' parameters, or the loyalty and threshold
+#: values drawn at build time (the same draws are made whatever the values: ``building``). The
+#: pilot sets them to their registry defaults, so runs that differ only in them (a calibration
+#: sample's draws, a lever's values) share one pilot per seed and process (:func:`pilot_scenario`;
+#: ``tests/test_measurement.py`` changes all of them at once and checks the pilot bit for bit).
+#: Not here, because the pilot reads them: protest.*, grid.*, soldiers.vision, duty and
+#: deployment (regime.repression, regime.selective_deployment, police.duty_first), placement
+#: and units (soldiers.guard_share, soldiers.rotation, soldiers.ethnic_stacking, sizes and
+#: shares), soldiers.threshold_dist (another draw), regime.lethality and
+#: opposition.violent_share (the crowd's rules), outcome.* and support.regime_troops.
+PILOT_IGNORES: tuple[str, ...] = (
+    "opposition.amnesty",
+    "opposition.defector_value",
+    "opposition.officer_reward_factor",
+    "opposition.fight_risk",
+    "opposition.w_support",
+    "soldiers.pay",
+    "soldiers.officer_bonus",
+    "soldiers.nco_bonus_share",
+    "soldiers.arrears",
+    "soldiers.w_pay",
+    "soldiers.business_stake",
+    "soldiers.loyalty",
+    "soldiers.loyalty_sd",
+    "soldiers.core_loyalty",
+    "soldiers.core_tied_fate",
+    "soldiers.indoctrination",
+    "soldiers.moral_cost",
+    "soldiers.crowd_scale",
+    "soldiers.shared_identity",
+    "soldiers.home_region",
+    "soldiers.lethality_weight",
+    "soldiers.surveillance",
+    "soldiers.punishment",
+    "soldiers.family_reprisal",
+    "soldiers.safety_in_numbers",
+    "soldiers.peer_weight",
+    "soldiers.threshold",
+    "soldiers.threshold_sd",
+    "soldiers.choice_noise",
+    "soldiers.exit_barrier",
+    "soldiers.desert_punishment",
+    "soldiers.guard_loyalty",
+    "soldiers.guard_resentment",
+    "soldiers.purge_rate",
+    "soldiers.follow_commander",
+    "soldiers.w_legitimacy",
+    "soldiers.legitimacy_desert_share",
+    "soldiers.conscript_loyalty",
+    "soldiers.conscript_pay",
+    "police.loyalty",
+    "belief.intercept",
+    "belief.w_protest",
+    "belief.w_defect",
+    "belief.w_elite",
+    "belief.w_messaging",
+    "belief.w_neighbours",
+    "belief.memory",
+    "belief.w_support",
+    "protest.signal_floor",
+    "protest.signal_ceiling",
+    "regime.messaging",
+    "regime.information_control",
+    "support.regime_money",
+    "support.opposition",
+    "elites.rents",
+    "elites.purge_risk",
+    "elites.loyalty",
+    "elites.loyalty_sd",
+    "elites.outside_option",
+    "elites.peer_weight",
+    "elites.steady_start",
+    "elites.choice_noise",
+    "elites.clients",
+    "elites.client_follow",
+)
+
+
+def pilot_scenario(scenario: Scenario) -> Scenario:
+    """The scenario of a run's pilot.
+
+    :data:`PILOT_OVERRIDES` applied, and every parameter of :data:`PILOT_IGNORES` at its registry
+    default: the pilot's days do not change, and runs that differ only in those share its hash.
+    """
+    pinned = {name: BY_NAME[name].default for name in PILOT_IGNORES}
+    return scenario.with_overrides({**pinned, **PILOT_OVERRIDES}, origin="pilot")
 
 
 def ceiling_share(scenario: Scenario) -> float:

@@ -279,8 +279,9 @@ class RegimeModel(mesa.Model):
             Elite(self, i)
 
 
-#: Pilot peaks already computed in this process, by scenario hash and seed entropy (a pilot
-#: depends on nothing else; the UI rebuilds the same scenario and seed on every reset).
+#: Pilot peaks already computed in this process, by the pilot scenario's hash and the seed's
+#: entropy (a pilot depends on nothing else; the UI rebuilds the same scenario and seed on every
+#: reset; runs that differ only in :data:`~.measurement.PILOT_IGNORES` share a pilot).
 _PILOTS: dict[tuple[str, int], float] = {}
 _PILOTS_KEPT = 256
 
@@ -290,13 +291,12 @@ def pilot_peak(scenario: Scenario, entropy: int) -> float:
 
     The pilot is the same run (the same seed: the same people, places and events) with soldiers
     and elites held loyal, to the horizon; its peak sizes the pool from the stated peak. Results
-    are kept per process by scenario hash and seed (:data:`_PILOTS`).
+    are kept per process by the pilot scenario's hash and seed (:data:`_PILOTS`).
     """
-    key = (scenario.hash, entropy)
+    pilot_sc = measurement.pilot_scenario(scenario)
+    key = (pilot_sc.hash, entropy)
     if key not in _PILOTS:
-        pilot = RegimeModel(
-            scenario.with_overrides(measurement.PILOT_OVERRIDES), rng=entropy, until_horizon=True
-        )
+        pilot = RegimeModel(pilot_sc, rng=entropy, until_horizon=True)
         pilot.run()
         if len(_PILOTS) >= _PILOTS_KEPT:
             _PILOTS.clear()

@@ -53,3 +53,16 @@ def test_calibration_dask_benchmark_json_last_line(capsys):
     assert result["runs"] == 4
     for key in ("serial_s", "dask1_s", "dask2_s", "pool2_s", "dask_scaling_2_vs_1"):
         assert result[key] > 0
+
+
+def test_pilots_benchmark_json_last_line(capsys):
+    path = ENGINE.parent / "pilots.py"
+    spec = importlib.util.spec_from_file_location("benchmarks_pilots", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    returned = module.main(["--quick"])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result == returned
+    assert result["runs"] == 4 and result["peer_s"] > 0 and result["shared_s"] > 0
+    assert result["same_outcomes"] is True

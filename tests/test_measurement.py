@@ -218,3 +218,56 @@ def test_a_pilot_is_run_once_per_scenario_and_seed(monkeypatch):
     assert calls == [False, False]  # one pilot per seed, none for the second build of seed 5
     assert a.pilot_share == b.pilot_share and len(regime._PILOTS) == 2
     assert c.pilot_share is not None
+
+
+def _random_values(names, rng) -> dict:
+    """A value inside its registry range for each parameter (booleans either way)."""
+    from defection.model.params import BY_NAME
+
+    out = {}
+    for name in names:
+        p = BY_NAME[name]
+        if p.type == "bool":
+            out[name] = bool(rng.random() < 0.5)
+            continue
+        lo = p.lo if p.lo is not None else 0.0
+        hi = p.hi if p.hi is not None else lo + 5.0
+        out[name] = int(rng.integers(lo, hi + 1)) if p.type == "int" else float(rng.uniform(lo, hi))
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_pilot_reads_none_of_the_parameters_it_ignores(seed):
+    """PILOT_IGNORES: every one of them changed at once leaves the pilot's days bit for bit.
+
+    ``syria_2011`` has what could leak into the crowd: police, guards, conscripts, an identity
+    core, pay and repression events. If any parameter of the list reached the protesters, the
+    series (and so the stated peak's scale) would differ.
+    """
+    sc = load("syria_2011").with_overrides({"run.horizon": 40})
+    rng = np.random.default_rng(seed)
+    changed = sc.with_overrides(_random_values(measurement.PILOT_IGNORES, rng))
+
+    def days(s):
+        m = RegimeModel(s.with_overrides(measurement.PILOT_OVERRIDES), rng=seed, until_horizon=True)
+        m.run()
+        v = m.datacollector.model_vars
+        return v["active_protesters"], v["arrests"]
+
+    assert days(changed) == days(sc)
+    assert measurement.pilot_scenario(changed).hash == measurement.pilot_scenario(sc).hash
+
+
+def test_runs_that_differ_only_in_ignored_parameters_share_a_pilot(monkeypatch):
+    from defection.model import regime
+
+    monkeypatch.setattr(regime, "_PILOTS", {})
+    doc = _two_regions(4_000_000, 6_000_000)
+    doc["protest"] = {"peak_share": 0.002}
+    doc["run"] = {"horizon": 10}
+    base = from_dict(doc)
+    a = RegimeModel(base.with_overrides({"soldiers.threshold": 1.0, "belief.memory": 0.2}), rng=5)
+    b = RegimeModel(base.with_overrides({"soldiers.threshold": 4.0, "elites.loyalty": 3.0}), rng=5)
+    assert len(regime._PILOTS) == 1 and a.pilot_share == b.pilot_share
+    RegimeModel(base.with_overrides({"protest.threshold": 0.2}), rng=5)  # the crowd's rule
+    assert len(regime._PILOTS) == 2
