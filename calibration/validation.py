@@ -148,7 +148,8 @@ def load_committed(folder: Path) -> Committed:
     if manifest.get("kind") != "check":
         raise ReportError(f"{folder}: holds a {manifest.get('kind')!r}, not a check's results")
     cases = manifest.get("cases") or {}
-    runs = runs.merge(design[["point", "draw"]], on="point", how="left")
+    keep = [c for c in ("point", "draw", "sample_row") if c in design.columns]
+    runs = runs.merge(design[keep], on="point", how="left")
     runs["group"] = [str((cases.get(c) or {}).get("table") or c) for c in runs["case"]]
     runs["navco_id"] = [(cases.get(c) or {}).get("navco_id") for c in runs["case"]]
     return Committed(folder, manifest, runs)
@@ -450,6 +451,84 @@ def case_rows(
                 row["note"] = f"{values.size - finite.size} runs without a value (do not meet it)"
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------------------------
+# by parameter vector: which draws fit what
+# ------------------------------------------------------------------------------------------------
+
+
+def draw_rows(runs: pd.DataFrame, checks: Sequence[CaseCheck] = CASE_CHECKS) -> pd.DataFrame:
+    """Per drawn parameter vector: NAVCO's rates over its campaign runs and the clauses it passes.
+
+    A vector's clauses are read as :func:`case_rows` reads them all, over that vector's runs
+    only (a case's few seeds: a coarse share).
+
+    Args:
+        runs: A committed runs frame (:func:`load_committed`).
+        checks: The clauses.
+
+    Returns:
+        One row per draw: ``draw``, ``sample_row`` (or -1), ``campaigns`` (its NAVCO runs that
+        finished), ``defect`` and ``success`` (their means; NaN without any), ``passed`` and
+        ``measured`` (case clauses), then the vector's parameter values (the runs' parameter
+        columns).
+    """
+    ok = runs[runs["status"] == "ok"]
+    params = [c for c in runs.columns if "." in c and not c.startswith("target:")]
+    camp = campaign_runs(ok)
+    rows = []
+    for d, mine in ok.groupby("draw", sort=True):
+        c = camp[camp["draw"] == d]
+        cr = case_rows(mine, checks)
+        rec = {
+            "draw": int(d),
+            "sample_row": int(mine["sample_row"].iloc[0]) if "sample_row" in mine else -1,
+            "campaigns": len(c),
+            "defect": float(c[DEFECT].mean()) if len(c) else math.nan,
+            "success": float(c[SUCCESS].mean()) if len(c) else math.nan,
+            "passed": int((cr["status"] == "pass").sum()),
+            "measured": int(cr["status"].isin(["pass", "fail"]).sum()),
+        }
+        rec.update({p: float(mine[p].iloc[0]) for p in params})
+        rows.append(rec)
+    return pd.DataFrame(rows)
+
+
+def parameter_rows(draws: pd.DataFrame) -> pd.DataFrame:
+    """Per parameter: its range over the draws and its rank correlations with their fit.
+
+    The correlations (Spearman) are with the draws' NAVCO P(DEFECT) and with the number of case
+    clauses they pass.
+
+    Returns:
+        One row per parameter: ``parameter``, ``lo``, ``hi``, ``rho_defect`` (over the draws with
+        campaign runs, ``n_defect`` of them), ``rho_passed`` (over every draw, ``n_passed``).
+    """
+    fixed = {"draw", "sample_row", "campaigns", "defect", "success", "passed", "measured"}
+    rows = []
+    with_campaigns = draws[draws["campaigns"] > 0] if len(draws) else draws
+    for p in [c for c in draws.columns if c not in fixed]:
+        rows.append(
+            {
+                "parameter": p,
+                "lo": float(draws[p].min()),
+                "hi": float(draws[p].max()),
+                "rho_defect": _spearman(with_campaigns[p], with_campaigns["defect"]),
+                "n_defect": len(with_campaigns),
+                "rho_passed": _spearman(draws[p], draws["passed"]),
+                "n_passed": len(draws),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _spearman(x: pd.Series, y: pd.Series) -> float:
+    """Spearman's rank correlation (NaN with fewer than 3 pairs or a constant side)."""
+    both = pd.DataFrame({"x": x.to_numpy(dtype=float), "y": y.to_numpy(dtype=float)}).dropna()
+    if len(both) < 3 or both["x"].nunique() < 2 or both["y"].nunique() < 2:
+        return math.nan
+    return float(both["x"].rank().corr(both["y"].rank()))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -890,6 +969,7 @@ def render(
     plots: dict[str, str],
     root: Path,
     stale: str | None = None,
+    draws: pd.DataFrame | None = None,
 ) -> str:
     """The report's Markdown (every number from the arguments, which come from committed runs).
 
@@ -907,6 +987,7 @@ def render(
         stale: :func:`stale_test`: why the test-set runs are another sample's (their skill is
             then shown as that touch's record, and the done-when line says the current sample
             has not been tested).
+        draws: :func:`draw_rows` (the section "By parameter vector"; left out when None).
     """
     per_case = fit.check.get("per_case") or {}
     navco_cases = [k for k in per_case if k not in _CASES]
@@ -1009,6 +1090,8 @@ def render(
             f"| {r.case} | {r.clause} | {r.condition} | {r.runs} | {r.share:.0%} ({r.met}) | "
             f"{req} | {spread} | **{r.status}**{note} |"
         )
+    if draws is not None and len(draws):
+        out += ["", *_draw_lines(draws)]
     out += [
         "",
         "## Reliability",
@@ -1074,6 +1157,49 @@ def render(
         out += ["", *_brier_lines(skills)]
     out += ["", "## Done when (issue #10)", "", *_summary(navco_table, cases, skills, stale)]
     return "\n".join(out) + "\n"
+
+
+def _draw_lines(draws: pd.DataFrame) -> list[str]:
+    """The section "By parameter vector": each draw's fit, and what its parameters go with."""
+    out = [
+        "## By parameter vector",
+        "",
+        "Each drawn vector's own runs: NAVCO's P(DEFECT) and P(SUCCESS) over its campaign runs "
+        "(one seed each), and how many of the measured case clauses its runs pass by the rule "
+        "above (with a case's few seeds a share moves in steps of a third: coarse). Then, per "
+        "parameter, its range over the draws and its rank correlation (Spearman) with the two: "
+        "what, inside the sample, the NAVCO rate and the cases answer to. Few draws: read the "
+        "signs of large correlations, not their digits.",
+        "",
+        "| draw | sample row | campaigns run | P(DEFECT) | P(SUCCESS) | case clauses passed |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in draws.itertuples():
+        out.append(
+            f"| {r.draw} | {r.sample_row} | {r.campaigns} | {_num(r.defect, 2)} | "
+            f"{_num(r.success, 2)} | {r.passed} of {r.measured} |"
+        )
+    params = parameter_rows(draws)
+    if len(params):
+        params = params.assign(order=params["rho_defect"].abs().fillna(-1.0))
+        params = params.sort_values("order", ascending=False, kind="stable")
+        out += [
+            "",
+            "| parameter | range over the draws | rank correlation with P(DEFECT) | with case "
+            "clauses passed |",
+            "|---|---|---:|---:|",
+        ]
+        for r in params.itertuples():
+            out.append(
+                f"| `{r.parameter}` | {r.lo:.3g} to {r.hi:.3g} | {_num(_r2(r.rho_defect), 2)} "
+                f"(n {r.n_defect}) | {_num(_r2(r.rho_passed), 2)} (n {r.n_passed}) |"
+            )
+    return out
+
+
+def _r2(x: float) -> float:
+    """``x`` rounded to 2 digits without a negative zero."""
+    return round(x, 2) + 0.0 if math.isfinite(x) else x
 
 
 def _touch_lines(touches: list[dict[str, Any]]) -> list[str]:
@@ -1328,7 +1454,17 @@ def write_report(
         written.append(plots_dir / "reliability.png")
     root = results.resolve().parent
     text = render(
-        fit, navco_table, cases, rel, test, skills, read_touches(test_folder), plots, root, stale
+        fit,
+        navco_table,
+        cases,
+        rel,
+        test,
+        skills,
+        read_touches(test_folder),
+        plots,
+        root,
+        stale,
+        draw_rows(fit.runs),
     )
     _atomic_write(docs / "VALIDATION.md", text)
     written.insert(0, docs / "VALIDATION.md")

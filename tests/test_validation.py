@@ -706,3 +706,39 @@ def test_failed_runs_are_listed_by_case_with_their_first_error():
     assert "`syria` 1 (first: ValueError: 'x')" in line and "soviet" not in line
     assert validation._failed_lines(runs[runs["status"] == "ok"]) == []
     assert validation._failed_lines(pd.DataFrame({"case": ["a"]})) == []
+
+
+def test_draw_rows_read_each_vector_s_own_runs_and_parameter_rows_rank_them():
+    recs = []
+    for d in range(4):  # draw d: campaigns DEFECT in d of 4 runs; soviet falls after the coup
+        for k in range(4):
+            recs.append(("navco_7_d0", "navco", 7, d, float(k < d), float(d >= 2)))
+        for _ in range(3):
+            recs.append(("soviet", "soviet", None, d, math.nan, math.nan))
+    runs = pd.DataFrame(
+        recs, columns=["case", "group", "navco_id", "draw", "target:navco_defect", "x"]
+    )
+    runs["target:navco_success"] = runs.pop("x")
+    runs["target:soviet_fell_after_231"] = [float(d >= 3) for d in runs["draw"]]
+    runs["status"] = "ok"
+    runs["sample_row"] = runs["draw"] + 10
+    runs["soldiers.loyalty"] = 3.0 - runs["draw"]  # falls as DEFECT rises
+    runs["belief.memory"] = 0.5  # constant: no correlation
+    runs.loc[len(runs)] = {**runs.iloc[0].to_dict(), "status": "failed"}  # counts nowhere
+    draws = validation.draw_rows(runs)
+    assert list(draws["draw"]) == [0, 1, 2, 3] and list(draws["sample_row"]) == [10, 11, 12, 13]
+    assert list(draws["campaigns"]) == [4, 4, 4, 4]
+    assert list(draws["defect"]) == [0.0, 0.25, 0.5, 0.75]
+    assert list(draws["success"]) == [0.0, 0.0, 1.0, 1.0]
+    # the soviet clause (70 % of its runs fall after the coup) passes in draw 3 only
+    soviet = validation.CaseCheck("soviet", "falls", "soviet_fell_after_231", 1, 1, share=0.7)
+    draws = validation.draw_rows(runs, (soviet,))
+    assert list(draws["passed"]) == [0, 0, 0, 1] and set(draws["measured"]) == {1}
+    params = validation.parameter_rows(draws).set_index("parameter")
+    assert params.loc["soldiers.loyalty", "rho_defect"] == pytest.approx(-1.0)
+    assert params.loc["soldiers.loyalty", "lo"] == 0.0 and params.loc["soldiers.loyalty", "hi"] == 3
+    assert math.isnan(params.loc["belief.memory", "rho_defect"])
+    assert params.loc["soldiers.loyalty", "n_defect"] == 4
+    lines = validation._draw_lines(draws)
+    assert "| 3 | 13 | 4 | 0.75 | 1.00 | 1 of 1 |" in lines
+    assert any(ln.startswith("| `soldiers.loyalty` | 0 to 3 | -1.00 (n 4)") for ln in lines)
