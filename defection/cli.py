@@ -1114,6 +1114,15 @@ def _calibrate_levers(
                 in_db = store.done_ids(cal.calib_id) - committed_ids
         except BadDatabase as exc:
             _fail_input([f"--db: {exc}"])
+        except SweepError as exc:  # another invocation holds it (DuckDB: one writer at a time)
+            err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+            if not dry_run:
+                raise typer.Exit(1) from None
+            err_console.print(
+                "the plan below counts only the committed runs, not those finished in the "
+                "database and not committed yet",
+                highlight=False,
+            )
     tasks = lv.part_tasks(cal, committed_ids | in_db, chosen)
     _print_levers_plan(cal, out, chosen, committed, in_db, tasks, n_workers, scheduler)
     if dry_run:

@@ -589,3 +589,36 @@ def test_the_report_needs_committed_runs_and_the_markers(whole, tmp_path):
 def test_the_repository_s_calibration_doc_has_the_markers():
     text = (Path(__file__).parent.parent / "docs" / "CALIBRATION.md").read_text()
     assert text.count(lv.BEGIN) == 1 and text.count(lv.END) == 1
+
+
+def test_a_database_held_by_another_invocation_is_a_clear_error_and_a_dry_run_still_plans(
+    tmp_path,
+):
+    import subprocess
+    import sys
+
+    spec = _write(tmp_path, _doc(_sample(tmp_path / "s")))
+    db = tmp_path / "runs.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ok', flush=True); "
+            "time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        dry = _calibrate(tmp_path, spec, "--dry-run")
+        real = _calibrate(tmp_path, spec)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert dry.returncode == 0, dry.stderr
+    assert "open in another process" in dry.stderr and "Traceback" not in dry.stderr
+    assert "counts only the committed runs" in dry.stderr and "this part: 24 runs" in dry.stderr
+    assert real.returncode == 1 and "Traceback" not in real.stderr
+    assert "open in another process" in real.stderr
+    assert not (tmp_path / "out").exists()
