@@ -78,7 +78,8 @@ PILOT_OVERRIDES = {"protest.peak_share": 0.0, "soldiers.can_defect": False, "eli
 #: pilot sets them to their registry defaults, so runs that differ only in them (a calibration
 #: sample's draws, a lever's values) share one pilot per seed and process (:func:`pilot_scenario`;
 #: ``tests/test_measurement.py`` changes all of them at once and checks the pilot bit for bit).
-#: Not here, because the pilot reads them: protest.*, grid.*, soldiers.vision, duty and
+#: Not here, because the pilot reads them: protest.* (but for the signal's floor and ceiling,
+#: read only for beliefs), grid.*, soldiers.vision, duty and
 #: deployment (regime.repression, regime.selective_deployment, police.duty_first), placement
 #: and units (soldiers.guard_share, soldiers.rotation, soldiers.ethnic_stacking, sizes and
 #: shares), soldiers.threshold_dist (another draw), regime.lethality and
