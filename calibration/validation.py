@@ -458,7 +458,7 @@ def case_rows(
 # ------------------------------------------------------------------------------------------------
 
 
-def draw_rows(runs: pd.DataFrame, checks: Sequence[CaseCheck] = CASE_CHECKS) -> pd.DataFrame:
+def draw_rows(runs: pd.DataFrame, checks: Sequence[CaseCheck] | None = None) -> pd.DataFrame:
     """Per drawn parameter vector: NAVCO's rates over its campaign runs and the clauses it passes.
 
     A vector's clauses are read as :func:`case_rows` reads them all, over that vector's runs
@@ -466,7 +466,8 @@ def draw_rows(runs: pd.DataFrame, checks: Sequence[CaseCheck] = CASE_CHECKS) -> 
 
     Args:
         runs: A committed runs frame (:func:`load_committed`).
-        checks: The clauses.
+        checks: The clauses (default: the five cases' clauses of :data:`CASE_CHECKS`; the NAVCO
+            campaigns' clause is left out, since only some draws run campaigns).
 
     Returns:
         One row per draw: ``draw``, ``sample_row`` (or -1), ``campaigns`` (its NAVCO runs that
@@ -474,6 +475,8 @@ def draw_rows(runs: pd.DataFrame, checks: Sequence[CaseCheck] = CASE_CHECKS) -> 
         ``measured`` (case clauses), then the vector's parameter values (the runs' parameter
         columns).
     """
+    if checks is None:
+        checks = [c for c in CASE_CHECKS if c.case in _CASES]
     ok = runs[runs["status"] == "ok"]
     params = [c for c in runs.columns if "." in c and not c.startswith("target:")]
     camp = campaign_runs(ok)
@@ -1166,7 +1169,8 @@ def _draw_lines(draws: pd.DataFrame) -> list[str]:
         "",
         "Each drawn vector's own runs: NAVCO's P(DEFECT) and P(SUCCESS) over its campaign runs "
         "(one seed each), and how many of the measured case clauses its runs pass by the rule "
-        "above (with a case's few seeds a share moves in steps of a third: coarse). Then, per "
+        "above (the five cases' clauses; with a case's few seeds a share moves in steps of a "
+        "third: coarse). Then, per "
         "parameter, its range over the draws and its rank correlation (Spearman) with the two: "
         "what, inside the sample, the NAVCO rate and the cases answer to. Few draws: read the "
         "signs of large correlations, not their digits.",
