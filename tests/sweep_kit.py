@@ -1,5 +1,6 @@
 """Helpers for the sweep tests: a small sweep spec and row comparisons."""
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -74,3 +75,27 @@ def spec_toml(doc: dict) -> str:
             lines.append(f"[[{key}]]" if isinstance(table, list) else f"[{key}]")
             lines += [f"{json.dumps(k)} = {value(v)}" for k, v in t.items()]
     return "\n".join(lines) + "\n"
+
+
+@contextlib.contextmanager
+def held_database(db: Path):
+    """Another process holds ``db`` open for writing (DuckDB: one writer at a time)."""
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ok', flush=True); "
+            "time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()

@@ -8,8 +8,9 @@ from pathlib import Path
 ENGINE = Path(__file__).resolve().parents[1] / "benchmarks" / "engine.py"
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("benchmarks_engine", ENGINE)
+def _load(name: str = "engine"):
+    path = ENGINE.parent / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up here
     spec.loader.exec_module(module)
@@ -30,11 +31,7 @@ def test_engine_benchmark_json_last_line(capsys):
 
 
 def test_sweep_benchmark_json_last_line(capsys):
-    spec = importlib.util.spec_from_file_location("benchmarks_sweeps", ENGINE.parent / "sweeps.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    returned = module.main(["--quick", "--skip-dask"])
+    returned = _load("sweeps").main(["--quick", "--skip-dask"])
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result == returned
     assert result["runs"] == 6 and result["bare_s"] > 0
@@ -42,12 +39,7 @@ def test_sweep_benchmark_json_last_line(capsys):
 
 
 def test_calibration_dask_benchmark_json_last_line(capsys):
-    path = ENGINE.parent / "calibration_dask.py"
-    spec = importlib.util.spec_from_file_location("benchmarks_calibration_dask", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    returned = module.main(["--quick"])
+    returned = _load("calibration_dask").main(["--quick"])
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result == returned
     assert result["runs"] == 4
@@ -56,12 +48,7 @@ def test_calibration_dask_benchmark_json_last_line(capsys):
 
 
 def test_pilots_benchmark_json_last_line(capsys):
-    path = ENGINE.parent / "pilots.py"
-    spec = importlib.util.spec_from_file_location("benchmarks_pilots", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    returned = module.main(["--quick"])
+    returned = _load("pilots").main(["--quick"])
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result == returned
     assert result["runs"] == 4 and result["peer_s"] > 0 and result["shared_s"] > 0

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from cli_kit import assert_clean_input_error, invoke
-from sweep_kit import spec_toml
+from sweep_kit import held_database, spec_toml
 
 from defection.calibration import levers as lv
 from defection.calibration.spec import calibration_from_dict, load_calibration
@@ -594,28 +594,10 @@ def test_the_repository_s_calibration_doc_has_the_markers():
 def test_a_database_held_by_another_invocation_is_a_clear_error_and_a_dry_run_still_plans(
     tmp_path,
 ):
-    import subprocess
-    import sys
-
     spec = _write(tmp_path, _doc(_sample(tmp_path / "s")))
-    db = tmp_path / "runs.duckdb"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ok', flush=True); "
-            "time.sleep(60)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "ok"
+    with held_database(tmp_path / "runs.duckdb"):
         dry = _calibrate(tmp_path, spec, "--dry-run")
         real = _calibrate(tmp_path, spec)
-    finally:
-        holder.kill()
-        holder.wait()
     assert dry.returncode == 0, dry.stderr
     assert "open in another process" in dry.stderr and "Traceback" not in dry.stderr
     assert "counts only the committed runs" in dry.stderr and "this part: 24 runs" in dry.stderr

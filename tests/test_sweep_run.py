@@ -7,7 +7,7 @@ import socket
 
 import pandas as pd
 import pytest
-from sweep_kit import comparable, read_runs, write_spec
+from sweep_kit import comparable, held_database, read_runs, write_spec
 from typer.testing import CliRunner
 
 from defection.cli import app
@@ -133,25 +133,8 @@ def test_a_crashed_worker_process_does_not_break_the_pool(serial_reference, tmp_
 def test_database_in_use_is_a_clear_error(serial_reference, tmp_path):
     spec = serial_reference[0]
     db = tmp_path / "busy.duckdb"
-    import subprocess
-    import sys
-
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ok', flush=True); "
-            "time.sleep(60)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "ok"
+    with held_database(db):
         res = runner.invoke(app, ["sweep", str(spec), "--db", str(db), "--workers", "1", "-q"])
-    finally:
-        holder.kill()
-        holder.wait()
     assert res.exit_code == 1
     assert "open in another process" in res.output and "Traceback" not in res.output
 
