@@ -18,9 +18,16 @@ the registry's defaults of the calibrated parameters are its values rounded to
 :data:`DEFAULT_DECIMALS` decimals (``model/params.py``, source ``calibrated: <this file>``; a test
 holds the two together).
 
+A wave's sample refined by runs (``calibration/refine.py``: a check that ran every vector of
+the sample, and the rule that kept some of them) is promoted with ``--refined FOLDER``: the
+sample is then the wave's rows the refinement kept, the medoid is taken among them, and the
+manifest names the refinement (its check, rule and kept rows) next to the wave.
+
 Usage::
 
     python -m defection.calibration.promote calibration/wave1 --status provisional
+    python -m defection.calibration.promote calibration/wave5_3 --status final \
+        --refined calibration/refine5
 """
 
 from __future__ import annotations
@@ -87,8 +94,39 @@ def medoid(vectors: pd.DataFrame, box: Sequence[Sequence[Any]] | None = None) ->
     return int(np.argmin(d))
 
 
+def _refinement(folder: Path, spath: Path, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """The wave's rows a refinement kept, and what the manifest records of it."""
+    import hashlib
+
+    info_path = folder / "refined.json"
+    if not info_path.is_file():
+        raise PromoteError(f"{folder}: not a refinement's folder (needs refined.json)")
+    info = json.loads(info_path.read_text(encoding="utf-8"))
+    sha = hashlib.sha256(spath.read_bytes()).hexdigest()
+    if (info.get("sample") or {}).get("sha256") != sha:
+        raise PromoteError(
+            f"{info_path}: refines another sample (sha256 "
+            f"{str((info.get('sample') or {}).get('sha256'))[:12]}), not {spath} ({sha[:12]})"
+        )
+    rows = [int(r) for r in info.get("kept_rows") or ()]
+    if not rows or max(rows) >= len(frame) or min(rows) < 0:
+        raise PromoteError(f"{info_path}: kept_rows is empty or outside the wave's sample")
+    record = {
+        "folder": info.get("folder", str(folder)),
+        "check": info.get("check"),
+        "rule": info.get("rule"),
+        "passed_navco_cut": info.get("passed_navco_cut"),
+        "kept_rows": rows,
+    }
+    return frame.iloc[rows].reset_index(drop=True), record
+
+
 def promote(
-    wave: str | Path, status: str, dest: str | Path | None = None, note: str = ""
+    wave: str | Path,
+    status: str,
+    dest: str | Path | None = None,
+    note: str = "",
+    refined: str | Path | None = None,
 ) -> dict[str, Any]:
     """Copy ``wave``'s non-implausible sample to ``dest`` and write its manifest.
 
@@ -97,12 +135,15 @@ def promote(
         status: One of :data:`STATUSES`.
         dest: The sample file (default :data:`defection.ensemble.SAMPLE_PATH`).
         note: A sentence kept in the manifest (why this wave, what is left).
+        refined: A refinement's folder (``calibration/refine.py`` wrote its ``refined.json``
+            from the runs of every vector of this wave's sample): only the rows it kept.
 
     Returns:
         The manifest written.
 
     Raises:
-        PromoteError: Not a wave folder, an empty sample, or an unknown status.
+        PromoteError: Not a wave folder, an empty sample, an unknown status, or a refinement
+            of another sample.
     """
     folder = Path(wave)
     if status not in STATUSES:
@@ -118,12 +159,18 @@ def promote(
     if wave_manifest.get("kind") != "wave":
         raise PromoteError(f"{mpath}: kind is {wave_manifest.get('kind')!r}, not a wave")
     frame = pd.read_parquet(spath)
-    rows = len(frame)
-    if rows == 0:
+    if len(frame) == 0:
         raise PromoteError(f"{spath}: the wave kept no non-implausible point")
+    refinement = None
+    if refined is not None:
+        frame, refinement = _refinement(Path(refined), spath, frame)
+    rows = len(frame)
     target = Path(dest) if dest is not None else ensemble.SAMPLE_PATH
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(spath, target)
+    if refinement is None:
+        shutil.copyfile(spath, target)
+    else:
+        frame.to_parquet(target, index=False)
     root = Path(__file__).resolve().parents[1]
     try:
         shown = str(folder.resolve().relative_to(root))
@@ -149,12 +196,14 @@ def promote(
             "nonimplausible": wave_manifest.get("wave"),
             "previous": wave_manifest.get("previous"),
         },
+        "refinement": refinement,
         "data": wave_manifest.get("data"),
         "split": wave_manifest.get("split"),
         "parameters": wave_manifest.get("parameters"),
         "medoid": {
             "rule": "the vector with the least summed distance to the others, each parameter "
             "scaled by its range in the wave's box (calibration/promote.py, medoid)",
+            # the row in the promoted sample (a refined sample's rows are renumbered from 0)
             "row": row,
             "values": {c: float(frame[c].iloc[row]) for c in params},
             "defaults": {c: round(float(frame[c].iloc[row]), DEFAULT_DECIMALS) for c in params},
@@ -174,14 +223,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("wave", help="a wave's results folder, e.g. calibration/wave1")
     ap.add_argument("--status", required=True, choices=STATUSES)
     ap.add_argument("--note", default="")
+    ap.add_argument(
+        "--refined", default=None, help="a refinement's folder: promote only the rows it kept"
+    )
     args = ap.parse_args(argv)
     try:
-        m = promote(args.wave, args.status, note=args.note)
+        m = promote(args.wave, args.status, note=args.note, refined=args.refined)
     except PromoteError as exc:
         print(f"error: {exc}")
         return 2
+    refined = f", refined by {m['refinement']['folder']}" if m["refinement"] else ""
     print(
-        f"calibrated sample: {m['rows']} vectors from {m['wave']['folder']} ({m['status']}), "
+        f"calibrated sample: {m['rows']} vectors from {m['wave']['folder']}{refined} "
+        f"({m['status']}), "
         f"model version {m['model_version']} -> {ensemble.SAMPLE_PATH}"
     )
     return 0

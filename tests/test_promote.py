@@ -94,3 +94,46 @@ def test_the_manifest_names_the_medoid_and_the_registry_defaults_it_gives(tmp_pa
     assert m["medoid"]["row"] == 1
     assert m["medoid"]["values"] == {"soldiers.loyalty": 1.5, "belief.intercept": 2.0}
     assert m["medoid"]["defaults"] == {"soldiers.loyalty": 1.5, "belief.intercept": 2.0}
+
+
+def _refinement(folder: Path, wave: Path, rows: list[int], sha: str | None = None) -> Path:
+    import hashlib
+
+    folder.mkdir(parents=True)
+    real = hashlib.sha256((wave / "nonimplausible.parquet").read_bytes()).hexdigest()
+    info = {
+        "folder": "calibration/r",
+        "check": {"name": "r", "calibration_id": "r-0123456789"},
+        "sample": {"path": "x", "sha256": sha or real, "rows": 4},
+        "rule": {"keep": 2, "z_max": 1.645},
+        "passed_navco_cut": 3,
+        "kept_rows": rows,
+    }
+    (folder / "refined.json").write_text(json.dumps(info), encoding="utf-8")
+    return folder
+
+
+def test_a_refined_sample_is_the_rows_the_refinement_kept(tmp_path: Path, capsys):
+    wave = _wave(tmp_path / "w", rows=4)
+    ref = _refinement(tmp_path / "r", wave, [3, 1])
+    dest = tmp_path / "calibrated" / "sample.parquet"
+    m = promote(wave, "final", dest, refined=ref)
+    assert m["rows"] == 2 and m["refinement"]["kept_rows"] == [3, 1]
+    assert m["refinement"]["check"]["calibration_id"] == "r-0123456789"
+    assert load_sample(dest).vectors["soldiers.loyalty"].tolist() == [3.5, 1.5]
+    assert m["medoid"]["values"]["soldiers.loyalty"] in (3.5, 1.5)
+    assert promote(wave, "final", dest)["refinement"] is None  # without it: the whole wave
+
+
+@pytest.mark.parametrize(
+    ("rows", "sha", "match"),
+    [([0], "0" * 64, "refines another sample"), ([7], None, "outside the wave's sample")],
+)
+def test_a_refinement_of_another_sample_is_refused(tmp_path: Path, rows, sha, match):
+    wave = _wave(tmp_path / "w", rows=4)
+    ref = _refinement(tmp_path / "r", wave, rows, sha)
+    with pytest.raises(PromoteError, match=match):
+        promote(wave, "final", tmp_path / "out" / "sample.parquet", refined=ref)
+    assert not (tmp_path / "out" / "sample.parquet").exists()
+    with pytest.raises(PromoteError, match="not a refinement's folder"):
+        promote(wave, "final", tmp_path / "out" / "sample.parquet", refined=tmp_path)
