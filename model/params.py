@@ -108,8 +108,12 @@ G78 = "Granovetter 1978, AJS 83(6):1420"
 A = "assumption: "
 #: The source of a default fitted by history matching (issue #10, section 4): the calibrated
 #: sample's medoid, rounded (calibration/promote.py; tests/test_calibrated_defaults.py holds them
-#: to the sample's manifest). The second calibration (waves wave5_1b to wave5_3) made it.
-CAL = "calibrated: calibration/calibrated/sample.parquet (the sample's medoid, rounded; wave5_3)"
+#: to the sample's manifest). The second calibration (waves wave5_1b to wave5_3) made it, refined
+#: by runs (calibration/refine5).
+CAL = (
+    "calibrated: calibration/calibrated/sample.parquet (the sample's medoid, rounded; wave5_3 "
+    "refined by runs, calibration/refine5)"
+)
 #: The source of a default the first calibration fitted (waves 1 to 3) and the second held fixed:
 #: its medoid, rounded (calibration/wave3/promoted.json is the manifest it was promoted with).
 CAL1 = (
@@ -151,7 +155,7 @@ PARAMS: tuple[Param, ...] = (
     # --- opposition ------------------------------------------------------------------------------
     _p("opposition.violent_share", 0.1, "float", 0, 1, "share", "Share of protesters using violent tactics (lowers soldiers' moral cost of repressing them).", "Chenoweth & Stephan 2011", role="lever"),  # noqa: E501
     _p("opposition.amnesty", 0.0, "float", 0, 3, "utility", "Amnesty and reward the opposition promises defectors, received if the regime falls.", "Chieu Hoi programme (RAND, An Analysis of the Motives of 125 Defectors: reference article [65]); " + A + "utility scale", role="lever"),  # noqa: E501
-    _p("opposition.defector_value", 1.133, "float", 0, 5, "utility", "Value to a defector of being on the winning side if the regime falls (times officer_reward_factor for officers).", CAL, role="behavioural"),  # noqa: E501
+    _p("opposition.defector_value", 4.739, "float", 0, 5, "utility", "Value to a defector of being on the winning side if the regime falls (times officer_reward_factor for officers).", CAL, role="behavioural"),  # noqa: E501
     _p("opposition.officer_reward_factor", 2.0, "float", 1, 5, "x", "How many times a soldier's defector_value a defecting officer expects (a higher place in the new order).", A + "an officer's place in the new order is worth twice a soldier's", role="behavioural"),  # noqa: E501
     _p("opposition.fight_risk", 2.889, "float", 0, 5, "utility", "Cost to an armed defector of fighting a regime that survives (times belief).", CAL1, role="behavioural"),  # noqa: E501
     _p("opposition.w_support", 0.0, "float", 0, 5, "utility/share", "What a defector expects from the opposition's foreign backing if the regime falls, per unit of support.opposition (added to the reward R: a backed opposition can pay, arm and shelter defectors).", "NAVCO 1.2 STATESUP; Chenoweth & Stephan 2011 (foreign state support weighed as a rival explanation of success, not found a reliable one); " + A + "0 until calibrated: no effect", role="behavioural"),  # noqa: E501
@@ -167,14 +171,14 @@ PARAMS: tuple[Param, ...] = (
     _p("soldiers.officer_bonus", 0.5, "float", 0, 3, "x subsistence", "Extra pay and perks for officers and NCOs (NCOs get nco_bonus_share of it).", "Makara 2013", role="lever"),  # noqa: E501
     _p("soldiers.nco_bonus_share", 0.5, "float", 0, 1, "share", "Share of soldiers.officer_bonus an NCO gets (an officer gets all of it, a conscript none).", A + "NCOs' perks halfway between a conscript's and an officer's", role="structure"),  # noqa: E501
     _p("soldiers.arrears", 0.0, "float", 0, 1, "share", "Share of pay not paid (arrears); pay-cut events set it.", "'For Money or Liberty?' (reference article [66])", role="lever"),  # noqa: E501
-    _p("soldiers.w_pay", 4.585, "float", 0, 5, "utility/pay", "Weight of pay received in the value of staying.", CAL, role="behavioural"),  # noqa: E501
+    _p("soldiers.w_pay", 4.137, "float", 0, 5, "utility/pay", "Weight of pay received in the value of staying.", CAL, role="behavioural"),  # noqa: E501
     _p("soldiers.business_stake", 0.0, "float", 0, 3, "utility", "Officers' stake in military-owned businesses, lost if the regime falls (value: stake x belief).", "Defection-proofing and military-owned businesses (reference article [109])", role="lever"),  # noqa: E501
-    _p("soldiers.loyalty", 1.955, "float", -3, 3, "utility", "Mean intrinsic loyalty.", CAL, role="behavioural", build_only=True),  # noqa: E501
+    _p("soldiers.loyalty", 2.07, "float", -3, 3, "utility", "Mean intrinsic loyalty.", CAL, role="behavioural", build_only=True),  # noqa: E501
     _p("soldiers.loyalty_sd", 0.5, "float", 0, 3, "utility", "Spread of intrinsic loyalty (normal).", A + "utility scale", role="behavioural", build_only=True),  # noqa: E501
     _p("soldiers.core_loyalty", 1.0, "float", 0, 5, "utility", "Extra loyalty of soldiers from the regime's core identity group.", "McLauchlin 2010, Comparative Politics 42(3)", role="behavioural", build_only=True),  # noqa: E501
     _p("soldiers.core_tied_fate", 0.8, "float", 0, 1, "share", "Share of the defection reward core-group soldiers cannot claim: their fate is tied to the regime's.", "McLauchlin 2010; Makara 2013", role="behavioural"),  # noqa: E501
     _p("soldiers.indoctrination", 0.0, "float", 0, 3, "utility", "Loyalty added by political indoctrination.", A + "utility scale", role="lever"),  # noqa: E501
-    _p("soldiers.moral_cost", 0.434, "float", 0, 10, "utility", "Moral cost of repressing a crowd filling one's vision (scaled by crowd density, nonviolence and shared identity).", CAL + "; rule: Nepstad 2011; Chenoweth & Stephan 2011", role="behavioural"),  # noqa: E501
+    _p("soldiers.moral_cost", 0.318, "float", 0, 10, "utility", "Moral cost of repressing a crowd filling one's vision (scaled by crowd density, nonviolence and shared identity).", CAL + "; rule: Nepstad 2011; Chenoweth & Stephan 2011", role="behavioural"),  # noqa: E501
     _p("soldiers.crowd_scale", 0.2, "float", 0.001, 1, "share of vision", "Active density in vision at which the moral cost is half its maximum.", A + "saturating crowd effect", role="behavioural"),  # noqa: E501
     _p("soldiers.shared_identity", 1.0, "float", 0, 5, "x", "Moral cost multiplier (1 + this) when the crowd shares the soldier's identity group.", "McLauchlin 2010; Makara 2013", role="behavioural"),  # noqa: E501
     _p("soldiers.home_region", 0.5, "float", 0, 5, "x", "Moral cost multiplier (1 + this) when stationed in the home region.", "Lee 2015; " + A + "strength", role="behavioural"),  # noqa: E501
@@ -185,10 +189,10 @@ PARAMS: tuple[Param, ...] = (
     _p("soldiers.family_reprisal", 0.5, "float", 0, 5, "utility", "Extra cost from reprisals against family, scaled by each soldier's exposure U(0,1).", "Reference article (families of defectors detained)", role="lever"),  # noqa: E501
     _p("soldiers.safety_in_numbers", 0.8, "float", 0, 1, "share", "How far detection falls as neighbours defect at once: q = s (1 - this * peer share).", "Granovetter 1978; Kuran 1991", role="behavioural"),  # noqa: E501
     _p("soldiers.peer_weight", 5.955, "float", 0, 10, "utility/share", "Weight of the share of network neighbours who have left.", CAL1 + "; rule: " + G78, role="behavioural"),  # noqa: E501
-    _p("soldiers.threshold", 9.579, "float", -5, 10, "utility", "Mean personal threshold theta for leaving.", CAL + "; rule: " + G78, role="behavioural", build_only=True),  # noqa: E501
+    _p("soldiers.threshold", 4.996, "float", -5, 10, "utility", "Mean personal threshold theta for leaving.", CAL + "; rule: " + G78, role="behavioural", build_only=True),  # noqa: E501
     _p("soldiers.threshold_sd", 2.934, "float", 0, 5, "utility", "Spread of thresholds (normal).", CAL1 + "; rule: " + G78, role="behavioural", build_only=True),  # noqa: E501
     _p("soldiers.threshold_dist", "normal", "choice", None, None, "", "normal: theta ~ N(mean, sd); ladder: theta_i = i/(n-1) (Granovetter's 0..n-1 in shares).", G78, role="numerical", choices=("normal", "ladder"), build_only=True),  # noqa: E501
-    _p("soldiers.choice_noise", 0.651, "float", 0, 2, "utility", "Scale tau of the daily random-utility (Gumbel) shock on each option: a soldier leaves with the logit chance of his options, not only when his gain reaches his threshold (0: the deterministic threshold rule). The chance is drawn every day, so over a year of T = 365 days a soldier whose best option falls short of staying by D leaves with about T exp(-D / tau): with D about 10 at the calibrated defaults, tau = 2 already empties the force, hence the range.", CAL + "; rule: McFadden 1974; McKelvey & Palfrey 1995", role="behavioural"),  # noqa: E501
+    _p("soldiers.choice_noise", 0.79, "float", 0, 2, "utility", "Scale tau of the daily random-utility (Gumbel) shock on each option: a soldier leaves with the logit chance of his options, not only when his gain reaches his threshold (0: the deterministic threshold rule). The chance is drawn every day, so over a year of T = 365 days a soldier whose best option falls short of staying by D leaves with about T exp(-D / tau): with D about 10 at the calibrated defaults, tau = 2 already empties the force, hence the range.", CAL + "; rule: McFadden 1974; McKelvey & Palfrey 1995", role="behavioural"),  # noqa: E501
     _p("soldiers.exit_barrier", 1.0, "float", 0, 5, "utility", "Cost of deserting (distance, papers, roadblocks).", "Albrecht & Ohl 2016", role="lever"),  # noqa: E501
     _p("soldiers.desert_punishment", 0.5, "float", 0, 1, "share", "Share of the punishment (punishment + family reprisal) a caught deserter suffers; a caught defector suffers all of it.", A + "desertion (exit) is a lesser offence than armed defection; half", role="behavioural"),  # noqa: E501
     _p("soldiers.guard_share", 0.0, "float", 0, 0.6, "share", "Share of the force in separate guard units (counterbalancing), stationed in the capital.", "Quinlivan 1999; De Bruin", role="lever", build_only=True),  # noqa: E501
@@ -211,13 +215,13 @@ PARAMS: tuple[Param, ...] = (
     _p("police.loyalty", 0.0, "float", -3, 3, "utility", "Loyalty added to a policeman's (his loyalty offset against the army's).", A + "0 until calibrated", role="behavioural", build_only=True),  # noqa: E501
     _p("police.duty_first", 0.0, "float", 0, 1, "share", "How far the regime sends police to the crowds before the army: an army soldier's duty chance is scaled by 1 - this x (share of the police still in service). 0: no difference.", "Reference article (Myanmar 2021: police faced the crowds first); " + A + "linear form", role="lever"),  # noqa: E501
     # --- belief that the regime survives ----------------------------------------------------------
-    _p("belief.intercept", 7.808, "float", -10, 10, "logit", "Logit of belief in survival with no signals.", CAL + "; rule: Kuran 1991", role="behavioural"),  # noqa: E501
+    _p("belief.intercept", 7.292, "float", -10, 10, "logit", "Logit of belief in survival with no signals.", CAL + "; rule: Kuran 1991", role="behavioural"),  # noqa: E501
     _p("belief.w_protest", 4.0, "float", 0, 50, "logit/share", "Weight of the active share of protesters.", "Kuran 1991", role="behavioural"),  # noqa: E501
     _p("belief.w_defect", 12.0, "float", 0, 100, "logit/share", "Weight of the share of soldiers who left (deserted or defected).", "Kuran 1991", role="behavioural"),  # noqa: E501
     _p("belief.w_elite", 6.0, "float", 0, 50, "logit/share", "Weight of the share of elites who defected.", "Kuran 1991", role="behavioural"),  # noqa: E501
     _p("belief.w_messaging", 1.0, "float", 0, 10, "logit", "Weight of regime messaging.", A + "propaganda effect", role="behavioural"),  # noqa: E501
     _p("belief.w_neighbours", 3.0, "float", 0, 20, "logit/share", "Weight of the share of one's own network neighbours who left.", "Makowsky & Rubin 2013, PLoS ONE", role="behavioural"),  # noqa: E501
-    _p("belief.memory", 0.562, "float", 0, 0.999, "share", "Weight of yesterday's public signal in today's (smoothing).", CAL, role="behavioural"),  # noqa: E501
+    _p("belief.memory", 0.694, "float", 0, 0.999, "share", "Weight of yesterday's public signal in today's (smoothing).", CAL, role="behavioural"),  # noqa: E501
     _p("belief.w_support", 0.0, "float", 0, 10, "logit", "Weight of outside support to the regime in the belief that it survives: w max(support.regime_money, min(1, support.regime_troops)).", "NAVCO 1.2 REGAID; " + A + "0 until calibrated: a patron does not change beliefs", role="behavioural"),  # noqa: E501
     # --- regime ----------------------------------------------------------------------------------
     _p("regime.repression", 0.8, "float", 0, 1, "share", "Repression order: share of loyal soldiers on crowd duty each day.", A + "crackdown events set it to 1", role="lever"),  # noqa: E501
@@ -233,12 +237,12 @@ PARAMS: tuple[Param, ...] = (
     _p("elites.count", 20, "int", 0, 10_000, "agents", "Number of elite agents (each stands for one person).", A + "inner circle", role="structure", build_only=True),  # noqa: E501
     _p("elites.rents", 1.0, "float", 0, 5, "utility", "Rents an elite keeps while the regime survives.", "Svolik 2012", role="lever"),  # noqa: E501
     _p("elites.purge_risk", 0.2, "float", 0, 1, "probability", "Chance a wavering elite is purged if the regime survives.", "Svolik 2012", role="lever"),  # noqa: E501
-    _p("elites.loyalty", 0.927, "float", -3, 3, "utility", "Mean intrinsic loyalty of elites.", CAL, role="behavioural", build_only=True),  # noqa: E501
-    _p("elites.loyalty_sd", 1.453, "float", 0, 3, "utility", "Spread of elite loyalty.", CAL, role="behavioural", build_only=True),  # noqa: E501
-    _p("elites.outside_option", 0.947, "float", 0, 5, "utility", "What a defecting elite gets if the regime falls.", CAL, role="behavioural"),  # noqa: E501
+    _p("elites.loyalty", 1.853, "float", -3, 3, "utility", "Mean intrinsic loyalty of elites.", CAL, role="behavioural", build_only=True),  # noqa: E501
+    _p("elites.loyalty_sd", 1.554, "float", 0, 3, "utility", "Spread of elite loyalty.", CAL, role="behavioural", build_only=True),  # noqa: E501
+    _p("elites.outside_option", 0.95, "float", 0, 5, "utility", "What a defecting elite gets if the regime falls.", CAL, role="behavioural"),  # noqa: E501
     _p("elites.peer_weight", 5.62, "float", 0, 10, "utility/share", "Weight of the share of elites already defected.", CAL1 + "; rule: " + G78, role="behavioural"),  # noqa: E501
     _p("elites.steady_start", True, "bool", None, None, "switch", "Elites are drawn from the loyalty distribution truncated at the calm-time indifference point, so none breaks with the regime before the crisis gives a reason (off: the untruncated normal, under which a low draw can defect on day 1).", "Svolik 2012 (the inner circle is selected and screened); " + A + "on since model version 5, as in every run of the second calibration: a regime that stood before its crisis (docs/CALIBRATION.md, 'Model structure')", role="structure", build_only=True),  # noqa: E501
-    _p("elites.choice_noise", 0.025, "float", 0, 1, "utility", "Scale tau of the daily random-utility shock in an elite's choice: he defects with chance logistic(gain / tau) a day (0: when his gain reaches 0). An elite's gain lies within a few units of 0, and a daily chance of logistic(-D / tau) over a year takes him at tau above about D / 6, hence the range.", CAL + "; rule: McFadden 1974", role="behavioural"),  # noqa: E501
+    _p("elites.choice_noise", 0.036, "float", 0, 1, "utility", "Scale tau of the daily random-utility shock in an elite's choice: he defects with chance logistic(gain / tau) a day (0: when his gain reaches 0). An elite's gain lies within a few units of 0, and a daily chance of logistic(-D / tau) over a year takes him at tau above about D / 6, hence the range.", CAL + "; rule: McFadden 1974", role="behavioural"),  # noqa: E501
     _p("elites.clients", 3, "int", 0, 100, "commanders", "Client company commanders per elite.", "Reference article; " + A + "patronage", role="structure", build_only=True),  # noqa: E501
     _p("elites.client_follow", 0.496, "float", 0, 1, "probability", "Chance a client commander defects with his patron.", CAL1, role="behavioural"),  # noqa: E501
     # --- outcome ---------------------------------------------------------------------------------

@@ -13,11 +13,13 @@ History: 3, the measurement model (issue #10, section 1); 4, the registry defaul
 calibrated parameters from the calibrated sample (issue #10, section 4); 5, the second
 calibration: the defaults of its 12 parameters from its sample's medoid (among them the daily
 random-utility scales of soldiers and elites, which were 0, off) and ``elites.steady_start`` on
-(docs/CALIBRATION.md, "Model structure").
+(docs/CALIBRATION.md, "Model structure"); 6, the same 12 defaults from the medoid of that sample
+refined by runs (30 of its 115 vectors, calibration/refine5; docs/CALIBRATION.md, "A run-based
+refinement of wave5_3").
 """
 
 #: Bump when a run's numbers change, with the golden baseline (see this module's docstring).
-MODEL_VERSION = "5"
+MODEL_VERSION = "6"
 
 #: Earlier model versions whose calibrated samples this version still reads, with why: a version
 #: that changed only defaults which every vector of a sample sets gives, for a run that sets them,
@@ -26,8 +28,9 @@ MODEL_VERSION = "5"
 #: leave it out of here and calibrate again.
 SAMPLE_COMPATIBLE: dict[str, str] = {
     "4": (
-        "model version 5 changed only defaults: those of the second calibration's 12 parameters "
-        "(to its sample's medoid) and elites.steady_start (to on). The second calibration's "
+        "model versions 5 and 6 changed only defaults: those of the second calibration's 12 "
+        "parameters (to its sample's medoid; at 6, the medoid of the sample refined by runs) "
+        "and elites.steady_start (to on, at 5). The second calibration's "
         "waves ran under version 4 with every one of them set (the 12 by each vector, the steady "
         "start by every case), so its sample gives the same numbers; a version-4 sample that "
         "does not vary both choice-noise scales (the first calibration's) is refused "

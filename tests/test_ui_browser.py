@@ -191,8 +191,8 @@ def test_pick_syria_and_step_ten_days(ui):
     # the budget is 300 ms on an idle machine (README); CI runs another test worker beside this
     assert charts_ms < 1000, waits
     assert page.locator(".charts-view").screenshot() != charts0
-    # (at model version 5's defaults nobody in syria_2011 seed 1 leaves in ten days: the network
-    # and the first defection are watched in soviet_1991 below)
+    # (at model version 5's and 6's defaults nobody in syria_2011 seed 1 leaves in ten days: the
+    # network and the first defection are watched in soviet_1991 below)
 
 
 def test_surveillance_slider_reaches_the_model(ui):
@@ -244,11 +244,12 @@ def test_soviet_scenario_shows_fifteen_regions(ui):
     page.locator(".btn-step").click()
     expect(page.locator(".day-counter")).to_have_text("day 1")
     ui.shot("soviet-day-1")
-    # seed 1 sees its first defection in a republic on day 7 (RegimeModel("soviet_1991", rng=1))
-    for n in range(2, 11):
+    # seed 1 sees its first defection in a republic on day 18 at model version 6's defaults
+    # (RegimeModel("soviet_1991", rng=1); day 7 at version 5's)
+    for n in range(2, 21):
         page.locator(".btn-step").click()
         expect(page.locator(".day-counter")).to_have_text(f"day {n}")
-    ui.shot("soviet-day-10")
+    ui.shot("soviet-day-20")
     assert page.locator(".network-view").screenshot() != network0
     entries = page.locator(".event-log-entry")
     expect(entries.first).to_contain_text(re.compile(r"^day \d+: "))
