@@ -167,7 +167,10 @@ def test_elite_majority_is_a_transition_and_counts_as_success():
     assert outputs.OUTCOME_RULES[outputs.RULE_LOYAL_FORCE] == outputs.COLLAPSE
     assert outputs.navco_success(outputs.TRANSITION, 100)
     assert not outputs.navco_success(outputs.SPLIT, 100)
-    m = RegimeModel("baseline", rng=1, overrides={"outcome.elite_majority": 0.0})
+    # elites disloyal enough that one defects (at model version 6's defaults none does in 60 days)
+    m = RegimeModel(
+        "baseline", rng=1, overrides={"outcome.elite_majority": 0.0, "elites.loyalty": -2.0}
+    )
     m.run(steps=60)
     assert (m.outcome, m.outcome_rule) == (outputs.TRANSITION, outputs.RULE_ELITE_MAJORITY)
     assert m.running is False  # a transition ends the run, like a collapse
