@@ -2,11 +2,12 @@
 
 Issue #10, section 4: "the registry's defaults come from it, each with the source 'calibrated'
 and the file". The defaults are the sample's medoid (calibration/promote.py), rounded; the
-manifest of the promoted sample names it. The second calibration (waves wave5_1b to wave5_3)
-made the sample of record; the first calibration's medoid (calibration/wave3/promoted.json)
-still gives the defaults of its parameters that the second held fixed. Model version 5 changed
-only defaults that every vector of the second calibration's sample sets, or that every one of
-its cases set (``elites.steady_start``), so its version-4 sample still stands
+manifest of the promoted sample names it. The second calibration (waves wave5_1b to
+wave5_3), refined by runs to 30 of its vectors (calibration/refine5), made the sample of record;
+the first calibration's medoid (calibration/wave3/promoted.json) still gives the defaults of its
+parameters that the second held fixed. Model versions 5 and 6 changed only defaults that every
+vector of the second calibration's sample sets, or that every one of its cases set
+(``elites.steady_start``), so its version-4 sample still stands
 (:data:`defection.model.version.SAMPLE_COMPATIBLE`): the last test reruns committed runs of the
 sample's wave with today's code and finds every target as committed.
 """
