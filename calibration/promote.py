@@ -96,13 +96,13 @@ def medoid(vectors: pd.DataFrame, box: Sequence[Sequence[Any]] | None = None) ->
 
 def _refinement(folder: Path, spath: Path, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """The wave's rows a refinement kept, and what the manifest records of it."""
-    import hashlib
+    from defection.calibration.navco import sha256
 
     info_path = folder / "refined.json"
     if not info_path.is_file():
         raise PromoteError(f"{folder}: not a refinement's folder (needs refined.json)")
     info = json.loads(info_path.read_text(encoding="utf-8"))
-    sha = hashlib.sha256(spath.read_bytes()).hexdigest()
+    sha = sha256(spath)
     if (info.get("sample") or {}).get("sha256") != sha:
         raise PromoteError(
             f"{info_path}: refines another sample (sha256 "

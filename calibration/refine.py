@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import json
 import math
 from collections.abc import Sequence
@@ -158,10 +157,6 @@ def select(scores: pd.DataFrame, keep: int = KEEP, z_max: float = Z_MAX) -> pd.D
     out.loc[ok.index, "rank"] = np.arange(1, len(ok) + 1, dtype=float)
     out["kept"] = out["rank"].le(keep) & out["rank"].notna()
     return out.sort_values(["rank", "deficit", "sample_row"], kind="mergesort", na_position="last")
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _report(folder: Path, chosen: pd.DataFrame, info: dict[str, Any]) -> str:
@@ -291,7 +286,7 @@ def refine(folder: str | Path, keep: int = KEEP, z_max: float = Z_MAX) -> dict[s
             "commit": m.get("commit"),
             "model_version": m.get("model_version"),
         },
-        "sample": {"path": shown_sample, "sha256": _sha256(spath), "rows": len(sample)},
+        "sample": {"path": shown_sample, "sha256": navco.sha256(spath), "rows": len(sample)},
         "runs": {
             "total": len(runs),
             "finished": int((runs["status"] == "ok").sum()),
