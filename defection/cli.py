@@ -492,8 +492,9 @@ def _print_summary(s: dict[str, Any], out: Path) -> None:
             )
         out_console.print(r)
     out_console.print(
-        f"one draw: seed {s['seed']} of one parameter vector (uncalibrated registry defaults and "
-        "the scenario's values); --ensemble N gives outcome probabilities with intervals",
+        f"one draw: seed {s['seed']} of one parameter vector (the registry defaults, the "
+        "calibrated sample's medoid, and the scenario's values); --ensemble N gives outcome "
+        "probabilities with intervals",
         soft_wrap=True,
     )
     out_console.print(f"wrote {out}/summary.json, timeseries.parquet, groups.parquet, cascade.png")
