@@ -136,6 +136,21 @@ def campaign_features(drawn: casecode.Features) -> dict[str, float]:
     return out
 
 
+def campaign_scenario(cid: int, draw: int = 0) -> Scenario:
+    """The scenario of a NAVCO fitting campaign's coding ``draw``, as a ``navco`` case runs it.
+
+    The same coding as case ``navco_<cid>_d<draw>`` of a spec's ``navco`` table with no ``set``
+    (the unknown features drawn from :data:`casecode.DRAW_ENTROPY`, the campaign and the draw).
+
+    Raises:
+        casecode.CaseError: The campaign is not in the fitting set or cannot be run.
+    """
+    coded = casecode.navco_features(cid, _units(), _split(), allow_test=False)
+    rng = np.random.default_rng(np.random.SeedSequence([casecode.DRAW_ENTROPY, cid, draw]))
+    drawn = casecode.draw_unknowns(coded, rng)
+    return NavcoBuilder(drawn, coded, (), f"navco campaign {cid}, coding {draw}")()
+
+
 @cache
 def _units() -> pd.DataFrame:
     return navco.regime_change(navco.campaigns(navco.load_rows()))

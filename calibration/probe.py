@@ -6,14 +6,22 @@ overrides, over seeds ``1..N`` (or the seeds given, such as a calibration run's 
 ``runs.parquet``), and one line per run: the outcome and its day, the shares of the
 initial force that defected, deserted and were detained, the share of elites who defected, and
 the first day a NAVCO DEFECT rule held (docs/MEASUREMENT.md). Nothing is stored and nothing is
-fitted; it draws on fitting-set cases only (scenarios), never on the NAVCO test set.
+fitted; it draws on fitting-set cases only, never on the NAVCO test set.
+
+A case is a scenario name or file, or ``navco:ID``: NAVCO fitting campaign ``ID`` coded as a
+calibration's ``navco`` table codes it (coding 0: :func:`defection.calibration.navcases.
+campaign_scenario`). When campaigns are among the cases, a last line gives the share of their
+runs with a NAVCO DEFECT in the first 365 days, by method, next to the data's rate over the
+same campaigns.
 
 Usage::
 
     python -m defection.calibration.probe syria_2011,myanmar_2021 --seeds 3
         --set soldiers.choice_noise=1 --set elites.steady_start=true [--workers 2]
+    python -m defection.calibration.probe navco:8,navco:13 --seeds 2
+        --set soldiers.combat_danger=3
 
-(one command line).
+(each one command line).
 """
 
 from __future__ import annotations
@@ -41,12 +49,37 @@ COLUMNS = (
 )
 
 
+#: Prefix of a NAVCO fitting campaign among the cases (``navco:ID``).
+NAVCO_PREFIX = "navco:"
+
+
+def case_scenario(case: str) -> Any:
+    """The scenario of one case token: a scenario name or file, or ``navco:ID``.
+
+    Raises:
+        ScenarioError: An unknown scenario, or a campaign that is not a runnable fitting one.
+    """
+    from defection.model.scenario import ScenarioError, load
+
+    if not case.startswith(NAVCO_PREFIX):
+        return load(case)
+    from defection.calibration import casecode, navcases
+
+    text = case.removeprefix(NAVCO_PREFIX)
+    if not text.isdigit():
+        raise ScenarioError([f"{case}: write a NAVCO campaign as navco:ID (an integer id)"])
+    try:
+        return navcases.campaign_scenario(int(text))
+    except casecode.CaseError as exc:
+        raise ScenarioError([f"{case}: {exc}"]) from None
+
+
 def probe_run(case: str, seed: int, overrides: dict[str, Any]) -> dict[str, Any]:
     """Run ``case`` at ``seed`` with ``overrides`` and return one row of :data:`COLUMNS`."""
     from defection.model.regime import RegimeModel
     from defection.runner import final_figures, navco_readings
 
-    m = RegimeModel(case, rng=seed, overrides=overrides)
+    m = RegimeModel(case_scenario(case), rng=seed, overrides=overrides)
     m.run()
     fig = final_figures(m)
     days = [d for d in navco_readings(m).values() if d is not None]
@@ -78,7 +111,7 @@ def _row_text(row: dict[str, Any]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Print a Markdown table of the runs; exit 2 with a message on bad input."""
     from defection.cli import parse_sets
-    from defection.model.scenario import ScenarioError, load
+    from defection.model.scenario import ScenarioError
 
     ap = argparse.ArgumentParser(prog="python -m defection.calibration.probe")
     ap.add_argument("cases", help="comma-separated scenario names or files")
@@ -98,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     problems = []
     for case in cases:  # every problem before anything runs
         try:
-            load(case).with_overrides(overrides)
+            case_scenario(case).with_overrides(overrides)
         except ScenarioError as exc:
             problems += exc.problems
     if not 1 <= args.seeds <= MAX_SEEDS:
@@ -111,15 +144,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     jobs = list(itertools.product(cases, seeds))
     print("| " + " | ".join(COLUMNS) + " |")
     print("|" + "---|" * len(COLUMNS))
+    rows = []
     if args.workers > 1:
         with ProcessPoolExecutor(args.workers) as pool:
             futures = [pool.submit(probe_run, c, s, overrides) for c, s in jobs]
             for fut in futures:
-                print(_row_text(fut.result()), flush=True)
+                rows.append(fut.result())
+                print(_row_text(rows[-1]), flush=True)
     else:
         for c, s in jobs:
-            print(_row_text(probe_run(c, s, overrides)), flush=True)
+            rows.append(probe_run(c, s, overrides))
+            print(_row_text(rows[-1]), flush=True)
+    summary = navco_summary(rows)
+    if summary:
+        print()
+        print(summary)
     return 0
+
+
+def navco_summary(rows: list[dict[str, Any]]) -> str:
+    """DEFECT in the first 365 days among the campaign runs, by method, next to the data.
+
+    Returns ``""`` when no row is a NAVCO campaign. The data's rate is over the same campaigns
+    (each counted once), so the comparison is like for like, not against the fitting set's cell.
+    """
+    from defection.calibration import navcases
+    from defection.model.outputs import WINDOW_DAYS
+
+    camp = [r for r in rows if str(r["case"]).startswith(NAVCO_PREFIX)]
+    if not camp:
+        return ""
+    units = navcases._units().set_index("NAVCO ID")
+    lines = []
+    for method in ("nonviolent", "violent"):
+        ids = {int(r["case"].removeprefix(NAVCO_PREFIX)) for r in camp}
+        ids = {i for i in ids if units.loc[i, "method"] == method}
+        runs = [r for r in camp if int(r["case"].removeprefix(NAVCO_PREFIX)) in ids]
+        if not runs:
+            continue
+        hit = sum(r["first_defect"] is not None and r["first_defect"] <= WINDOW_DAYS for r in runs)
+        data = int(units.loc[sorted(ids), "DEFECT"].sum())
+        lines.append(
+            f"{method}: model DEFECT {hit}/{len(runs)} runs ({hit / len(runs):.2f}); "
+            f"data {data}/{len(ids)} campaigns ({data / len(ids):.2f})"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

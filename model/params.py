@@ -219,6 +219,7 @@ PARAMS: tuple[Param, ...] = (
     _p("belief.w_protest", 4.0, "float", 0, 50, "logit/share", "Weight of the active share of protesters.", "Kuran 1991", role="behavioural"),  # noqa: E501
     _p("belief.w_defect", 12.0, "float", 0, 100, "logit/share", "Weight of the share of soldiers who left (deserted or defected).", "Kuran 1991", role="behavioural"),  # noqa: E501
     _p("belief.w_elite", 6.0, "float", 0, 50, "logit/share", "Weight of the share of elites who defected.", "Kuran 1991", role="behavioural"),  # noqa: E501
+    _p("belief.w_armed", 0.0, "float", 0, 50, "x", "How many more unarmed participants an armed one counts as in the public protest signal: the signal reads participation x (1 + this x the armed share of the active).", "Chenoweth & Stephan 2011, ch. 2 (armed campaigns threaten with fewer people); " + A + "0 (off) until a calibration fits it: model versions up to 6 read every participant alike", role="behavioural"),  # noqa: E501
     _p("belief.w_messaging", 1.0, "float", 0, 10, "logit", "Weight of regime messaging.", A + "propaganda effect", role="behavioural"),  # noqa: E501
     _p("belief.w_neighbours", 3.0, "float", 0, 20, "logit/share", "Weight of the share of one's own network neighbours who left.", "Makowsky & Rubin 2013, PLoS ONE", role="behavioural"),  # noqa: E501
     _p("belief.memory", 0.694, "float", 0, 0.999, "share", "Weight of yesterday's public signal in today's (smoothing).", CAL, role="behavioural"),  # noqa: E501

@@ -120,6 +120,22 @@ def protest_signal(participation: float, floor: float, ceiling: float) -> float:
     return float(min(1.0, np.log(participation / floor) / np.log(ceiling / floor)))
 
 
+def threat_participation(participation: float, armed_share: float, w_armed: float) -> float:
+    """Participation as the public reads the threat it poses: ``p (1 + w_a a)``.
+
+    ``p`` is the participation share (:func:`participation_share`), ``a`` the share of the
+    active people who use violent tactics and ``w_a`` (``belief.w_armed``) how many more
+    unarmed participants one armed participant counts as. An armed campaign threatens the
+    regime's survival with fewer people: it imposes military costs directly rather than through
+    numbers (Chenoweth & Stephan 2011, ch. 2, on the participation gap between violent and
+    nonviolent campaigns), and in the NAVCO 1.2 fitting set violent campaigns see meaningful
+    defection more often than nonviolent ones of the same participation bin
+    (docs/CALIBRATION.md, "What the second calibration showed"). The linear form is an
+    assumption; ``w_a = 0`` reads every participant alike.
+    """
+    return participation * (1.0 + w_armed * armed_share)
+
+
 # ------------------------------------------------------------------------------------------------
 # Belief that the regime survives
 # ------------------------------------------------------------------------------------------------
@@ -142,7 +158,8 @@ def public_signal(
 ) -> float:
     """Public signal of regime weakness ``(1 - I)(w_p A + w_d D + w_e E)``.
 
-    ``A`` is the protest signal in 0..1 (:func:`protest_signal` of the participation share),
+    ``A`` is the protest signal in 0..1 (:func:`protest_signal` of the participation share, read
+    as a threat by :func:`threat_participation`),
     ``D`` the share of soldiers who left (deserted or defected), ``E`` the share of elites who
     defected; information control ``I`` scales what the public sees. Kuran (1991), World Politics
     44(1): revolutions surprise because private preferences show only through such public signals.

@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from defection.model import rules, soldier_rules
-from defection.model.rules import DEFECTED, DESERTED
+from defection.model.rules import ACTIVE, DEFECTED, DESERTED
 
 if TYPE_CHECKING:
     from defection.model.regime import RegimeModel
@@ -36,10 +36,27 @@ def initial_belief(m: RegimeModel) -> float:
     )
 
 
+def armed_share(m: RegimeModel) -> float:
+    """Share of the active protesters' people who use violent tactics (0 with no actives).
+
+    Computed only when ``belief.w_armed`` > 0 (otherwise it cannot act, and 0 is returned).
+    """
+    if m.p["belief.w_armed"] <= 0:
+        return 0.0
+    pr = m.protesters
+    active = pr.state == ACTIVE
+    people = float(m.protester_people[active].sum())
+    if people <= 0:
+        return 0.0
+    armed = active & (pr.tactic_draw < m.p["opposition.violent_share"])
+    return float(m.protester_people[armed].sum()) / people
+
+
 def update(m: RegimeModel) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Update the public signal (a moving average) and every soldier's belief.
 
-    The raw signal is yesterday's protest signal (from the participation share, on a log scale),
+    The raw signal is yesterday's protest signal (from the participation share, on a log scale,
+    armed participants weighted by ``belief.w_armed``: :func:`armed_share`),
     left-the-force and defected-elite shares, damped by information control; ``m.signal`` keeps
     ``belief.memory`` of its old value.
     ``m.belief_public`` is the belief without network neighbours; each soldier's belief also
@@ -49,10 +66,11 @@ def update(m: RegimeModel) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         ``(n_left, belief)``: per soldier, the share of neighbours who left, and his belief.
     """
     p, s = m.p, m.soldiers
+    participation = rules.threat_participation(
+        m.stats["participation"], armed_share(m), p["belief.w_armed"]
+    )
     raw = rules.public_signal(
-        rules.protest_signal(
-            m.stats["participation"], p["protest.signal_floor"], p["protest.signal_ceiling"]
-        ),
+        rules.protest_signal(participation, p["protest.signal_floor"], p["protest.signal_ceiling"]),
         m.stats["soldiers_deserted"] + m.stats["soldiers_defected"],
         m.stats["elites_defected"],
         p["belief.w_protest"],

@@ -168,6 +168,29 @@ def test_patron_raises_the_belief_that_the_regime_survives():
     assert unweighted.belief_public == plain.belief_public
 
 
+def test_armed_participants_weigh_more_in_the_public_signal():
+    """``belief.w_armed``: an armed crowd lowers the belief more than an unarmed one of its size.
+
+    The signal is a moving average of yesterday's readings; with every protester armed, the
+    weight multiplies the participation the signal reads, so the public belief falls further.
+    With nobody armed, the weight does nothing, bit for bit.
+    """
+    armed = {"opposition.violent_share": 1.0, "run.horizon": 10}
+    plain = model(armed)
+    plain.run()
+    weighed = model({**armed, "belief.w_armed": 20.0})
+    weighed.run()
+    assert plain.stats["participation"] > 0
+    assert weighed.signal > plain.signal
+    assert weighed.belief_public < plain.belief_public
+    unarmed = {"opposition.violent_share": 0.0, "run.horizon": 10}
+    a, b = model(unarmed), model({**unarmed, "belief.w_armed": 20.0})
+    a.run()
+    b.run()
+    assert b.signal == a.signal and b.belief_public == a.belief_public
+    assert final_figures(b) == final_figures(a)
+
+
 def test_opposition_backing_raises_defection():
     weak = {"belief.intercept": 1.0, "run.horizon": 10, "support.opposition": 1.0}
     off = mean_stat(weak, "soldiers_defected")

@@ -364,6 +364,7 @@ BEHAVIOURAL_NAMES = (
     "belief.w_protest",
     "belief.w_defect",
     "belief.w_elite",
+    "belief.w_armed",
     "belief.w_messaging",
     "belief.w_neighbours",
     "belief.memory",

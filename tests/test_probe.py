@@ -47,3 +47,46 @@ def test_probe_runs_the_seeds_it_is_given(capsys):
     assert probe.main(["epstein_1", "--seed", str(big), "--set", "run.horizon=5"]) == 0
     rows = capsys.readouterr().out.strip().splitlines()[2:]
     assert rows == [probe._row_text(probe.probe_run("epstein_1", big, {"run.horizon": 5}))]
+
+
+def test_probe_runs_a_navco_fitting_campaign_and_sums_up_by_method(capsys):
+    from defection.calibration import navcases
+
+    fit = navcases.runnable_fit_ids()[0]
+    assert probe.main([f"navco:{fit}", "--seeds", "1", "--set", "run.horizon=5"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[2].startswith(f"| navco:{fit} | 1 | ")
+    units = navcases._units().set_index("NAVCO ID")
+    method, data = units.loc[fit, "method"], int(units.loc[fit, "DEFECT"])
+    assert out[-1].startswith(f"{method}: model DEFECT ")
+    assert out[-1].endswith(f"data {data}/1 campaigns ({data:.2f})")
+
+
+def test_navco_summary_counts_defect_in_the_window_by_method():
+    from defection.calibration import navcases
+
+    units = navcases._units().set_index("NAVCO ID")
+    fit = navcases.runnable_fit_ids()
+    nv = next(i for i in fit if units.loc[i, "method"] == "nonviolent")
+    v = next(i for i in fit if units.loc[i, "method"] == "violent")
+    rows = [
+        {"case": f"navco:{nv}", "first_defect": 12},
+        {"case": f"navco:{nv}", "first_defect": None},
+        {"case": f"navco:{v}", "first_defect": 400},  # after the 365-day window: no DEFECT
+        {"case": "syria_2011", "first_defect": 3},  # not a campaign: not counted
+    ]
+    text = probe.navco_summary(rows).splitlines()
+    assert text[0].startswith("nonviolent: model DEFECT 1/2 runs (0.50)")
+    assert text[1].startswith("violent: model DEFECT 0/1 runs (0.00)")
+    assert probe.navco_summary([{"case": "syria_2011", "first_defect": 3}]) == ""
+
+
+def test_probe_refuses_a_test_set_campaign_and_a_bad_id(capsys):
+    from defection.calibration import navcases
+
+    split = navcases._split()
+    test_id = int(split.loc[split["set"] == "test", "NAVCO ID"].iloc[0])
+    assert probe.main([f"navco:{test_id}"]) == 2
+    assert f"navco:{test_id}" in capsys.readouterr().out
+    assert probe.main(["navco:abc"]) == 2
+    assert "navco:ID" in capsys.readouterr().out

@@ -201,6 +201,24 @@ def test_public_signal():
     assert rules.public_signal(0.0, 0.0, 0.0, 8.0, 20.0, 6.0, 0.0) == 0.0
 
 
+def test_threat_participation_weights_armed_participants():
+    assert rules.threat_participation(0.002, 0.5, 9.0) == pytest.approx(0.002 * 5.5)
+    assert rules.threat_participation(0.002, 0.5, 0.0) == 0.002  # off: every participant alike
+    assert rules.threat_participation(0.002, 0.0, 9.0) == 0.002  # an unarmed crowd
+    assert rules.threat_participation(0.0, 1.0, 9.0) == 0.0
+
+
+@SETTINGS
+@given(p=ordered(unit), a=ordered(unit), w=ordered(st.floats(0, 50, allow_nan=False)))
+def test_threat_participation_rises_with_size_arms_and_weight(p, a, w):
+    f = rules.threat_participation
+    base = f(p[0], a[0], w[0])
+    assert base >= p[0] - EPS
+    assert f(p[1], a[0], w[0]) >= base - EPS
+    assert f(p[0], a[1], w[0]) >= base - EPS
+    assert f(p[0], a[0], w[1]) >= base - EPS
+
+
 @SETTINGS
 @given(
     a=ordered(unit), d=ordered(unit), e=ordered(unit), i=ordered(unit), w=st.tuples(pos, pos, pos)
