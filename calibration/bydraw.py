@@ -13,7 +13,9 @@ is refused).
 
 Usage::
 
-    python -m defection.calibration.bydraw calibration/validation
+    python -m defection.calibration.bydraw calibration/validation [--params a,b]
+
+(``--params`` adds the draws' values of those parameters, columns of the check's design).
 """
 
 from __future__ import annotations
@@ -29,11 +31,11 @@ import pandas as pd
 BINS = ("<0.01%", "0.01-0.1%", "0.1-1%", "1-3.5%", ">=3.5%")
 
 
-def campaign_runs(folder: Path) -> pd.DataFrame:
+def campaign_runs(folder: Path, params: Sequence[str] = ()) -> pd.DataFrame:
     """The check's NAVCO campaign runs that ended, one row each, with their draw and campaign.
 
     Columns: ``draw``, ``sample_row``, ``navco_id``, ``method``, ``bin``, ``model`` (the run's
-    DEFECT, 0 or 1) and ``data`` (the campaign's DEFECT).
+    DEFECT, 0 or 1), ``data`` (the campaign's DEFECT), then the ``params`` (the draw's values).
 
     Raises:
         ValueError: The folder is not a check's results, has no NAVCO runs, or holds test-set
@@ -49,11 +51,14 @@ def campaign_runs(folder: Path) -> pd.DataFrame:
     design = pd.read_parquet(design_path)
     if "draw" not in design.columns or "target:navco_defect" not in runs.columns:
         raise ValueError(f"{folder}: not a check's results with the target navco_defect")
+    missing = [p for p in params if p not in design.columns]
+    if missing:
+        raise ValueError(f"--params {','.join(missing)}: not a parameter of this check's design")
     runs = runs[runs["case"].str.startswith("navco_") & (runs["status"] == "ok")]
     if runs.empty:
         raise ValueError(f"{folder}: no NAVCO campaign run ended")
     df = runs[["point", "case", "target:navco_defect"]].merge(
-        design[["point", "draw", "sample_row"]], on="point", how="left"
+        design[["point", "draw", "sample_row", *params]], on="point", how="left"
     )
     df["navco_id"] = df["case"].str.extract(r"^navco_(\d+)_")[0].astype(int)
     split = navcases._split().set_index("NAVCO ID")
@@ -65,14 +70,15 @@ def campaign_runs(folder: Path) -> pd.DataFrame:
     df["bin"] = units.loc[df["navco_id"], "bin"].to_numpy()
     df["data"] = units.loc[df["navco_id"], "DEFECT"].to_numpy().astype(int)
     df["model"] = df["target:navco_defect"].astype(float)
-    return df[["draw", "sample_row", "navco_id", "method", "bin", "model", "data"]]
+    return df[["draw", "sample_row", "navco_id", "method", "bin", "model", "data", *params]]
 
 
-def by_draw(df: pd.DataFrame) -> pd.DataFrame:
+def by_draw(df: pd.DataFrame, params: Sequence[str] = ()) -> pd.DataFrame:
     """One row per draw: its runs, DEFECT overall, by method and by bin, and the correlation.
 
     ``corr`` is the Pearson correlation across the draw's runs of the run's DEFECT with the
-    campaign's (NaN when either is constant). A last row ``all`` pools every draw.
+    campaign's (NaN when either is constant). Two last rows: ``all`` pools every draw, ``data``
+    is the data over the same campaigns (each once). The ``params`` columns (of ``df``) follow.
     """
 
     def row(g: pd.DataFrame) -> dict[str, float]:
@@ -86,7 +92,12 @@ def by_draw(df: pd.DataFrame) -> pd.DataFrame:
         return out
 
     rows = [
-        {"draw": int(d), "sample_row": int(g["sample_row"].iloc[0]), **row(g)}
+        {
+            "draw": int(d),
+            "sample_row": int(g["sample_row"].iloc[0]),
+            **row(g),
+            **{p: float(g[p].iloc[0]) for p in params},
+        }
         for d, g in df.groupby("draw", sort=True)
     ]
     rows.append({"draw": "all", "sample_row": "", **row(df)})
@@ -100,16 +111,22 @@ def by_draw(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def markdown(table: pd.DataFrame) -> str:
-    """The table as Markdown: shares to two decimals, ``-`` where a draw has no such run."""
+def markdown(table: pd.DataFrame, params: Sequence[str] = ()) -> str:
+    """The table as Markdown: shares to two decimals, ``-`` where a draw has no such run.
+
+    The ``params`` columns are printed to three significant digits.
+    """
     cols = ["draw", "sample_row", "runs", "defect", "nonviolent", "violent", *BINS, "corr"]
+    cols += list(params)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for _, r in table.iterrows():
         cells = []
         for c in cols:
             v = r[c]
-            if isinstance(v, float):
-                cells.append("-" if np.isnan(v) else f"{v:.2f}")
+            if isinstance(v, float) and np.isnan(v):
+                cells.append("-")
+            elif isinstance(v, float):
+                cells.append(f"{v:.3g}" if c in params else f"{v:.2f}")
             else:
                 cells.append(str(v))
         lines.append("| " + " | ".join(cells) + " |")
@@ -120,13 +137,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Print the by-draw table of a check's results folder; exit 2 with a message on bad input."""
     ap = argparse.ArgumentParser(prog="python -m defection.calibration.bydraw")
     ap.add_argument("folder", type=Path, help="a check's results folder (calibration/validation)")
+    ap.add_argument("--params", default="", help="comma-separated parameters to show per draw")
     args = ap.parse_args(argv)
+    params = [p.strip() for p in args.params.split(",") if p.strip()]
     try:
-        df = campaign_runs(args.folder)
+        df = campaign_runs(args.folder, params)
     except ValueError as exc:
         print(exc)
         return 2
-    print(markdown(by_draw(df)))
+    print(markdown(by_draw(df, params), params))
     return 0
 
 

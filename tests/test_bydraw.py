@@ -60,3 +60,15 @@ def test_bydraw_refuses_a_folder_without_check_results(tmp_path, capsys):
 def test_bydraw_refuses_the_test_sets_runs(capsys):
     assert bydraw.main([str(ROOT / "calibration" / "validation_test")]) == 2
     assert "test-set campaigns" in capsys.readouterr().out
+
+
+def test_params_show_each_draws_values_and_a_bad_name_is_refused(capsys):
+    df = bydraw.campaign_runs(VALIDATION, ["soldiers.threshold"])
+    table = bydraw.by_draw(df, ["soldiers.threshold"]).set_index("draw")
+    for d, g in df.groupby("draw"):
+        assert g["soldiers.threshold"].nunique() == 1  # one vector per draw
+        assert table.loc[d, "soldiers.threshold"] == g["soldiers.threshold"].iloc[0]
+    assert bydraw.main([str(VALIDATION), "--params", "soldiers.threshold"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].endswith("| corr | soldiers.threshold |")
+    assert bydraw.main([str(VALIDATION), "--params", "no.such"]) == 2
+    assert "--params no.such" in capsys.readouterr().out
