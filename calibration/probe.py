@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -48,6 +49,9 @@ COLUMNS = (
     "first_defect",
 )
 
+
+#: NAVCO's participation bins, in order (as :mod:`defection.calibration.navco` bins them).
+BIN_ORDER = ("<0.01%", "0.01-0.1%", "0.1-1%", "1-3.5%", ">=3.5%", "missing")
 
 #: Prefix of a NAVCO fitting campaign among the cases (``navco:ID``).
 NAVCO_PREFIX = "navco:"
@@ -165,8 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def navco_summary(rows: list[dict[str, Any]]) -> str:
     """DEFECT in the first 365 days among the campaign runs, by method, next to the data.
 
-    Returns ``""`` when no row is a NAVCO campaign. The data's rate is over the same campaigns
-    (each counted once), so the comparison is like for like, not against the fitting set's cell.
+    Then the runs with a DEFECT by participation bin and the runs' outcomes. Returns ``""`` when
+    no row is a NAVCO campaign. The data's rate is over the same campaigns (each counted once),
+    so the comparison is like for like, not against the fitting set's cell.
     """
     from defection.calibration import navcases
     from defection.model.outputs import WINDOW_DAYS
@@ -174,6 +179,10 @@ def navco_summary(rows: list[dict[str, Any]]) -> str:
     camp = [r for r in rows if str(r["case"]).startswith(NAVCO_PREFIX)]
     if not camp:
         return ""
+
+    def hit_of(r: dict[str, Any]) -> bool:
+        return r["first_defect"] is not None and r["first_defect"] <= WINDOW_DAYS
+
     units = navcases._units().set_index("NAVCO ID")
     lines = []
     for method in ("nonviolent", "violent"):
@@ -182,12 +191,20 @@ def navco_summary(rows: list[dict[str, Any]]) -> str:
         runs = [r for r in camp if int(r["case"].removeprefix(NAVCO_PREFIX)) in ids]
         if not runs:
             continue
-        hit = sum(r["first_defect"] is not None and r["first_defect"] <= WINDOW_DAYS for r in runs)
+        hit = sum(hit_of(r) for r in runs)
         data = int(units.loc[sorted(ids), "DEFECT"].sum())
         lines.append(
             f"{method}: model DEFECT {hit}/{len(runs)} runs ({hit / len(runs):.2f}); "
             f"data {data}/{len(ids)} campaigns ({data / len(ids):.2f})"
         )
+    bins = units.loc[[int(r["case"].removeprefix(NAVCO_PREFIX)) for r in camp], "bin"].tolist()
+    parts = []
+    for b in BIN_ORDER:
+        hits = [hit_of(r) for r, rb in zip(camp, bins, strict=True) if rb == b]
+        parts.append(f"{b} {sum(hits)}/{len(hits)}" if hits else f"{b} -")
+    lines.append("by participation bin: " + ", ".join(parts))
+    outcomes = Counter(str(r["outcome"]) for r in camp)
+    lines.append("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
     return "\n".join(lines)
 
 

@@ -58,8 +58,9 @@ def test_probe_runs_a_navco_fitting_campaign_and_sums_up_by_method(capsys):
     assert out[2].startswith(f"| navco:{fit} | 1 | ")
     units = navcases._units().set_index("NAVCO ID")
     method, data = units.loc[fit, "method"], int(units.loc[fit, "DEFECT"])
-    assert out[-1].startswith(f"{method}: model DEFECT ")
-    assert out[-1].endswith(f"data {data}/1 campaigns ({data:.2f})")
+    line = next(x for x in out if x.startswith(f"{method}: model DEFECT "))
+    assert line.endswith(f"data {data}/1 campaigns ({data:.2f})")
+    assert out[-1].startswith("outcomes: ")
 
 
 def test_navco_summary_counts_defect_in_the_window_by_method():
@@ -70,14 +71,22 @@ def test_navco_summary_counts_defect_in_the_window_by_method():
     nv = next(i for i in fit if units.loc[i, "method"] == "nonviolent")
     v = next(i for i in fit if units.loc[i, "method"] == "violent")
     rows = [
-        {"case": f"navco:{nv}", "first_defect": 12},
-        {"case": f"navco:{nv}", "first_defect": None},
-        {"case": f"navco:{v}", "first_defect": 400},  # after the 365-day window: no DEFECT
-        {"case": "syria_2011", "first_defect": 3},  # not a campaign: not counted
+        {"case": f"navco:{nv}", "first_defect": 12, "outcome": "survival"},
+        {"case": f"navco:{nv}", "first_defect": None, "outcome": "survival"},
+        # after the 365-day window: no DEFECT
+        {"case": f"navco:{v}", "first_defect": 400, "outcome": "collapse"},
+        # not a campaign: not counted
+        {"case": "syria_2011", "first_defect": 3, "outcome": "transition"},
     ]
     text = probe.navco_summary(rows).splitlines()
     assert text[0].startswith("nonviolent: model DEFECT 1/2 runs (0.50)")
     assert text[1].startswith("violent: model DEFECT 0/1 runs (0.00)")
+    bins = {units.loc[nv, "bin"]: "1/2", units.loc[v, "bin"]: "0/1"}
+    if units.loc[nv, "bin"] == units.loc[v, "bin"]:
+        bins = {units.loc[nv, "bin"]: "1/3"}
+    for b, count in bins.items():
+        assert f"{b} {count}" in text[2]
+    assert text[3] == "outcomes: collapse 1, survival 2"
     assert probe.navco_summary([{"case": "syria_2011", "first_defect": 3}]) == ""
 
 
