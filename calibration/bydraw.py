@@ -27,8 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-#: The participation bins, in order (NAVCO's, as :mod:`defection.calibration.navco` bins them).
-BINS = ("<0.01%", "0.01-0.1%", "0.1-1%", "1-3.5%", ">=3.5%")
+from defection.calibration.navco import BIN_LABELS as BINS
 
 
 def campaign_runs(folder: Path, params: Sequence[str] = ()) -> pd.DataFrame:

@@ -10,16 +10,16 @@ fitted; it draws on fitting-set cases only, never on the NAVCO test set.
 
 A case is a scenario name or file, or ``navco:ID``: NAVCO fitting campaign ``ID`` coded as a
 calibration's ``navco`` table codes it (coding 0: :func:`defection.calibration.navcases.
-campaign_scenario`). When campaigns are among the cases, a last line gives the share of their
-runs with a NAVCO DEFECT in the first 365 days, by method, next to the data's rate over the
-same campaigns.
+campaign_scenario`). When campaigns are among the cases, closing lines sum their runs up: the
+share with a NAVCO DEFECT in the first 365 days by method, next to the data's rate over the same
+campaigns, the runs with a DEFECT by participation bin, and the outcomes.
 
 Usage::
 
     python -m defection.calibration.probe syria_2011,myanmar_2021 --seeds 3
         --set soldiers.choice_noise=1 --set elites.steady_start=true [--workers 2]
     python -m defection.calibration.probe navco:8,navco:13 --seeds 2
-        --set soldiers.combat_danger=3
+        --set belief.w_armed=9
 
 (each one command line).
 """
@@ -49,9 +49,6 @@ COLUMNS = (
     "first_defect",
 )
 
-
-#: NAVCO's participation bins, in order (as :mod:`defection.calibration.navco` bins them).
-BIN_ORDER = ("<0.01%", "0.01-0.1%", "0.1-1%", "1-3.5%", ">=3.5%", "missing")
 
 #: Prefix of a NAVCO fitting campaign among the cases (``navco:ID``).
 NAVCO_PREFIX = "navco:"
@@ -173,7 +170,7 @@ def navco_summary(rows: list[dict[str, Any]]) -> str:
     no row is a NAVCO campaign. The data's rate is over the same campaigns (each counted once),
     so the comparison is like for like, not against the fitting set's cell.
     """
-    from defection.calibration import navcases
+    from defection.calibration import navcases, navco
     from defection.model.outputs import WINDOW_DAYS
 
     camp = [r for r in rows if str(r["case"]).startswith(NAVCO_PREFIX)]
@@ -185,9 +182,9 @@ def navco_summary(rows: list[dict[str, Any]]) -> str:
 
     units = navcases._units().set_index("NAVCO ID")
     lines = []
+    all_ids = {int(r["case"].removeprefix(NAVCO_PREFIX)) for r in camp}
     for method in ("nonviolent", "violent"):
-        ids = {int(r["case"].removeprefix(NAVCO_PREFIX)) for r in camp}
-        ids = {i for i in ids if units.loc[i, "method"] == method}
+        ids = {i for i in all_ids if units.loc[i, "method"] == method}
         runs = [r for r in camp if int(r["case"].removeprefix(NAVCO_PREFIX)) in ids]
         if not runs:
             continue
@@ -199,7 +196,7 @@ def navco_summary(rows: list[dict[str, Any]]) -> str:
         )
     bins = units.loc[[int(r["case"].removeprefix(NAVCO_PREFIX)) for r in camp], "bin"].tolist()
     parts = []
-    for b in BIN_ORDER:
+    for b in navco.BINS:
         hits = [hit_of(r) for r, rb in zip(camp, bins, strict=True) if rb == b]
         parts.append(f"{b} {sum(hits)}/{len(hits)}" if hits else f"{b} -")
     lines.append("by participation bin: " + ", ".join(parts))
