@@ -22,10 +22,27 @@ Per vector ``v`` (a ``draw`` of the check):
   campaigns (a paired comparison; the denominator is the binomial sd of ``p_v`` if the model's
   rate were the data's).
 
-**Rule** (:func:`select`): keep the vectors with ``|z_v| <= Z_MAX`` (1.645: the model's DEFECT
-rate not rejected at the 90 % level on these campaigns), and of those the :data:`KEEP` with the
-smallest ``D_v`` (ties: smaller ``|z_v|``, then the lower sample row). If fewer than
-:data:`KEEP` pass the NAVCO cut, all that pass are kept.
+**Rules** (:func:`select`, ``cut``):
+
+* ``overall`` (refine5's): keep the vectors with ``|z_v| <= Z_MAX`` (1.645: the model's DEFECT
+  rate not rejected at the 90 % level on these campaigns), and of those the :data:`KEEP` with
+  the smallest ``D_v`` (ties: smaller ``|z_v|``, then the lower sample row). If fewer than
+  :data:`KEEP` pass the NAVCO cut, all that pass are kept.
+* ``by_method`` (the default since refine6, fixed before refine6's runs were read): three NAVCO
+  cuts instead of one. The same paired ``z`` computed on each method's campaigns alone
+  (``|z_nonviolent| <= Z_MAX`` and ``|z_violent| <= Z_MAX``: the done-when judges the method
+  cells, and the second calibration's sample got their order wrong), and a positive
+  **discrimination gap** ``g_v = P(run DEFECT | data DEFECT = 1) - P(run DEFECT | data DEFECT =
+  0)`` over the vector's campaign runs (``g_v > 0``: the vector's runs defect more often on the
+  campaigns that had a defection; the second calibration's vectors did not, see
+  ``python -m defection.calibration.bydraw``). A missing statistic fails its cut. The vectors
+  that pass all three are ranked as above and at most :data:`KEEP` kept; if fewer than
+  :data:`MIN_KEEP` pass, the kept set is filled up to :data:`MIN_KEEP` with the vectors that
+  fail exactly one cut, by the same order (the report marks them).
+
+A check may run a random subset of the sample (``[check] draws`` smaller than the sample; the
+rows are drawn without replacement by the check's seed): ABC rejection over a random subsample
+of the proposal is still ABC rejection over the proposal, with fewer proposals.
 
 Selecting on a few seeds flatters the kept vectors (they were kept partly for their luck), so
 the kept sample's fit is judged afterwards by ``defection validation``, with its own draws and
@@ -52,7 +69,9 @@ import pandas as pd
 from defection.calibration import navco, validation
 
 __all__ = [
+    "CUTS",
     "KEEP",
+    "MIN_KEEP",
     "Z_MAX",
     "RefineError",
     "case_checks",
@@ -67,6 +86,13 @@ __all__ = [
 KEEP = 30
 #: The NAVCO cut: |z| at most this (two-sided 90 %).
 Z_MAX = 1.645
+#: Under the ``by_method`` rule, fewer than this many passing vectors are filled up with vectors
+#: that fail one NAVCO cut (the done-when's 20 draws may then repeat vectors).
+MIN_KEEP = 10
+#: The rules :func:`select` knows (module docstring); the first is the default.
+CUTS = ("by_method", "overall")
+#: Methods of the per-method cut, as ``validation.unit_facts`` codes them.
+METHODS = ("nonviolent", "violent")
 #: The refined sample's file, in the check's results folder.
 SAMPLE_FILE = "refined.parquet"
 #: Per-vector scores and the rule's verdict.
@@ -116,47 +142,106 @@ def vector_scores(runs: pd.DataFrame, facts: pd.DataFrame) -> pd.DataFrame:
         shares = [_clause_share(mine, c) for c in checks]
         cases = mine[mine["navco_id"].isna() & (mine["status"] == "ok")]
         c = camp[camp["draw"] == d]
-        n = len(c)
-        p = float(c[validation.DEFECT].mean()) if n else math.nan
-        q = float(facts.loc[c["navco_id"], "DEFECT"].astype(float).mean()) if n else math.nan
-        sd = math.sqrt(q * (1 - q) / n) if n and 0 < q < 1 else math.nan
+        p, q, z = _paired_z(c, facts)
         rec: dict[str, Any] = {
             "draw": int(d),
             "sample_row": int(mine["sample_row"].iloc[0]) if "sample_row" in mine else -1,
             "case_runs": len(cases),
             "deficit": float(sum(1.0 - s for s in shares)),
             "clauses_met": int(sum(s >= 1.0 for s in shares)),
-            "campaigns": n,
+            "campaigns": len(c),
             "p_model": p,
             "p_data": q,
-            "z": (p - q) / sd if sd and sd > 0 else math.nan,
+            "z": z,
         }
+        ids = c["navco_id"].astype(int).to_numpy() if len(c) else np.array([], dtype=int)
+        method = facts.loc[ids, "method"].astype(str).to_numpy() if len(c) else ids
+        for m in METHODS:
+            rec[f"p_{m}"], rec[f"p_data_{m}"], rec[f"z_{m}"] = _paired_z(c[method == m], facts)
+        data = facts.loc[ids, "DEFECT"].astype(float).to_numpy() if len(c) else ids
+        hits = c[validation.DEFECT].to_numpy(dtype=float) if len(c) else ids
+        hit = float(hits[data == 1].mean()) if (data == 1).any() else math.nan
+        alarm = float(hits[data == 0].mean()) if (data == 0).any() else math.nan
+        rec.update({"hit": hit, "false_alarm": alarm, "gap": hit - alarm})
         rec.update({k: float(mine[k].iloc[0]) for k in params})
         rows.append(rec)
     return pd.DataFrame(rows)
 
 
-def select(scores: pd.DataFrame, keep: int = KEEP, z_max: float = Z_MAX) -> pd.DataFrame:
-    """Apply the rule: the NAVCO cut, then the ``keep`` smallest case deficits.
+def _paired_z(c: pd.DataFrame, facts: pd.DataFrame) -> tuple[float, float, float]:
+    """``(p, q, z)`` of some campaign runs: model DEFECT rate, data's rate, paired z."""
+    n = len(c)
+    if not n:
+        return math.nan, math.nan, math.nan
+    p = float(c[validation.DEFECT].mean())
+    q = float(facts.loc[c["navco_id"].astype(int), "DEFECT"].astype(float).mean())
+    sd = math.sqrt(q * (1 - q) / n) if 0 < q < 1 else math.nan
+    return p, q, (p - q) / sd if sd and sd > 0 else math.nan
+
+
+def _fails(scores: pd.DataFrame, z_max: float) -> pd.Series:
+    """How many of the ``by_method`` rule's three NAVCO cuts each vector fails."""
+    fails = pd.Series(0, index=scores.index)
+    for m in METHODS:
+        fails += ~scores[f"z_{m}"].abs().le(z_max)  # NaN fails
+    fails += ~scores["gap"].gt(0)
+    return fails.astype(int)
+
+
+def select(
+    scores: pd.DataFrame,
+    keep: int = KEEP,
+    z_max: float = Z_MAX,
+    cut: str = CUTS[0],
+    min_keep: int = MIN_KEEP,
+) -> pd.DataFrame:
+    """Apply a rule: the NAVCO cut(s), then the ``keep`` smallest case deficits.
 
     Args:
         scores: From :func:`vector_scores`.
         keep: At most this many vectors are kept.
         z_max: The NAVCO cut on ``|z|`` (a vector without campaign runs fails it).
+        cut: ``by_method`` or ``overall`` (module docstring).
+        min_keep: Under ``by_method``, fill the kept set up to this many with vectors that
+            fail one cut.
 
     Returns:
-        ``scores`` with ``navco_ok`` (passes the cut), ``rank`` (among those that pass, by
-        deficit, then ``|z|``, then sample row; NaN for the others) and ``kept``, sorted by
-        rank then deficit.
+        ``scores`` with ``fails`` (NAVCO cuts failed), ``navco_ok`` (passes them), ``rank``
+        (among those that pass, then the filled ones, by deficit, then ``|z|``, then sample
+        row; NaN for the others) and ``kept``, sorted by rank then deficit.
+
+    Raises:
+        ValueError: An unknown ``cut``.
     """
+    if cut not in CUTS:
+        raise ValueError(f"cut {cut!r} is not one of {', '.join(CUTS)}")
     out = scores.copy()
     out["abs_z"] = out["z"].abs()
-    out["navco_ok"] = out["abs_z"].le(z_max) & out["abs_z"].notna()
-    ok = out[out["navco_ok"]].sort_values(["deficit", "abs_z", "sample_row"], kind="mergesort")
+    if cut == "overall":
+        out["fails"] = (~(out["abs_z"].le(z_max) & out["abs_z"].notna())).astype(int)
+    else:
+        out["fails"] = _fails(out, z_max)
+    out["navco_ok"] = out["fails"].eq(0)
+    order = ["deficit", "abs_z", "sample_row"]
+    ok = out[out["navco_ok"]].sort_values(order, kind="mergesort")
+    ranked = list(ok.index)
+    if cut == "by_method" and len(ok) < min_keep:
+        near = out[out["fails"].eq(1)].sort_values(order, kind="mergesort")
+        ranked += list(near.index[: min_keep - len(ok)])
     out["rank"] = np.nan
-    out.loc[ok.index, "rank"] = np.arange(1, len(ok) + 1, dtype=float)
+    out.loc[ranked, "rank"] = np.arange(1, len(ranked) + 1, dtype=float)
     out["kept"] = out["rank"].le(keep) & out["rank"].notna()
     return out.sort_values(["rank", "deficit", "sample_row"], kind="mergesort", na_position="last")
+
+
+def _rule_text(rule: dict[str, Any]) -> str:
+    z = rule["z_max"]
+    if rule["cut"] == "overall":
+        return f"|z| <= {z} on the NAVCO campaigns"
+    return (
+        f"|z| <= {z} on each method's NAVCO campaigns and a positive discrimination gap "
+        f"(fill-ins failing one cut up to {rule['min_keep']} if fewer pass)"
+    )
 
 
 def _report(folder: Path, chosen: pd.DataFrame, info: dict[str, Any]) -> str:
@@ -170,24 +255,35 @@ def _report(folder: Path, chosen: pd.DataFrame, info: dict[str, Any]) -> str:
         "committed runs.",
         "",
         f"- sample refined: `{info['sample']['path']}` ({info['sample']['rows']} vectors, sha256 "
-        f"{info['sample']['sha256'][:12]})",
+        f"{info['sample']['sha256'][:12]}); vectors run: {info['sample']['drawn']}"
+        + (
+            " (a random subset, drawn without replacement by the check's seed)"
+            if info["sample"]["drawn"] < info["sample"]["rows"]
+            else ""
+        ),
         f"- runs: {info['runs']['finished']} finished of {info['runs']['total']} "
         f"({info['runs']['failed']} failed)",
-        f"- rule: |z| <= {info['rule']['z_max']} on the NAVCO campaigns, then the "
+        f"- rule `{info['rule']['cut']}`: {_rule_text(info['rule'])}, then the "
         f"{info['rule']['keep']} smallest case deficits over {len(checks)} clauses",
-        f"- passed the NAVCO cut: {int(chosen['navco_ok'].sum())} of {len(chosen)}; kept: "
-        f"{len(kept)}",
+        f"- passed the NAVCO cut{'s' if info['rule']['cut'] == 'by_method' else ''}: "
+        f"{int(chosen['navco_ok'].sum())} of {len(chosen)}; kept: {len(kept)}"
+        + (
+            f" ({int((kept['fails'] > 0).sum())} of them fill-ins failing one cut)"
+            if (kept["fails"] > 0).any()
+            else ""
+        ),
         "",
         "| rank | sample row | deficit | clauses met (all seeds) | NAVCO runs | P(DEFECT) model "
-        "| data | z | kept |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| data | z | z nonviolent | z violent | gap | cuts failed | kept |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for _, r in chosen.iterrows():
         rank = "" if pd.isna(r["rank"]) else str(int(r["rank"]))
         lines.append(
             f"| {rank} | {int(r['sample_row'])} | {r['deficit']:.2f} | {int(r['clauses_met'])} "
             f"| {int(r['campaigns'])} | {r['p_model']:.2f} | {r['p_data']:.2f} | {r['z']:+.2f} "
-            f"| {'yes' if r['kept'] else ''} |"
+            f"| {r['z_nonviolent']:+.2f} | {r['z_violent']:+.2f} | {r['gap']:+.2f} "
+            f"| {int(r['fails'])} | {'yes' if r['kept'] else ''} |"
         )
     lines += [
         "",
@@ -203,7 +299,13 @@ def _report(folder: Path, chosen: pd.DataFrame, info: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def refine(folder: str | Path, keep: int = KEEP, z_max: float = Z_MAX) -> dict[str, Any]:
+def refine(
+    folder: str | Path,
+    keep: int = KEEP,
+    z_max: float = Z_MAX,
+    cut: str = CUTS[0],
+    min_keep: int = MIN_KEEP,
+) -> dict[str, Any]:
     """Score every vector of a committed refinement check, keep the best, write the files.
 
     Writes, in ``folder``: :data:`SAMPLE_FILE` (the kept vectors: the refined sample's rows,
@@ -214,13 +316,15 @@ def refine(folder: str | Path, keep: int = KEEP, z_max: float = Z_MAX) -> dict[s
         folder: The check's committed results folder (``calibration/refine5``).
         keep: At most this many vectors are kept.
         z_max: The NAVCO cut on ``|z|``.
+        cut: The rule (:data:`CUTS`).
+        min_keep: The ``by_method`` rule's fill-up.
 
     Returns:
         The manifest written.
 
     Raises:
-        RefineError: Not a check's results, a check that does not run every vector of its
-            sample, or no vector kept.
+        RefineError: Not a check's results, a check that drew rows outside its sample, or no
+            vector kept.
     """
     folder = Path(folder)
     try:
@@ -238,18 +342,19 @@ def refine(folder: str | Path, keep: int = KEEP, z_max: float = Z_MAX) -> dict[s
     sample = pd.read_parquet(spath)
     runs = committed.runs
     drawn = set(runs["sample_row"].dropna().astype(int))
-    if len(drawn) != len(sample):
+    if not drawn or max(drawn) >= len(sample) or min(drawn) < 0:
         raise RefineError(
-            f"{folder}: the check drew {len(drawn)} of its sample's {len(sample)} vectors; a "
-            "refinement runs every vector (set [check] draws to the sample's size)"
+            f"{folder}: the check's sample rows are not rows of its sample {spath} "
+            f"({len(sample)} rows); was the sample file replaced?"
         )
     facts = validation.unit_facts(navco.fitting_units())
     scores = vector_scores(runs, facts)
-    chosen = select(scores, keep, z_max)
+    chosen = select(scores, keep, z_max, cut, min_keep)
     kept = chosen[chosen["kept"]]
     if kept.empty:
         raise RefineError(
-            f"{folder}: no vector passes the NAVCO cut |z| <= {z_max}; nothing to keep"
+            f"{folder}: no vector passes the NAVCO cut{'s' if cut == 'by_method' else ''} "
+            f"({_rule_text({'cut': cut, 'z_max': z_max, 'min_keep': min_keep})}); nothing to keep"
         )
     params = [c for c in sample.columns if c in runs.columns]
     out = sample.iloc[kept["sample_row"].astype(int).to_numpy()][params].copy()
@@ -286,18 +391,26 @@ def refine(folder: str | Path, keep: int = KEEP, z_max: float = Z_MAX) -> dict[s
             "commit": m.get("commit"),
             "model_version": m.get("model_version"),
         },
-        "sample": {"path": shown_sample, "sha256": navco.sha256(spath), "rows": len(sample)},
+        "sample": {
+            "path": shown_sample,
+            "sha256": navco.sha256(spath),
+            "rows": len(sample),
+            "drawn": len(drawn),
+        },
         "runs": {
             "total": len(runs),
             "finished": int((runs["status"] == "ok").sum()),
             "failed": int((runs["status"] != "ok").sum()),
         },
         "rule": {
+            "cut": cut,
             "keep": keep,
             "z_max": z_max,
+            "min_keep": min_keep if cut == "by_method" else None,
             "statistics": "deficit = sum over the five cases' 17 measured clauses of the share "
             "of the vector's runs that miss it; z = (P(DEFECT) model - data) / binomial sd on "
-            "the same NAVCO campaigns (calibration/refine.py)",
+            "the same NAVCO campaigns, overall and by method; gap = P(run DEFECT | data "
+            "DEFECT) - P(run DEFECT | no data DEFECT) (calibration/refine.py)",
         },
         "passed_navco_cut": int(chosen["navco_ok"].sum()),
         "kept_rows": out["sample_row"].tolist(),
@@ -311,23 +424,25 @@ def refine(folder: str | Path, keep: int = KEEP, z_max: float = Z_MAX) -> dict[s
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m defection.calibration.refine FOLDER [--keep N] [--z-max Z]``."""
+    """``python -m defection.calibration.refine FOLDER [--keep N] [--z-max Z] [--cut RULE]``."""
     ap = argparse.ArgumentParser(prog="python -m defection.calibration.refine")
     ap.add_argument("folder", help="a refinement check's results folder, e.g. calibration/refine5")
     ap.add_argument("--keep", type=int, default=KEEP, help=f"at most this many (default {KEEP})")
     ap.add_argument("--z-max", type=float, default=Z_MAX, help=f"NAVCO cut (default {Z_MAX})")
+    ap.add_argument("--cut", choices=CUTS, default=CUTS[0], help=f"the rule (default {CUTS[0]})")
     args = ap.parse_args(argv)
     if args.keep < 1 or not args.z_max > 0:
         print("error: --keep must be at least 1 and --z-max above 0")
         return 2
     try:
-        info = refine(args.folder, args.keep, args.z_max)
+        info = refine(args.folder, args.keep, args.z_max, args.cut)
     except RefineError as exc:
         print(f"error: {exc}")
         return 2
     print(
         f"refined: kept {len(info['kept_rows'])} of {info['sample']['rows']} vectors "
-        f"({info['passed_navco_cut']} passed the NAVCO cut) -> "
+        f"({info['passed_navco_cut']} passed the NAVCO cut{'s' if args.cut == 'by_method' else ''})"
+        f" -> "
         f"{Path(args.folder) / SAMPLE_FILE}; report {Path(args.folder) / REPORT_FILE}"
     )
     return 0

@@ -128,14 +128,53 @@ def test_select_cuts_on_navco_first_then_ranks_by_deficit():
             "z": [2.5, -0.4, 0.2, 1.0, math.nan],
         }
     )
-    out = refine.select(scores, keep=2)
+    out = refine.select(scores, keep=2, cut="overall")
     by_row = out.set_index("sample_row")
     assert list(by_row["navco_ok"].sort_index()) == [False, True, True, True, False]
     # rows 1 and 2 tie on deficit: the smaller |z| (row 2) ranks first
     assert list(out["sample_row"][:3]) == [2, 1, 3]
     assert set(out.loc[out["kept"], "sample_row"]) == {1, 2}
     assert by_row.loc[0, "kept"] == False  # the best deficit, but |z| 2.5: cut  # noqa: E712
-    assert len(refine.select(scores, keep=10).query("kept")) == 3  # all that pass the cut
+    assert len(refine.select(scores, keep=10, cut="overall").query("kept")) == 3  # all that pass
+
+
+def test_scores_compare_each_method_and_measure_discrimination():
+    facts = _facts()
+    defect = _defect(facts, 10, 0)  # the model DEFECTs exactly where the data does
+    runs = _runs(facts, {0: {"defect": defect, "params": [1.0, 0.1]}})
+    s = refine.vector_scores(runs, facts).iloc[0]
+    assert s["hit"] == 1.0 and s["false_alarm"] == 0.0 and s["gap"] == 1.0
+    for m in refine.METHODS:
+        mine = [c for c in defect if str(facts.loc[c, "method"]) == m]
+        q = float(facts.loc[mine, "DEFECT"].mean())
+        assert s[f"p_{m}"] == pytest.approx(q) and s[f"p_data_{m}"] == pytest.approx(q)
+        z = s[f"z_{m}"]
+        assert z == 0 if 0 < q < 1 else math.isnan(z)
+    inverted = _runs(
+        facts, {0: {"defect": {c: 1 - v for c, v in defect.items()}, "params": [1, 0]}}
+    )
+    assert refine.vector_scores(inverted, facts)["gap"].iloc[0] == -1.0
+
+
+def test_by_method_rule_needs_both_methods_and_a_positive_gap_and_fills_up():
+    scores = pd.DataFrame(
+        {
+            "sample_row": [0, 1, 2, 3, 4, 5],
+            "deficit": [0.0, 1.0, 2.0, 0.5, 3.0, 0.1],
+            "z": [0.0] * 6,
+            "z_nonviolent": [0.1, 0.2, -1.0, 2.0, 2.0, 0.0],
+            "z_violent": [0.1, -0.3, 1.0, 0.0, 2.0, 0.0],
+            "gap": [0.2, 0.1, 0.3, 0.2, 0.1, 0.0],  # row 5: no discrimination
+        }
+    )
+    out = refine.select(scores, keep=30, min_keep=4).set_index("sample_row").sort_index()
+    assert list(out["fails"]) == [0, 0, 0, 1, 2, 1]
+    # rows 0-2 pass; filled up to 4 with the best of those failing one cut (row 5, deficit 0.1)
+    assert list(out.index[out["kept"]]) == [0, 1, 2, 5]
+    assert out.loc[5, "rank"] == 4 and not out.loc[5, "navco_ok"]
+    assert list(refine.select(scores, min_keep=2).query("kept")["sample_row"]) == [0, 1, 2]
+    with pytest.raises(ValueError, match="not one of"):
+        refine.select(scores, cut="both")
 
 
 def _folder(tmp_path: Path, runs: pd.DataFrame, rows: int) -> Path:
@@ -186,7 +225,7 @@ def test_refine_writes_the_kept_vectors_and_its_report(tmp_path, capsys):
         },
     }
     folder = _folder(tmp_path, _runs(facts, draws), rows=3)
-    assert refine.main([str(folder), "--keep", "5"]) == 0
+    assert refine.main([str(folder), "--keep", "5", "--cut", "overall"]) == 0
     assert "kept 2 of 3 vectors (2 passed the NAVCO cut)" in capsys.readouterr().out
     kept = pd.read_parquet(folder / refine.SAMPLE_FILE)
     assert list(kept["sample_row"]) == [0, 2]
@@ -200,14 +239,28 @@ def test_refine_writes_the_kept_vectors_and_its_report(tmp_path, capsys):
     assert line.endswith("| 83% | 75% |")  # 5 of 6 runs meet it; of the kept, 3 of 4
 
 
-def test_refine_refuses_a_check_that_did_not_run_every_vector(tmp_path, capsys):
+def test_refine_takes_a_random_subset_of_the_sample_and_says_so(tmp_path, capsys):
     facts = _facts()
-    folder = _folder(
-        tmp_path, _runs(facts, {0: {"defect": _defect(facts, 10, 0), "params": [1, 0.1]}}), 4
-    )
+    runs = _runs(facts, {0: {"defect": _defect(facts, 10, 0), "params": [1, 0.1]}})
+    runs["sample_row"] = 3
+    folder = _folder(tmp_path, runs, 4)
+    assert refine.main([str(folder)]) == 0
+    assert "kept 1 of 4 vectors (1 passed the NAVCO cuts)" in capsys.readouterr().out
+    info = json.loads((folder / refine.MANIFEST_FILE).read_text())
+    assert info["sample"]["drawn"] == 1 and info["kept_rows"] == [3]
+    assert info["rule"]["cut"] == "by_method" and info["rule"]["min_keep"] == refine.MIN_KEEP
+    text = (folder / refine.REPORT_FILE).read_text()
+    assert "vectors run: 1 (a random subset" in text and "rule `by_method`" in text
+
+
+def test_refine_refuses_rows_outside_its_sample(tmp_path, capsys):
+    facts = _facts()
+    runs = _runs(facts, {0: {"defect": _defect(facts, 10, 0), "params": [1, 0.1]}})
+    runs["sample_row"] = 7
+    folder = _folder(tmp_path, runs, 4)
     assert refine.main([str(folder)]) == 2
     out = capsys.readouterr().out
-    assert out.startswith("error: ") and "drew 1 of its sample's 4 vectors" in out
+    assert out.startswith("error: ") and "not rows of its sample" in out
 
 
 def test_refine_says_when_no_vector_passes_the_cut(tmp_path, capsys):
