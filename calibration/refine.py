@@ -1,13 +1,13 @@
 """Refine a wave's non-implausible sample by runs: ABC rejection on each vector's own runs.
 
-History matching keeps every vector the emulators cannot rule out; the emulators of 0/1 targets
-are optimistic where most runs give 0 (docs/CALIBRATION.md, "A wave: history matching"), and the
-second calibration's sample kept vectors whose runs rarely show the cases' events. Issue #10
-(section 4) allows a refinement of the final wave. This module is that refinement: a check
-(``kind = "check"``, ``calibration/specs/refine5.toml``) runs **every** vector of the wave's sample (or a random subset)
-on the five cases (a few seeds each) and on a fixed stratified set of NAVCO fitting campaigns,
-and :func:`select` keeps the vectors whose own runs come closest to the targets. That is ABC
-rejection (Pritchard et al. 1999; Beaumont 2019, *Annu. Rev. Stat. Appl.* 6) over the wave's
+History matching keeps every vector the emulators cannot rule out; the emulators of 0/1 targets are
+optimistic where most runs give 0 (docs/CALIBRATION.md, "A wave: history matching"), and the second
+calibration's sample kept vectors whose runs rarely show the cases' events. Issue #10 (section 4)
+allows a refinement of the final wave. This module is that refinement: a check (``kind = "check"``,
+``calibration/specs/refine5.toml``) runs **every** vector of the wave's sample (or a random subset
+of it) on the five cases (a few seeds each) and on a fixed stratified set of NAVCO fitting
+campaigns, and :func:`select` keeps the vectors whose own runs come closest to the targets. That is
+ABC rejection (Pritchard et al. 1999; Beaumont 2019, *Annu. Rev. Stat. Appl.* 6) over the wave's
 sample as the proposal, with the summary statistics and tolerance below. The rule was fixed, and
 committed, before the check's runs were read.
 
