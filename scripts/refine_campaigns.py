@@ -3,7 +3,8 @@
 Stratified random draw from the runnable fitting campaigns (``navcases.runnable_fit_ids``; never
 a test-set campaign): ``per_method`` campaigns of each method, so that the refinement's
 per-method DEFECT cut has the same power for both, allocated within a method to participation
-bins in proportion to the fitting set (largest remainder), then drawn without replacement with
+bins in proportion to the fitting set (largest remainders, as the NAVCO split allocates:
+``calibration/split.py``), then drawn without replacement with
 ``numpy.random.default_rng(seed)``. Prints the sorted IDs and the allocation.
 
 Usage::
@@ -18,16 +19,7 @@ import argparse
 import numpy as np
 
 from defection.calibration import navcases, navco, validation
-
-
-def allocate(sizes: dict[str, int], total: int) -> dict[str, int]:
-    """Largest-remainder allocation of ``total`` to strata in proportion to ``sizes``."""
-    n = sum(sizes.values())
-    exact = {k: total * v / n for k, v in sizes.items()}
-    out = {k: int(np.floor(x)) for k, x in exact.items()}
-    for k in sorted(exact, key=lambda k: (-(exact[k] - out[k]), k))[: total - sum(out.values())]:
-        out[k] += 1
-    return out
+from defection.calibration.split import allocate
 
 
 def draw(per_method: int, seed: int) -> tuple[list[int], dict[tuple[str, str], int]]:
@@ -40,7 +32,7 @@ def draw(per_method: int, seed: int) -> tuple[list[int], dict[tuple[str, str], i
     for method in sorted(facts["method"].astype(str).unique()):
         mine = facts[facts["method"].astype(str) == method]
         sizes = mine.groupby(mine["bin"].astype(str)).size().to_dict()
-        for b, k in sorted(allocate(sizes, per_method).items()):
+        for b, k in sorted(allocate(sizes, sizes, per_method).items()):
             pool = sorted(int(i) for i in mine.index[mine["bin"].astype(str) == b])
             chosen += [int(i) for i in rng.choice(pool, size=k, replace=False)]
             plan[(method, b)] = k
