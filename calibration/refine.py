@@ -218,7 +218,7 @@ def select(
     out = scores.copy()
     out["abs_z"] = out["z"].abs()
     if cut == "overall":
-        out["fails"] = (~(out["abs_z"].le(z_max) & out["abs_z"].notna())).astype(int)
+        out["fails"] = (~out["abs_z"].le(z_max)).astype(int)  # NaN fails
     else:
         out["fails"] = _fails(out, z_max)
     out["navco_ok"] = out["fails"].eq(0)
@@ -440,9 +440,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}")
         return 2
     print(
-        f"refined: kept {len(info['kept_rows'])} of {info['sample']['rows']} vectors "
-        f"({info['passed_navco_cut']} passed the NAVCO cut{'s' if args.cut == 'by_method' else ''})"
-        f" -> "
+        f"refined: kept {len(info['kept_rows'])} of {info['sample']['drawn']} vectors run "
+        f"(sample: {info['sample']['rows']}; {info['passed_navco_cut']} passed the NAVCO "
+        f"cut{'s' if args.cut == 'by_method' else ''}) -> "
         f"{Path(args.folder) / SAMPLE_FILE}; report {Path(args.folder) / REPORT_FILE}"
     )
     return 0

@@ -226,7 +226,7 @@ def test_refine_writes_the_kept_vectors_and_its_report(tmp_path, capsys):
     }
     folder = _folder(tmp_path, _runs(facts, draws), rows=3)
     assert refine.main([str(folder), "--keep", "5", "--cut", "overall"]) == 0
-    assert "kept 2 of 3 vectors (2 passed the NAVCO cut)" in capsys.readouterr().out
+    assert "kept 2 of 3 vectors run (sample: 3; 2 passed the NAVCO cut)" in capsys.readouterr().out
     kept = pd.read_parquet(folder / refine.SAMPLE_FILE)
     assert list(kept["sample_row"]) == [0, 2]
     assert list(kept.columns) == ["sample_row", *PARAMS]  # only the columns the runs vary
@@ -245,7 +245,8 @@ def test_refine_takes_a_random_subset_of_the_sample_and_says_so(tmp_path, capsys
     runs["sample_row"] = 3
     folder = _folder(tmp_path, runs, 4)
     assert refine.main([str(folder)]) == 0
-    assert "kept 1 of 4 vectors (1 passed the NAVCO cuts)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "kept 1 of 1 vectors run (sample: 4; 1 passed the NAVCO cuts)" in out
     info = json.loads((folder / refine.MANIFEST_FILE).read_text())
     assert info["sample"]["drawn"] == 1 and info["kept_rows"] == [3]
     assert info["rule"]["cut"] == "by_method" and info["rule"]["min_keep"] == refine.MIN_KEEP
