@@ -3,7 +3,8 @@
 Political scientists know a case's features, not utility weights. A case is coded as
 :class:`Features`: NAVCO's columns (peak participation, method, regime violence, outside aid to
 the regime, foreign-state support to the campaign, a violent flank) and the force structure
-(force size, guard share, ethnic stacking, the ruling group's share, pay, arrears). A feature the
+(force size, guard share, ethnic stacking, the ruling group's share, pay, arrears, an elite
+soft-line faction). A feature the
 coder does not know is ``None`` and is drawn from its documented prior (:data:`PRIORS`); for NAVCO
 campaigns the force structure is always unknown. :func:`scenario_doc` turns features, drawn
 values and the mapping coefficients (:data:`MAPPING`, the part of the mapping that is not a
@@ -112,6 +113,8 @@ class Features:
         police_share: Share of the security force in police and interior troops.
         conscript_share: Share of the army's rank and file who are conscripts.
         aid_money: Share of the wage bill an outside patron covers, when the regime has aid.
+        softline_share: Share of the inner circle in a soft-line faction open before the crisis
+            (an elite split in structure, not one the crisis produced).
     """
 
     name: str
@@ -135,6 +138,7 @@ class Features:
     police_share: float | None = None
     conscript_share: float | None = None
     aid_money: float | None = None
+    softline_share: float | None = None
 
 
 # fmt: off
@@ -155,6 +159,7 @@ PRIORS: dict[str, Prior] = {
     "police_share": Prior("uniform", 0.1, 0.4, A + "police and interior troops are a large minority of most regimes' coercive forces"),  # noqa: E501
     "conscript_share": Prior("uniform", 0.0, 0.8, A + "from all-volunteer to mostly conscript armies"),  # noqa: E501
     "aid_money": Prior("uniform", 0.2, 1.0, A + "NAVCO's REGAID records that material aid came, not how much of the wage bill it covered"),  # noqa: E501
+    "softline_share": Prior("uniform", 0.0, 0.4, "O'Donnell & Schmitter 1986, Tentative Conclusions, p. 19 (divisions inside the regime precede transitions); " + A + "from no open faction to a large minority of the inner circle (a majority faction would already rule); drawn last, so the draws of the other priors are those of model version 6"),  # noqa: E501
 }
 # fmt: on
 
@@ -189,6 +194,7 @@ WRITES: dict[str, str | None] = {
     "soldiers.arrears": "arrears",
     "soldiers.conscript_share": "conscript_share",
     "police.share": "police_share",
+    "elites.softline_share": "softline_share",
     "support.regime_money": "regime_aid",
     "support.opposition": "state_support",
     "groups": "ruling_share",
@@ -242,9 +248,9 @@ def scenario_doc(
 
     Inputs written: the stated peak (``protest.peak_share``), the population in two regions,
     legitimacy, the force in people and its structure (guards, stacking, pay, arrears, police,
-    conscripts), the method as a violent share, outside support (REGAID as the share of the wage
-    bill a patron covers, STATESUP as full backing of the campaign) and a crackdown event when the
-    regime used violent repression.
+    conscripts), an elite soft-line faction open before the crisis, the method as a violent
+    share, outside support (REGAID as the share of the wage bill a patron covers, STATESUP as
+    full backing of the campaign) and a crackdown event when the regime used violent repression.
 
     Raises:
         CaseError: A feature is still unknown, or the method is neither nonviolent nor violent.
@@ -289,6 +295,7 @@ def scenario_doc(
             "conscript_share": f.conscript_share,
         },
         "police": {"share": f.police_share},
+        "elites": {"softline_share": f.softline_share},
         "support": {
             "regime_money": f.aid_money if f.regime_aid else 0.0,
             "opposition": 1.0 if f.state_support else 0.0,

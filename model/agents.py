@@ -83,6 +83,11 @@ class Elite(_Proxy):
         return ELITE_STATES[self.model.elites.state[self.idx]]
 
     @property
+    def softline(self) -> bool:
+        """Member of the soft-line faction (``elites.softline_share``)."""
+        return bool(self.model.elites.softline[self.idx])
+
+    @property
     def clients(self) -> list[int]:
         """Soldier indices of the company commanders who are this elite's clients."""
         return [int(c) for c in self.model.elites.clients[self.idx] if c >= 0]

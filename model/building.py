@@ -302,8 +302,16 @@ def _build_elites(m: RegimeModel, rng: np.random.Generator) -> None:
         loyalty = rules.truncated_normal(z, p["elites.loyalty"], p["elites.loyalty_sd"], above)
     else:
         loyalty = p["elites.loyalty"] + p["elites.loyalty_sd"] * z
+    soft = rules.softline_faction(E, p["elites.softline_share"])
+    if soft.any() and p["elites.softline_gap"] > 0:  # the same draws z, a lower mean
+        mean = p["elites.loyalty"] - p["elites.softline_gap"]
+        if p["elites.steady_start"]:
+            loyalty[soft] = rules.truncated_normal(z[soft], mean, p["elites.loyalty_sd"], above)
+        else:
+            loyalty[soft] = mean + p["elites.loyalty_sd"] * z[soft]
     m.elites = EliteArrays(
         loyalty=loyalty,
         clients=clients,
+        softline=soft,
         state=np.full(E, ELITE_LOYAL, dtype=np.int8),
     )

@@ -143,6 +143,8 @@ PILOT_IGNORES: tuple[str, ...] = (
     "elites.purge_risk",
     "elites.loyalty",
     "elites.loyalty_sd",
+    "elites.softline_share",
+    "elites.softline_gap",
     "elites.outside_option",
     "elites.peer_weight",
     "elites.steady_start",

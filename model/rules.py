@@ -228,6 +228,23 @@ def calm_loyalty_floor(
     return float(gain)
 
 
+def softline_faction(count: int, share: float) -> NDArray[np.bool_]:
+    """Which of ``count`` elites form the soft-line faction: the first ``round(share count)``.
+
+    O'Donnell & Schmitter (1986), Transitions from Authoritarian Rule: Tentative Conclusions,
+    p. 19: no transition begins without important divisions inside the authoritarian regime,
+    chiefly between hard-liners and soft-liners. A case codes the faction open before its crisis
+    as its share of the inner circle (``elites.softline_share``); its members draw their loyalty
+    ``elites.softline_gap`` lower (:func:`truncated_normal` with a lower mean, the same draws).
+    Which elites they are needs no random number: elites are exchangeable, and their clients are
+    drawn independently of the faction.
+    """
+    n = int(round(share * count))
+    out = np.zeros(count, dtype=bool)
+    out[:n] = True
+    return out
+
+
 def truncated_normal(z: ArrayLike, mean: float, sd: float, floor: float) -> NDArray[np.float64]:
     """Map standard normal draws ``z`` to ``N(mean, sd)`` truncated below at ``floor``.
 

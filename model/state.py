@@ -102,8 +102,10 @@ class EliteArrays:
         clients: ``(n_elites, n_clients)`` soldier indices of client company commanders,
             ``-1`` padded (fixed).
         state: ``ELITE_LOYAL``, ``ELITE_DEFECTED`` or ``ELITE_PURGED``.
+        softline: Member of the soft-line faction (``elites.softline_share``; fixed).
     """
 
     loyalty: NDArray[np.float64]
     clients: NDArray[np.int64]
     state: NDArray[np.int8]
+    softline: NDArray[np.bool_]

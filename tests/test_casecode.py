@@ -39,6 +39,7 @@ def test_navco_features_are_the_columns_and_the_force_is_unknown(split):
         "police_share",
         "conscript_share",
         "aid_money",
+        "softline_share",
     }
 
 

@@ -96,6 +96,11 @@ CONTEXTS = {  # each at the mechanisms' operating point (tests/operating_point.p
         "lethal repression (the baseline's is not): the lethality factors of backfire and of "
         "soldiers' moral cost act only when it is above 0",
     ),
+    "faction": (
+        {**V3_WEIGHTS, "elites.softline_share": 0.5},
+        "an elite soft-line faction exists, so how far its loyalty lies below the rest's "
+        "(elites.softline_gap) has members to act on",
+    ),
     "mechanisms": (
         {
             **V3_WEIGHTS,
@@ -371,6 +376,7 @@ BEHAVIOURAL_NAMES = (
     "belief.w_support",
     "elites.loyalty",
     "elites.loyalty_sd",
+    "elites.softline_gap",
     "elites.outside_option",
     "elites.peer_weight",
     "elites.choice_noise",
