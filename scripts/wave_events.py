@@ -1,0 +1,90 @@
+"""How often a wave's runs show each case's event, and how its campaign runs read NAVCO.
+
+Reads a committed wave folder (``runs.parquet`` and ``spec.toml``) and prints, for each case
+target with a range, the share of that case's runs inside the range; for the NAVCO campaign
+runs, the share that defect by method and by the data's DEFECT (the discrimination gap);
+and, with ``--by NAME``, the same split into quartiles of one parameter of the design. These are
+the numbers docs/CALIBRATION.md quotes for a wave ("share of the runs of each case inside its
+range").
+
+Usage::
+
+    python scripts/wave_events.py calibration/wave7_1 [--by elites.softline_gap]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from defection.calibration import navco
+from defection.calibration.spec import load_calibration
+
+
+def case_shares(runs: pd.DataFrame, calib) -> pd.Series:
+    """Share of each ranged case target's runs inside its range, by target name."""
+    out = {}
+    for t in calib.targets:
+        if t.range is None:
+            continue
+        lo, hi = t.range
+        rows = runs[runs["case"].isin(t.cases) & (runs["status"] == "ok")]
+        values = rows[f"target:{t.name}"]
+        out[t.name] = float(((values >= lo) & (values <= hi)).mean()) if len(rows) else float("nan")
+    return pd.Series(out, dtype=float)
+
+
+def navco_reading(runs: pd.DataFrame) -> pd.Series:
+    """DEFECT rate of the campaign runs by method and by the data's DEFECT, and the gap."""
+    rows = runs[runs["case"].str.startswith("navco_") & (runs["status"] == "ok")].copy()
+    if rows.empty:
+        return pd.Series(dtype=float)
+    ids = rows["case"].str.split("_").str[1].astype(int)
+    data = navco.fitting_units().set_index(navco.ID)
+    rows["method"] = ids.map(data["method"]).to_numpy()
+    rows["data_defect"] = ids.map(data["DEFECT"]).to_numpy()
+    run = rows["target:defect_nonviolent"]
+    out = {
+        "runs": float(len(rows)),
+        "defect": float(run.mean()),
+        "defect_nonviolent": float(run[rows["method"] == "nonviolent"].mean()),
+        "defect_violent": float(run[rows["method"] == "violent"].mean()),
+        "on_data_defect": float(run[rows["data_defect"] == 1].mean()),
+        "on_data_no_defect": float(run[rows["data_defect"] == 0].mean()),
+    }
+    out["gap"] = out["on_data_defect"] - out["on_data_no_defect"]
+    return pd.Series(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the report; 2 when ``--by`` names no parameter of the wave."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("folder", type=Path, help="a committed wave folder, e.g. calibration/wave7_1")
+    ap.add_argument("--by", help="also split by quartiles of this design parameter")
+    args = ap.parse_args(argv)
+    runs = pd.read_parquet(args.folder / "runs.parquet")
+    calib = load_calibration(args.folder / "spec.toml")
+    print(f"{args.folder}: {len(runs)} runs, {(runs['status'] != 'ok').sum()} failed")
+    print("\nshare of each case's runs inside the target's range:")
+    print(case_shares(runs, calib).round(3).to_string())
+    print("\nNAVCO campaign runs (a run's DEFECT):")
+    print(navco_reading(runs).round(3).to_string())
+    if args.by:
+        if args.by not in runs.columns:
+            print(f"{args.by}: not a parameter of this wave", file=sys.stderr)
+            return 2
+        bands = pd.qcut(runs[args.by], 4)
+        rows = {
+            str(band): pd.concat([case_shares(g, calib), navco_reading(g)])
+            for band, g in runs.groupby(bands, observed=True)
+        }
+        print(f"\nby quartile of {args.by}:")
+        print(pd.DataFrame(rows).round(3).to_string())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,35 @@
+"""scripts/wave_events.py: the case-event shares docs/CALIBRATION.md quotes for a wave."""
+
+import importlib.util
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from defection.calibration.spec import load_calibration
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("wave_events", ROOT / "scripts/wave_events.py")
+wave_events = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(wave_events)
+
+
+def test_wave6_3s_shares_are_the_ones_the_docs_quote():
+    folder = ROOT / "calibration/wave6_3"
+    runs = pd.read_parquet(folder / "runs.parquet")
+    shares = wave_events.case_shares(runs, load_calibration(folder / "spec.toml"))
+    # docs/CALIBRATION.md, "Wave wave6_3": Syria 17 %, Soviet fall after the coup 13 %, ...
+    assert shares["syria_defected_365"] == pytest.approx(10 / 60)
+    assert shares["soviet_fell_after_231"] == pytest.approx(8 / 60)
+    assert shares["gdr_fell_60"] == pytest.approx(4 / 60)
+    reading = wave_events.navco_reading(runs)
+    assert reading["runs"] == 300 and reading["defect"] == pytest.approx(0.56)
+    assert reading["gap"] == pytest.approx(reading["on_data_defect"] - reading["on_data_no_defect"])
+
+
+def test_the_script_splits_by_a_parameter_and_refuses_an_unknown_one(capsys):
+    folder = str(ROOT / "calibration/wave6_3")
+    assert wave_events.main([folder, "--by", "belief.w_protest"]) == 0
+    assert "by quartile of belief.w_protest" in capsys.readouterr().out
+    assert wave_events.main([folder, "--by", "no.such"]) == 2
+    assert "not a parameter" in capsys.readouterr().err
