@@ -5,11 +5,11 @@ target with a range, the share of that case's runs inside the range; for the NAV
 runs, the share that defect by method and by the data's DEFECT (the discrimination gap);
 and, with ``--by NAME``, the same split into quartiles of one parameter of the design. These are
 the numbers docs/CALIBRATION.md quotes for a wave ("share of the runs of each case inside its
-range").
+range"), with the outcome days of the runs inside each range.
 
 Usage::
 
-    python scripts/wave_events.py calibration/wave7_1 [--by elites.softline_gap]
+    python scripts/wave_events.py calibration/wave7_1 [--by elites.softline_gap] [--late 36]
 """
 
 from __future__ import annotations
@@ -35,6 +35,27 @@ def case_shares(runs: pd.DataFrame, calib) -> pd.Series:
         values = rows[f"target:{t.name}"]
         out[t.name] = float(((values >= lo) & (values <= hi)).mean()) if len(rows) else float("nan")
     return pd.Series(out, dtype=float)
+
+
+def event_days(runs: pd.DataFrame, calib, late: int | None = None) -> pd.DataFrame:
+    """Outcome days of the runs inside each ranged case target.
+
+    Their count, median day, and how many ended on day ``late`` or later: a target met by an
+    early fall reads the same as one met by a late fall.
+    """
+    out = {}
+    for t in calib.targets:
+        if t.range is None:
+            continue
+        lo, hi = t.range
+        rows = runs[runs["case"].isin(t.cases) & (runs["status"] == "ok")]
+        values = rows[f"target:{t.name}"]
+        days = rows.loc[(values >= lo) & (values <= hi), "outcome_day"].astype(float)
+        row = {"inside": float(len(days)), "median_day": float(days.median())}
+        if late is not None:
+            row[f"day_{late}_or_later"] = float((days >= late).sum())
+        out[t.name] = row
+    return pd.DataFrame(out).T
 
 
 def navco_reading(runs: pd.DataFrame) -> pd.Series:
@@ -64,12 +85,17 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("folder", type=Path, help="a committed wave folder, e.g. calibration/wave7_1")
     ap.add_argument("--by", help="also split by quartiles of this design parameter")
+    ap.add_argument(
+        "--late", type=int, help="count the runs inside a range that ended this day or later"
+    )
     args = ap.parse_args(argv)
     runs = pd.read_parquet(args.folder / "runs.parquet")
     calib = load_calibration(args.folder / "spec.toml")
     print(f"{args.folder}: {len(runs)} runs, {(runs['status'] != 'ok').sum()} failed")
     print("\nshare of each case's runs inside the target's range:")
     print(case_shares(runs, calib).round(3).to_string())
+    print("\noutcome days of the runs inside each range:")
+    print(event_days(runs, calib, args.late).to_string())
     print("\nNAVCO campaign runs (a run's DEFECT):")
     print(navco_reading(runs).round(3).to_string())
     if args.by:

@@ -27,6 +27,16 @@ def test_wave6_3s_shares_are_the_ones_the_docs_quote():
     assert reading["gap"] == pytest.approx(reading["on_data_defect"] - reading["on_data_no_defect"])
 
 
+def test_event_days_count_the_runs_inside_a_range_by_day():
+    folder = ROOT / "calibration/wave6_3"
+    runs = pd.read_parquet(folder / "runs.parquet")
+    days = wave_events.event_days(runs, load_calibration(folder / "spec.toml"), late=36)
+    gdr = runs[(runs["case"] == "gdr") & (runs["target:gdr_fell_60"] >= 0.7)]
+    assert days.loc["gdr_fell_60", "inside"] == len(gdr) == 4
+    assert days.loc["gdr_fell_60", "median_day"] == gdr["outcome_day"].astype(float).median()
+    assert days.loc["gdr_fell_60", "day_36_or_later"] == (gdr["outcome_day"] >= 36).sum()
+
+
 def test_the_script_splits_by_a_parameter_and_refuses_an_unknown_one(capsys):
     folder = str(ROOT / "calibration/wave6_3")
     assert wave_events.main([folder, "--by", "belief.w_protest"]) == 0
