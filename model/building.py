@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from defection.model import measurement, rules, signals, soldier_rules
+from defection.model import elites, measurement, rules, soldier_rules
 from defection.model.limits import soldiers_fit_problems
 from defection.model.network import Units, build_units
 from defection.model.rules import CONSCRIPT, ELITE_LOYAL, LOYAL, OFFICER, QUIET
@@ -290,13 +290,7 @@ def _build_elites(m: RegimeModel, rng: np.random.Generator) -> None:
             clients[e, :take] = rng.choice(commanders, size=take, replace=False)
     z = rng.standard_normal(E)
     if p["elites.steady_start"]:  # only elites who stay in calm times (rules.calm_loyalty_floor)
-        floor = rules.calm_loyalty_floor(
-            signals.initial_belief(m),
-            p["elites.rents"],
-            p["elites.purge_risk"],
-            p["elites.outside_option"],
-            p["opposition.amnesty"],
-        )
+        floor = elites.calm_floor(m)
         # strictly above L*: an elite at L* has gain 0, and a gain of 0 defects (>= 0)
         above = float(np.nextafter(floor, np.inf))
         loyalty = rules.truncated_normal(z, p["elites.loyalty"], p["elites.loyalty_sd"], above)

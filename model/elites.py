@@ -7,11 +7,28 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from defection.model import rules, soldiers
+from defection.model import rules, signals, soldiers
 from defection.model.rules import DEFECTED, ELITE_DEFECTED, ELITE_LOYAL, LOYAL, SHIRKING
 
 if TYPE_CHECKING:
     from defection.model.regime import RegimeModel
+
+
+def calm_floor(m: RegimeModel) -> float:
+    """The calm-time indifference point ``L*`` of the model's elites (``rules.calm_loyalty_floor``).
+
+    Read at the initial public belief (:func:`~defection.model.signals.initial_belief`) and the
+    model's rents, purge risk, outside option and amnesty: the floor of the elites' loyalty
+    under ``elites.steady_start``.
+    """
+    p = m.p
+    return rules.calm_loyalty_floor(
+        signals.initial_belief(m),
+        p["elites.rents"],
+        p["elites.purge_risk"],
+        p["elites.outside_option"],
+        p["opposition.amnesty"],
+    )
 
 
 def decide(m: RegimeModel, rng: np.random.Generator) -> None:

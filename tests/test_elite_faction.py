@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from defection.calibration import casecode as cc
-from defection.model import rules, signals
+from defection.model import elites, rules
 from defection.model import scenario as scn
 from defection.model.params import BY_NAME
 from defection.model.regime import RegimeModel
@@ -62,15 +62,7 @@ def test_the_faction_draws_lower_from_the_same_numbers(share, gap, steady):
     assert (m.elites.loyalty[soft] <= base.elites.loyalty[soft]).all()
     assert (m.elites.loyalty[soft] >= base.elites.loyalty[soft] - gap - 1e-9).all()
     if steady:  # still above the calm-time indifference point: none leaves before a crisis
-        p = m.p
-        floor = rules.calm_loyalty_floor(
-            signals.initial_belief(m),
-            p["elites.rents"],
-            p["elites.purge_risk"],
-            p["elites.outside_option"],
-            p["opposition.amnesty"],
-        )
-        assert (m.elites.loyalty > floor).all()
+        assert (m.elites.loyalty > elites.calm_floor(m)).all()
 
 
 def test_a_wide_gap_makes_the_faction_break_first():
