@@ -24,16 +24,23 @@ from defection.calibration import navco
 from defection.calibration.spec import load_calibration
 
 
-def case_shares(runs: pd.DataFrame, calib) -> pd.Series:
-    """Share of each ranged case target's runs inside its range, by target name."""
-    out = {}
+def ranged_runs(runs: pd.DataFrame, calib):
+    """For each case target with a range: ``(name, its cases' finished runs, inside mask)``."""
     for t in calib.targets:
         if t.range is None:
             continue
         lo, hi = t.range
         rows = runs[runs["case"].isin(t.cases) & (runs["status"] == "ok")]
         values = rows[f"target:{t.name}"]
-        out[t.name] = float(((values >= lo) & (values <= hi)).mean()) if len(rows) else float("nan")
+        yield t.name, rows, (values >= lo) & (values <= hi)
+
+
+def case_shares(runs: pd.DataFrame, calib) -> pd.Series:
+    """Share of each ranged case target's runs inside its range, by target name."""
+    out = {
+        name: float(inside.mean()) if len(rows) else float("nan")
+        for name, rows, inside in ranged_runs(runs, calib)
+    }
     return pd.Series(out, dtype=float)
 
 
@@ -44,17 +51,12 @@ def event_days(runs: pd.DataFrame, calib, late: int | None = None) -> pd.DataFra
     early fall reads the same as one met by a late fall.
     """
     out = {}
-    for t in calib.targets:
-        if t.range is None:
-            continue
-        lo, hi = t.range
-        rows = runs[runs["case"].isin(t.cases) & (runs["status"] == "ok")]
-        values = rows[f"target:{t.name}"]
-        days = rows.loc[(values >= lo) & (values <= hi), "outcome_day"].astype(float)
+    for name, rows, inside in ranged_runs(runs, calib):
+        days = rows.loc[inside, "outcome_day"].astype(float)
         row = {"inside": float(len(days)), "median_day": float(days.median())}
         if late is not None:
             row[f"day_{late}_or_later"] = float((days >= late).sum())
-        out[t.name] = row
+        out[name] = row
     return pd.DataFrame(out).T
 
 
