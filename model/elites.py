@@ -17,13 +17,17 @@ if TYPE_CHECKING:
 def calm_floor(m: RegimeModel) -> float:
     """The calm-time indifference point ``L*`` of the model's elites (``rules.calm_loyalty_floor``).
 
-    Read at the initial public belief (:func:`~defection.model.signals.initial_belief`) and the
-    model's rents, purge risk, outside option and amnesty: the floor of the elites' loyalty
-    under ``elites.steady_start``.
+    Read at the belief ``max(0, b0 - elites.steady_margin)``, ``b0`` the initial public belief
+    (:func:`~defection.model.signals.initial_belief`), and the model's rents, purge risk,
+    outside option and amnesty: the floor of the elites' loyalty under ``elites.steady_start``.
+    With a margin of 0 the floor is the indifference point at ``b0`` itself, and an elite drawn
+    just above it breaks at the first small fall of the belief; with a margin ``d`` every elite
+    stays until the belief has fallen by ``d`` (with no elite defected yet), as the inner circle
+    of a regime that has weathered ordinary bad news would (Svolik 2012, ch. 3 and 4).
     """
     p = m.p
     return rules.calm_loyalty_floor(
-        signals.initial_belief(m),
+        max(0.0, signals.initial_belief(m) - p["elites.steady_margin"]),
         p["elites.rents"],
         p["elites.purge_risk"],
         p["elites.outside_option"],

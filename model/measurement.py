@@ -148,6 +148,7 @@ PILOT_IGNORES: tuple[str, ...] = (
     "elites.outside_option",
     "elites.peer_weight",
     "elites.steady_start",
+    "elites.steady_margin",
     "elites.choice_noise",
     "elites.clients",
     "elites.client_follow",

@@ -101,6 +101,12 @@ CONTEXTS = {  # each at the mechanisms' operating point (tests/operating_point.p
         "an elite soft-line faction exists, so how far its loyalty lies below the rest's "
         "(elites.softline_gap) has members to act on",
     ),
+    "steady": (
+        {**V3_WEIGHTS, "elites.steady_start": True},
+        "elites drawn under the steady start (the operating point draws them untruncated), so "
+        "how far the belief may fall before the first one breaks (elites.steady_margin) moves "
+        "their loyalty",
+    ),
     "mechanisms": (
         {
             **V3_WEIGHTS,
@@ -379,6 +385,7 @@ BEHAVIOURAL_NAMES = (
     "elites.softline_gap",
     "elites.outside_option",
     "elites.peer_weight",
+    "elites.steady_margin",
     "elites.choice_noise",
     "elites.client_follow",
 )

@@ -1,0 +1,181 @@
+"""Probe a calibrated sample's vectors on cases, with one parameter set to each of a few values.
+
+Where :mod:`defection.calibration.probe` looks at one parameter point, this looks at a structure
+change across a sample: ``--draws`` vectors drawn at random (by ``--seed``, without replacement)
+from a sample's Parquet file (a wave's ``nonimplausible.parquet`` or a refinement's
+``refined.parquet``), each run on every case over seeds ``1..N`` with ``--vary NAME`` set to each
+of ``--values`` (every other parameter as the vector sets it, or at the registry's default), so
+every value sees the same vectors and seeds. One line per case and value: the share of runs that
+fell (transition or collapse) in each window of days (``--windows``; "fell 1-30" is an early
+fall), the median day of the falls, and the mean shares of the force that defected and of the
+elites who defected. Nothing is stored and nothing is fitted: a look before a structure change
+goes into a calibration (docs/CALIBRATION.md, "The steady start's margin"). Cases are scenario
+names or files, or ``navco:ID`` fitting campaigns, as in the probe; never the NAVCO test set.
+
+Usage::
+
+    python -m defection.calibration.sampleprobe calibration/wave7_3/nonimplausible.parquet
+        soviet_1991,east_germany_1989 --vary elites.steady_margin --values 0,0.05,0.15
+        --draws 12 --seeds 3 --windows 30,231 [--workers 2]
+
+(one command line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from defection.calibration.probe import MAX_SEEDS, case_scenario, probe_run
+
+#: Outcomes that end the regime (a split and survival do not).
+FELL = ("transition", "collapse")
+
+
+def sample_vectors(path: Path, draws: int, seed: int) -> list[dict[str, float]]:
+    """``draws`` rows of the sample at ``path`` drawn without replacement, as parameter dicts.
+
+    Only registry parameters are kept (columns such as ``implausibility`` are not parameters),
+    integer ones as integers.
+    """
+    import pandas as pd
+
+    from defection.model.params import BY_NAME
+
+    frame = pd.read_parquet(path)
+    names = [c for c in frame.columns if c in BY_NAME]
+    picks = np.random.default_rng(seed).choice(len(frame), size=draws, replace=False)
+    cast = {n: int if BY_NAME[n].type == "int" else float for n in names}
+    return [{n: cast[n](frame[n].iloc[int(i)]) for n in names} for i in picks]
+
+
+def windows_of(edges: Sequence[int], horizon: int) -> list[tuple[int, int]]:
+    """Day windows ``[1, e1], [e1 + 1, e2], ..., [ek + 1, horizon]`` from the edges."""
+    out, lo = [], 1
+    for e in sorted(set(edges)):
+        if lo <= e < horizon:
+            out.append((lo, e))
+            lo = e + 1
+    out.append((lo, horizon))
+    return out
+
+
+def summarise(rows: list[dict[str, Any]], windows: list[tuple[int, int]]) -> dict[str, Any]:
+    """Shares of runs falling in each window, the falls' median day, mean defected shares."""
+    n = len(rows)
+    fell = [r for r in rows if r["outcome"] in FELL]
+    out: dict[str, Any] = {"runs": n}
+    for lo, hi in windows:
+        out[f"fell {lo}-{hi}"] = sum(lo <= r["day"] <= hi for r in fell) / n
+    out["median fall day"] = statistics.median(r["day"] for r in fell) if fell else None
+    out["force defected"] = statistics.fmean(r["defected"] for r in rows)
+    out["elites defected"] = statistics.fmean(r["elites"] for r in rows)
+    return out
+
+
+def _run(job: tuple[str, int, dict[str, Any]]) -> dict[str, Any]:
+    case, seed, overrides = job
+    return probe_run(case, seed, overrides)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print a Markdown table per case; exit 2 with a message on bad input."""
+    from rich.progress import Progress
+
+    from defection.model.params import BY_NAME
+    from defection.model.scenario import ScenarioError
+
+    ap = argparse.ArgumentParser(prog="python -m defection.calibration.sampleprobe")
+    ap.add_argument("sample", type=Path, help="a sample's Parquet file")
+    ap.add_argument("cases", help="comma-separated scenario names or files, or navco:ID")
+    ap.add_argument("--vary", required=True, help="the registry parameter to set")
+    ap.add_argument("--values", required=True, help="comma-separated values of it")
+    ap.add_argument("--draws", type=int, default=12, help="vectors drawn (default 12)")
+    ap.add_argument("--seed", type=int, default=1, help="seed of the vectors' draw (default 1)")
+    ap.add_argument("--seeds", type=int, default=3, help="run seeds 1..N (default 3)")
+    ap.add_argument("--windows", default="30", help="edges of the fall windows (default 30)")
+    ap.add_argument("--workers", type=int, default=1, help="local processes (default 1)")
+    args = ap.parse_args(argv)
+    problems = []
+    if not args.sample.is_file():
+        problems.append(f"{args.sample}: no such sample file")
+    if args.vary not in BY_NAME:
+        problems.append(f"--vary {args.vary}: not a registry parameter")
+    try:
+        values = [float(v) for v in args.values.split(",") if v.strip()]
+        edges = [int(e) for e in args.windows.split(",") if e.strip()]
+    except ValueError as exc:
+        problems.append(f"--values/--windows: {exc}")
+        values, edges = [], []
+    if not 1 <= args.seeds <= MAX_SEEDS:
+        problems.append(f"--seeds {args.seeds}: must be between 1 and {MAX_SEEDS}")
+    cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    vectors: list[dict[str, float]] = []
+    if not problems:
+        import pandas as pd
+
+        rows_in = len(pd.read_parquet(args.sample))
+        if not 1 <= args.draws <= rows_in:
+            problems.append(f"--draws {args.draws}: the sample has {rows_in} rows")
+        else:
+            vectors = sample_vectors(args.sample, args.draws, args.seed)
+    for case in cases:  # every problem before anything runs
+        for v in values[:1] + values[-1:]:
+            try:
+                case_scenario(case).with_overrides({**(vectors or [{}])[0], args.vary: v})
+            except ScenarioError as exc:
+                problems += exc.problems
+    if problems:
+        print("\n".join(dict.fromkeys(problems)))
+        return 2
+    jobs, keys = [], []
+    for case in cases:
+        for v in values:
+            for vec in vectors:
+                for s in range(1, args.seeds + 1):
+                    jobs.append((case, s, {**vec, args.vary: v}))
+                    keys.append((case, v))
+    rows: list[dict[str, Any]] = []
+    with Progress(transient=True) as bar:
+        task = bar.add_task("runs", total=len(jobs))
+        if args.workers > 1:
+            with ProcessPoolExecutor(args.workers) as pool:
+                for row in pool.map(_run, jobs, chunksize=1):
+                    rows.append(row)
+                    bar.advance(task)
+        else:
+            for job in jobs:
+                rows.append(_run(job))
+                bar.advance(task)
+    print(
+        f"{len(vectors)} vectors of {args.sample} (draw seed {args.seed}) x seeds 1-{args.seeds}"
+        f" per case and value of {args.vary}"
+    )
+    for case in cases:
+        first = next(j for j, k in zip(jobs, keys, strict=True) if k[0] == case)
+        horizon = int(case_scenario(case).with_overrides(first[2]).params["run.horizon"])
+        wins = windows_of(edges, horizon)
+        table = []
+        for v in values:
+            sel = [r for r, k in zip(rows, keys, strict=True) if k == (case, v)]
+            table.append({args.vary: v, **summarise(sel, wins)})
+        print(f"\n{case}\n")
+        print("| " + " | ".join(table[0]) + " |")
+        print("|" + "---|" * len(table[0]))
+        for t in table:
+            cells = [
+                "-" if x is None else (f"{x:.3g}" if isinstance(x, float) else str(x))
+                for x in t.values()
+            ]
+            print("| " + " | ".join(cells) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

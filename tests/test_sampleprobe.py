@@ -1,0 +1,73 @@
+"""python -m defection.calibration.sampleprobe: sample vectors on cases, one parameter varied."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from defection.calibration import probe, sampleprobe
+
+
+@pytest.fixture
+def sample(tmp_path):
+    path = tmp_path / "sample.parquet"
+    pd.DataFrame(
+        {
+            "run.horizon": [20.0, 20.0, 20.0],
+            "elites.loyalty": [0.0, 1.0, 2.0],
+            "belief.intercept": [1.0, 2.0, 3.0],
+            "implausibility": [0.5, 1.0, 2.0],  # not a parameter: left out
+        }
+    ).to_parquet(path)
+    return path
+
+
+def test_windows_cover_every_day_once():
+    assert sampleprobe.windows_of([30, 231], 365) == [(1, 30), (31, 231), (232, 365)]
+    assert sampleprobe.windows_of([400], 365) == [(1, 365)]
+    assert sampleprobe.windows_of([], 20) == [(1, 20)]
+
+
+def test_vectors_are_rows_of_the_sample_without_replacement(sample):
+    vecs = sampleprobe.sample_vectors(sample, 3, seed=4)
+    assert sorted(v["elites.loyalty"] for v in vecs) == [0.0, 1.0, 2.0]
+    assert all("implausibility" not in v for v in vecs)
+    assert vecs == sampleprobe.sample_vectors(sample, 3, seed=4)
+
+
+def test_each_row_summarises_the_runs_it_names(sample, capsys):
+    argv = [str(sample), "baseline", "--vary", "elites.steady_margin", "--values", "0,0.3"]
+    argv += ["--draws", "2", "--seeds", "2", "--windows", "5", "--seed", "7"]
+    assert sampleprobe.main(argv) == 0
+    out = capsys.readouterr().out
+    lines = [x for x in out.splitlines() if x.startswith("| ")]
+    assert lines[0].startswith("| elites.steady_margin | runs | fell 1-5 | fell 6-20 |")
+    for value, line in zip((0.0, 0.3), lines[1:], strict=True):
+        runs = [
+            probe.probe_run("baseline", s, {**vec, "elites.steady_margin": value})
+            for vec in sampleprobe.sample_vectors(sample, 2, seed=7)
+            for s in (1, 2)
+        ]
+        want = sampleprobe.summarise(runs, [(1, 5), (6, 20)])
+        assert want["runs"] == 4
+        cells = line.strip("| ").split(" | ")
+        assert float(cells[0]) == value and cells[1] == "4"
+        assert float(cells[2]) == pytest.approx(want["fell 1-5"], abs=5e-3)
+        assert float(cells[5]) == pytest.approx(want["force defected"], rel=1e-2, abs=1e-3)
+
+
+def test_bad_input_is_refused_before_anything_runs(sample, tmp_path, capsys):
+    base = ["--vary", "elites.steady_margin", "--values", "0"]
+    assert sampleprobe.main([str(tmp_path / "none.parquet"), "baseline", *base]) == 2
+    assert "no such sample file" in capsys.readouterr().out
+    assert sampleprobe.main([str(sample), "baseline", "--vary", "no.such", "--values", "0"]) == 2
+    assert "not a registry parameter" in capsys.readouterr().out
+    assert sampleprobe.main([str(sample), "baseline", *base, "--draws", "9"]) == 2
+    assert "the sample has 3 rows" in capsys.readouterr().out
+    assert (
+        sampleprobe.main(
+            [str(sample), "baseline", "--vary", "elites.steady_margin", "--values", "0.9"]
+        )
+        == 2
+    )
+    assert "elites.steady_margin" in capsys.readouterr().out
