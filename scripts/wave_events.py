@@ -83,7 +83,7 @@ def navco_reading(runs: pd.DataFrame) -> pd.Series:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print the report; 2 when ``--by`` names no parameter of the wave."""
+    """Print the report; 2 for a folder that is not a committed wave or a ``--by`` not in it."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("folder", type=Path, help="a committed wave folder, e.g. calibration/wave7_1")
     ap.add_argument("--by", help="also split by quartiles of this design parameter")
@@ -91,8 +91,20 @@ def main(argv: list[str] | None = None) -> int:
         "--late", type=int, help="count the runs inside a range that ended this day or later"
     )
     args = ap.parse_args(argv)
-    runs = pd.read_parquet(args.folder / "runs.parquet")
+    if not (args.folder / "runs.parquet").is_file() or not (args.folder / "spec.toml").is_file():
+        print(
+            f"{args.folder}: not a committed wave (no runs.parquet or spec.toml)", file=sys.stderr
+        )
+        return 2
     calib = load_calibration(args.folder / "spec.toml")
+    if calib.kind != "wave":
+        print(
+            f"{args.folder}: a {calib.kind}, not a wave; a check's runs are read by "
+            f"`python -m defection.calibration.bydraw {args.folder}`",
+            file=sys.stderr,
+        )
+        return 2
+    runs = pd.read_parquet(args.folder / "runs.parquet")
     print(f"{args.folder}: {len(runs)} runs, {(runs['status'] != 'ok').sum()} failed")
     print("\nshare of each case's runs inside the target's range:")
     print(case_shares(runs, calib).round(3).to_string())
