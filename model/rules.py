@@ -113,7 +113,8 @@ def protest_signal(participation: float, floor: float, ceiling: float) -> float:
     Participation shares span four orders of magnitude in NAVCO (half the campaigns below 0.1 % of
     the population, the largest above 3.5 %), so the signal rises with log participation from
     ``f`` (``protest.signal_floor``) to ``c`` (``protest.signal_ceiling``; Chenoweth & Stephan
-    2011 found no campaign reaching 3.5 % that failed). The log form is an assumption.
+    2011 found no campaign reaching 3.5 % that failed). The log form is an assumption. It needs
+    ``c > f``, which the scenario schema enforces (``model/schema.py``).
     """
     if participation <= floor:
         return 0.0
