@@ -7,16 +7,18 @@ from a sample's Parquet file (a wave's ``nonimplausible.parquet`` or a refinemen
 of ``--values`` (every other parameter as the vector sets it, or at the registry's default), so
 every value sees the same vectors and seeds. One line per case and value: the share of runs that
 fell (transition or collapse) in each window of days (``--windows``; "fell 1-30" is an early
-fall), the median day of the falls, and the mean shares of the force that defected and of the
-elites who defected. Nothing is stored and nothing is fitted: a look before a structure change
-goes into a calibration (docs/CALIBRATION.md, "The steady start's margin"). Cases are scenario
-names or files, or ``navco:ID`` fitting campaigns, as in the probe; never the NAVCO test set.
+fall), the median day of the falls, the median day of the first NAVCO DEFECT (over the runs that
+had one), and the mean shares of the force that defected and of the elites who defected.
+``--set NAME=VALUE`` (repeatable) fixes a parameter for every run, over the vector's value.
+Nothing is stored and nothing is fitted: a look before a structure change goes into a
+calibration (docs/CALIBRATION.md, "The steady start's margin"). Cases are scenario names or
+files, or ``navco:ID`` fitting campaigns, as in the probe; never the NAVCO test set.
 
 Usage::
 
     python -m defection.calibration.sampleprobe calibration/wave7_3/nonimplausible.parquet
         soviet_1991,east_germany_1989 --vary elites.steady_margin --values 0,0.05,0.15
-        --draws 12 --seeds 3 --windows 30,231 [--workers 2]
+        --draws 12 --seeds 3 --windows 30,231 [--set NAME=VALUE ...] [--workers 2]
 
 (one command line).
 """
@@ -74,6 +76,8 @@ def summarise(rows: list[dict[str, Any]], windows: list[tuple[int, int]]) -> dic
     for lo, hi in windows:
         out[f"fell {lo}-{hi}"] = sum(lo <= r["day"] <= hi for r in fell) / n
     out["median fall day"] = statistics.median(r["day"] for r in fell) if fell else None
+    firsts = [r["first_defect"] for r in rows if r.get("first_defect") is not None]
+    out["median first DEFECT"] = statistics.median(firsts) if firsts else None
     out["force defected"] = statistics.fmean(r["defected"] for r in rows)
     out["elites defected"] = statistics.fmean(r["elites"] for r in rows)
     return out
@@ -101,14 +105,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=3, help="run seeds 1..N (default 3)")
     ap.add_argument("--windows", default="30", help="edges of the fall windows (default 30)")
     ap.add_argument("--workers", type=int, default=1, help="local processes (default 1)")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     args = ap.parse_args(argv)
+    from defection.cli import parse_sets
+
+    fixed = parse_sets(args.set)
     problems = []
     if not args.sample.is_file():
         problems.append(f"{args.sample}: no such sample file")
     if args.vary not in BY_NAME:
         problems.append(f"--vary {args.vary}: not a registry parameter")
     try:
-        values = [float(v) for v in args.values.split(",") if v.strip()]
+        cast = int if args.vary in BY_NAME and BY_NAME[args.vary].type == "int" else float
+        values = [cast(v) for v in args.values.split(",") if v.strip()]
         edges = [int(e) for e in args.windows.split(",") if e.strip()]
     except ValueError as exc:
         problems.append(f"--values/--windows: {exc}")
@@ -128,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for case in cases:  # every problem before anything runs
         for v in values[:1] + values[-1:]:
             try:
-                case_scenario(case).with_overrides({**(vectors or [{}])[0], args.vary: v})
+                case_scenario(case).with_overrides({**(vectors or [{}])[0], **fixed, args.vary: v})
             except ScenarioError as exc:
                 problems += exc.problems
     if problems:
@@ -139,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for v in values:
             for vec in vectors:
                 for s in range(1, args.seeds + 1):
-                    jobs.append((case, s, {**vec, args.vary: v}))
+                    jobs.append((case, s, {**vec, **fixed, args.vary: v}))
                     keys.append((case, v))
     rows: list[dict[str, Any]] = []
     with Progress(transient=True) as bar:
@@ -155,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 bar.advance(task)
     print(
         f"{len(vectors)} vectors of {args.sample} (draw seed {args.seed}) x seeds 1-{args.seeds}"
-        f" per case and value of {args.vary}"
+        f" per case and value of {args.vary}" + "".join(f"; {k} = {v}" for k, v in fixed.items())
     )
     for case in cases:
         first = next(j for j, k in zip(jobs, keys, strict=True) if k[0] == case)

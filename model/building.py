@@ -141,6 +141,8 @@ def build(
         state=np.full(P, QUIET, dtype=np.int8),
         jail=np.zeros(P, dtype=np.int64),
         pos=m.pos[:P],
+        # drawn last, and only with a build-up: without one every other draw stays the same
+        join_day=rules.join_days(p["protest.buildup_days"], P, rng),
     )
     _build_soldiers(m, streams, cell_region[sold_cells], n_regular, guard_share, cum)
     _build_elites(m, streams["elites_build"])

@@ -44,7 +44,10 @@ def neighbourhood_counts(
 
 
 def decide(m: RegimeModel, counts: dict[str, NDArray[np.int32]], free: NDArray[np.int64]) -> None:
-    """Protesters ``free`` (indices) turn active or quiet by Epstein's Model I (ODD 7.1)."""
+    """Protesters ``free`` (indices) turn active or quiet by Epstein's Model I (ODD 7.1).
+
+    A protester whose ``join_day`` (``protest.buildup_days``) is after today stays quiet.
+    """
     pr, p = m.protesters, m.p
     cells = pr.pos[free]
     legit = np.clip(m.legitimacy[pr.region[free]] + m.group_shift[pr.group[free]], 0, 1)
@@ -56,6 +59,7 @@ def decide(m: RegimeModel, counts: dict[str, NDArray[np.int32]], free: NDArray[n
         p["protest.rounding"],
     )
     act = rules.activation(g, pr.risk_aversion[free], prob, p["protest.threshold"])
+    act &= pr.join_day[free] <= m.day  # not out yet under protest.buildup_days
     pr.state[free] = np.where(act, ACTIVE, QUIET)
 
 

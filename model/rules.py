@@ -66,6 +66,22 @@ def activation(
     )
 
 
+def join_days(buildup_days: int, n: int, rng: np.random.Generator) -> NDArray[np.int64]:
+    """First day each of ``n`` protesters may act: uniform on ``1..buildup_days`` (0 if none).
+
+    A crowd does not reach its peak on the first day of a campaign: the Leipzig Monday
+    demonstrations grew week by week over five weeks to 9 October 1989 as each turnout told the
+    next who would come (Lohmann 1994, World Politics 47(1): 42-101). With ``D =
+    protest.buildup_days`` > 0 the share of the pool that can act on day ``t`` is ``min(t, D) /
+    D``, so the stated peak (:mod:`.measurement`) comes near day ``D``, not in the first days;
+    whether each can act still follows :func:`activation`. The linear ramp is an assumption. No
+    random number is drawn when ``D`` is 0 (every protester may act from day 1).
+    """
+    if buildup_days <= 0:
+        return np.zeros(n, dtype=np.int64)
+    return rng.integers(1, buildup_days + 1, size=n).astype(np.int64)
+
+
 def backfire_loss(
     arrested_share: ArrayLike, backfire: float, lethality: float, lethality_factor: float
 ) -> NDArray[np.float64]:
@@ -113,7 +129,8 @@ def protest_signal(participation: float, floor: float, ceiling: float) -> float:
     Participation shares span four orders of magnitude in NAVCO (half the campaigns below 0.1 % of
     the population, the largest above 3.5 %), so the signal rises with log participation from
     ``f`` (``protest.signal_floor``) to ``c`` (``protest.signal_ceiling``; Chenoweth & Stephan
-    2011 found no campaign reaching 3.5 % that failed). The log form is an assumption.
+    2011 found no campaign reaching 3.5 % that failed). The log form is an assumption. It needs
+    ``c > f``, which the scenario schema enforces (``model/schema.py``).
     """
     if participation <= floor:
         return 0.0

@@ -336,6 +336,15 @@ def _semantic_problems(
             f"{origin}: field `soldiers.officer_share`: officer_share + nco_share must be "
             f"at most 1 (got {share_sum:g})"
         )
+    protest = doc.get("protest", {})
+    floor = protest.get("signal_floor", BY_NAME["protest.signal_floor"].default)
+    ceiling = protest.get("signal_ceiling", BY_NAME["protest.signal_ceiling"].default)
+    if ceiling <= floor:
+        problems.append(
+            f"{origin}: field `protest.signal_ceiling`: must be above `protest.signal_floor` "
+            f"(got {ceiling:g} and {floor:g}): the protest signal rises with log participation "
+            f"from the floor to the ceiling"
+        )
     return problems
 
 

@@ -38,6 +38,8 @@ class ProtesterArrays:
         state: ``QUIET``, ``ACTIVE`` or ``JAILED``.
         jail: Days of jail left.
         pos: Cell index; a view into ``RegimeModel.pos[:P]``.
+        join_day: First day the protester may act (``protest.buildup_days``; 0 for all
+            without a build-up) (fixed).
     """
 
     region: NDArray[np.int64]
@@ -48,6 +50,7 @@ class ProtesterArrays:
     state: NDArray[np.int8]
     jail: NDArray[np.int64]
     pos: NDArray[np.int64]
+    join_day: NDArray[np.int64]
 
 
 @dataclass

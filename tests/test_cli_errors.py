@@ -111,6 +111,10 @@ MALFORMED = {
         HEAD + "[soldiers]\nofficer_share = 0.6\nnco_share = 0.6\n",
         ["soldiers.officer_share", "at most 1"],
     ),
+    "signal_ceiling_not_above_floor": (
+        HEAD + "[protest]\nsignal_floor = 0.001\nsignal_ceiling = 0.001\n",
+        ["field `protest.signal_ceiling`", "must be above `protest.signal_floor`"],
+    ),
     "extends_missing_parent": (
         '[scenario]\nname = "bad"\nextends = "no_such_parent"\n',
         ["field `scenario.extends`", "no_such_parent"],
@@ -151,6 +155,10 @@ SET_CASES = {
         ["`regions.capitl.legitimacy`", "did you mean `capital`"],
     ),
     "region_out_of_range": ("regions.north.legitimacy=2", ["regions.north.legitimacy"]),
+    "signal_ceiling_below_floor": (
+        "protest.signal_ceiling=0.0001",
+        ["field `protest.signal_ceiling`", "must be above `protest.signal_floor`"],
+    ),
     "grid_too_small_for_vision": ("grid.width=3", ["field `grid.width`"]),
 }
 

@@ -53,7 +53,7 @@ def test_each_row_summarises_the_runs_it_names(sample, capsys):
         cells = line.strip("| ").split(" | ")
         assert float(cells[0]) == value and cells[1] == "4"
         assert float(cells[2]) == pytest.approx(want["fell 1-5"], abs=5e-3)
-        assert float(cells[5]) == pytest.approx(want["force defected"], rel=1e-2, abs=1e-3)
+        assert float(cells[6]) == pytest.approx(want["force defected"], rel=1e-2, abs=1e-3)
 
 
 def test_bad_input_is_refused_before_anything_runs(sample, tmp_path, capsys):
@@ -71,3 +71,23 @@ def test_bad_input_is_refused_before_anything_runs(sample, tmp_path, capsys):
         == 2
     )
     assert "elites.steady_margin" in capsys.readouterr().out
+
+
+def test_fixed_values_and_integer_parameters(sample, capsys):
+    argv = [str(sample), "baseline", "--vary", "protest.buildup_days", "--values", "0,5"]
+    argv += ["--draws", "1", "--seeds", "1", "--set", "elites.steady_margin=0.2"]
+    assert sampleprobe.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "elites.steady_margin = 0.2" in out
+    lines = [x for x in out.splitlines() if x.startswith("| ")]
+    assert lines[0].startswith("| protest.buildup_days | runs |")
+    assert [x.split(" | ")[0] for x in lines[1:]] == ["| 0", "| 5"]
+
+
+def test_the_first_defect_day_is_the_median_over_runs_that_had_one():
+    rows = [
+        {"outcome": "survival", "day": 20, "defected": 0.0, "elites": 0.0, "first_defect": d}
+        for d in (None, 4, 10, 12)
+    ]
+    got = sampleprobe.summarise(rows, [(1, 20)])
+    assert got["median first DEFECT"] == 10 and got["median fall day"] is None
