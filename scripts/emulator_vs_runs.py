@@ -1,0 +1,81 @@
+"""How well a wave's NAVCO emulators foresaw what a refinement's runs of its sample did.
+
+A refinement by runs (``calibration/refineN``) runs vectors drawn from a wave's non-implausible
+sample on a fixed set of fitting campaigns. This script asks the wave's own emulators what
+P(DEFECT) and P(SUCCESS) they expected at those vectors, and sets that next to the rates the
+vectors' runs gave (``scores.parquet``):
+
+    python scripts/emulator_vs_runs.py calibration/wave8_3 calibration/refine8
+
+For each method it prints the emulators' mean prediction over the vectors, their mean standard
+deviation, the runs' mean rate and the correlation across vectors between prediction and runs.
+A correlation near 0 says the emulator did not tell the vectors apart where the sample lies.
+The emulators average over all of the wave's fitting campaigns, the refinement's runs over its
+own campaigns: the data's rates on the two sets are printed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from defection.calibration.history import PreviousWave, target_prediction
+from defection.calibration.spec import load_calibration
+
+METHODS = ("nonviolent", "violent")
+
+
+def compare(wave: Path, refine: Path) -> pd.DataFrame:
+    """One row per method: the wave's emulator against the refinement's runs.
+
+    Args:
+        wave: A history-matching wave's results folder (its ``spec.toml`` and emulators).
+        refine: A refinement by runs of that wave's sample (its ``scores.parquet``).
+
+    Returns:
+        Columns ``emulator_mean``, ``emulator_sd``, ``wave_data``, ``runs_mean``,
+        ``refine_data`` and ``correlation``, indexed by method.
+    """
+    cal = load_calibration(wave / "spec.toml")
+    own = PreviousWave.load(wave, cal.params, str(wave)).chain[0]
+    scores = pd.read_parquet(refine / "scores.parquet")
+    x = scores[[p.name for p in cal.params]].to_numpy(dtype=float)
+    targets = {t.name: t for t in own.observed()}
+    rows = {}
+    for method in METHODS:
+        t = targets[f"defect_{method}"]
+        mean, var = target_prediction(own.emulators[t.name], t, x)
+        runs = scores[f"p_{method}"].to_numpy(dtype=float)
+        rows[method] = {
+            "emulator_mean": float(mean.mean()),
+            "emulator_sd": float(np.sqrt(var).mean()),
+            "wave_data": float(t.observed),
+            "runs_mean": float(runs.mean()),
+            "refine_data": float(scores[f"p_data_{method}"].mean()),
+            "correlation": float(np.corrcoef(mean, runs)[0, 1]),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the comparison for a wave folder and a refinement folder."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("wave", type=Path, help="the wave's results folder, e.g. calibration/wave8_3")
+    ap.add_argument("refine", type=Path, help="the refinement's folder, e.g. calibration/refine8")
+    args = ap.parse_args(argv)
+    for folder, name in ((args.wave, "spec.toml"), (args.refine, "scores.parquet")):
+        if not (folder / name).is_file():
+            print(f"error: {folder}: no {name} there", file=sys.stderr)
+            return 2
+    table = compare(args.wave, args.refine)
+    print(f"P(DEFECT) at {args.refine.name}'s vectors: {args.wave.name}'s emulators vs the runs")
+    print(table.round(2).to_string())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
