@@ -28,3 +28,27 @@ def test_wave8_3s_defect_emulator_did_not_foresee_refine8s_runs():
 def test_the_script_names_a_folder_that_lacks_its_file(tmp_path, capsys):
     assert emulator_vs_runs.main([str(ROOT / "calibration/wave8_3"), str(tmp_path)]) == 2
     assert f"{tmp_path}: no scores.parquet there" in capsys.readouterr().err
+
+
+spec_bands = importlib.util.spec_from_file_location("share_bands", ROOT / "scripts/share_bands.py")
+share_bands = importlib.util.module_from_spec(spec_bands)
+spec_bands.loader.exec_module(share_bands)
+
+
+def test_refine8s_defected_shares_miss_on_both_sides():
+    import pandas as pd
+
+    table = share_bands.bands(pd.read_parquet(ROOT / "calibration/refine8/runs.parquet"))
+    # docs/CALIBRATION.md, "Refinement refine8": most Syrian and Myanmar runs have no defector,
+    # a fifth to a third a cascade far above the range, few land inside.
+    syria, myanmar = table.loc["syria 1%-4%"], table.loc["myanmar 1%-6%"]
+    assert syria["runs"] == myanmar["runs"] == 192
+    assert syria["zero"] == pytest.approx(0.59, abs=0.005)
+    assert syria["inside"] == pytest.approx(0.05, abs=0.005)
+    assert myanmar["above"] == pytest.approx(0.29, abs=0.005)
+    assert table[["zero", "below", "inside", "above"]].sum(axis=1).round(9).eq(1).all()
+
+
+def test_share_bands_names_a_folder_without_runs(tmp_path, capsys):
+    assert share_bands.main([str(tmp_path)]) == 2
+    assert f"{tmp_path}: no runs.parquet there" in capsys.readouterr().err
