@@ -1,4 +1,4 @@
-"""scripts/emulator_vs_runs.py: the emulator-against-runs numbers docs/CALIBRATION.md quotes."""
+"""Diagnostic scripts over committed calibration runs: the numbers docs/CALIBRATION.md quotes."""
 
 import importlib.util
 from pathlib import Path
@@ -52,3 +52,27 @@ def test_refine8s_defected_shares_miss_on_both_sides():
 def test_share_bands_names_a_folder_without_runs(tmp_path, capsys):
     assert share_bands.main([str(tmp_path)]) == 2
     assert f"{tmp_path}: no runs.parquet there" in capsys.readouterr().err
+
+
+spec_hold = importlib.util.spec_from_file_location(
+    "holdout_scores", ROOT / "scripts/holdout_scores.py"
+)
+holdout_scores = importlib.util.module_from_spec(spec_hold)
+spec_hold.loader.exec_module(holdout_scores)
+
+
+@pytest.mark.parametrize(
+    ("n", "gap_in", "correlation", "negative"),
+    [(7, 0.20, 0.61, 3), (8, 0.27, -0.31, 4)],  # docs/CALIBRATION.md, holdout7 and holdout8
+)
+def test_held_out_gaps_are_the_ones_the_docs_quote(n, gap_in, correlation, negative):
+    table = holdout_scores.compare(
+        ROOT / f"calibration/holdout{n}", ROOT / f"calibration/refine{n}"
+    )
+    got = holdout_scores.summary(table)
+    assert len(table) == 10
+    assert got["gap_out"] == pytest.approx(0.05, abs=0.005)
+    assert got["gap_in"] == pytest.approx(gap_in, abs=0.005)
+    assert got["gap_correlation"] == pytest.approx(correlation, abs=0.005)
+    assert got["negative_gaps_out"] == negative
+    assert got["pass_all_cuts_out"] == 1
