@@ -2,7 +2,7 @@
 
 A refinement by runs (``calibration/refineN``) runs vectors drawn from a wave's non-implausible
 sample on a fixed set of fitting campaigns. This script asks the wave's own emulators what
-P(DEFECT) and P(SUCCESS) they expected at those vectors, and sets that next to the rates the
+P(DEFECT) they expected at those vectors, and sets that next to the rates the
 vectors' runs gave (``scores.parquet``):
 
     python scripts/emulator_vs_runs.py calibration/wave8_3 calibration/refine8
@@ -11,7 +11,8 @@ For each method it prints the emulators' mean prediction over the vectors, their
 deviation, the runs' mean rate and the correlation across vectors between prediction and runs.
 A correlation near 0 says the emulator did not tell the vectors apart where the sample lies.
 The emulators average over all of the wave's fitting campaigns, the refinement's runs over its
-own campaigns: the data's rates on the two sets are printed too.
+own campaigns: the data's rates on the two sets are printed too, and the rate of the wave's own
+design runs on the refinement's campaigns (both methods together).
 """
 
 from __future__ import annotations
@@ -38,13 +39,17 @@ def compare(wave: Path, refine: Path) -> pd.DataFrame:
 
     Returns:
         Columns ``emulator_mean``, ``emulator_sd``, ``wave_data``, ``runs_mean``,
-        ``refine_data`` and ``correlation``, indexed by method.
+        ``refine_data``, ``correlation``, and ``wave_runs`` with ``wave_n``: the wave's own
+        design runs on the refinement's campaigns (their rate and count, both methods together),
+        indexed by method.
     """
     cal = load_calibration(wave / "spec.toml")
     own = PreviousWave.load(wave, cal.params, str(wave)).chain[0]
     scores = pd.read_parquet(refine / "scores.parquet")
     x = scores[[p.name for p in cal.params]].to_numpy(dtype=float)
     targets = {t.name: t for t in own.observed()}
+    # A design run's DEFECT is in every defect_* column; the method is an emulator input.
+    wave_defect = _wave_campaign_runs(wave, refine)["target:defect_nonviolent"].dropna()
     rows = {}
     for method in METHODS:
         t = targets[f"defect_{method}"]
@@ -57,8 +62,19 @@ def compare(wave: Path, refine: Path) -> pd.DataFrame:
             "runs_mean": float(runs.mean()),
             "refine_data": float(scores[f"p_data_{method}"].mean()),
             "correlation": float(np.corrcoef(mean, runs)[0, 1]),
+            "wave_runs": float(wave_defect.mean()),
+            "wave_n": len(wave_defect),
         }
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def _wave_campaign_runs(wave: Path, refine: Path) -> pd.DataFrame:
+    """The wave's own finished runs on the campaigns the refinement ran."""
+    runs = pd.read_parquet(wave / "runs.parquet")
+    runs = runs[(runs["status"] == "ok") & runs["case"].str.startswith("navco_")]
+    theirs = pd.read_parquet(refine / "runs.parquet", columns=["case"])["case"]
+    ids = {c.rsplit("_", 1)[0] for c in theirs if c.startswith("navco_")}
+    return runs[runs["case"].str.rsplit("_", n=1).str[0].isin(ids)]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,6 +23,9 @@ def test_wave8_3s_defect_emulator_did_not_foresee_refine8s_runs():
     assert (table["runs_mean"] > 0.50).all()
     assert (table["correlation"].abs() < 0.2).all()
     assert table.loc["nonviolent", "refine_data"] == pytest.approx(0.245, abs=0.01)
+    # wave8_3's own design runs on refine8's campaigns defected far less than the sample's.
+    assert table.loc["nonviolent", "wave_n"] == 78
+    assert table.loc["nonviolent", "wave_runs"] == pytest.approx(28 / 78)
 
 
 def test_the_script_names_a_folder_that_lacks_its_file(tmp_path, capsys):
