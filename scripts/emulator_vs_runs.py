@@ -10,6 +10,8 @@ vectors' runs gave (``scores.parquet``):
 For each method it prints the emulators' mean prediction over the vectors, their mean standard
 deviation, the runs' mean rate and the correlation across vectors between prediction and runs.
 A correlation near 0 says the emulator did not tell the vectors apart where the sample lies.
+It then asks whether any regression could have: the vectors' run rates are regressed on their
+parameters with cross-validation (``predictability``).
 The emulators average over all of the wave's fitting campaigns, the refinement's runs over its
 own campaigns: the data's rates on the two sets are printed too, and the rate of the wave's own
 design runs on the refinement's campaigns (both methods together).
@@ -68,6 +70,53 @@ def compare(wave: Path, refine: Path) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
+def predictability(refine: Path, folds: int = 8) -> pd.DataFrame:
+    """Can the vectors' own DEFECT rates be told from their parameters? Cross-validated.
+
+    The refinement's per-vector rate over its campaigns (``p_model``) is regressed on the
+    vector's parameters (scaled to the vectors' range) by a ridge regression, a random forest
+    and a Gaussian process like the waves' (an RBF kernel with one length scale per parameter
+    and a white-noise term), each scored by its ``folds``-fold cross-validated R^2 and the
+    correlation of its out-of-fold predictions with the rates. Seeds are fixed.
+
+    Returns:
+        Columns ``cv_r2`` and ``correlation``, indexed by ``ridge``, ``forest``, ``gp``.
+    """
+    import warnings
+
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+    from sklearn.linear_model import RidgeCV
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    scores = pd.read_parquet(refine / "scores.parquet")
+    params = [c for c in scores.columns if "." in c]
+    x = scores[params].to_numpy(dtype=float)
+    x = (x - x.min(axis=0)) / np.where(np.ptp(x, axis=0) > 0, np.ptp(x, axis=0), 1.0)
+    y = scores["p_model"].to_numpy(dtype=float)
+    kernel = ConstantKernel(0.1) * RBF(np.ones(len(params)), (1e-2, 1e2)) + WhiteKernel(
+        0.01, (1e-3, 1.0)
+    )
+    models = {
+        "ridge": RidgeCV(alphas=np.logspace(-3, 3, 13)),
+        "forest": RandomForestRegressor(500, min_samples_leaf=3, random_state=0),
+        "gp": GaussianProcessRegressor(
+            kernel, normalize_y=True, n_restarts_optimizer=3, random_state=0
+        ),
+    }
+    cv = KFold(folds, shuffle=True, random_state=0)
+    rows = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for name, model in models.items():
+            pred = cross_val_predict(model, x, y, cv=cv)
+            r2 = 1.0 - float(((y - pred) ** 2).sum() / ((y - y.mean()) ** 2).sum())
+            rows[name] = {"cv_r2": r2, "correlation": float(np.corrcoef(pred, y)[0, 1])}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
 def _wave_campaign_runs(wave: Path, refine: Path) -> pd.DataFrame:
     """The wave's own finished runs on the campaigns the refinement ran."""
     runs = pd.read_parquet(wave / "runs.parquet")
@@ -90,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     table = compare(args.wave, args.refine)
     print(f"P(DEFECT) at {args.refine.name}'s vectors: {args.wave.name}'s emulators vs the runs")
     print(table.round(2).to_string())
+    print(f"\nthe vectors' own DEFECT rates from their parameters ({args.refine.name}, 8-fold CV)")
+    print(predictability(args.refine).round(2).to_string())
     return 0
 
 

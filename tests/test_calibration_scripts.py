@@ -28,6 +28,17 @@ def test_wave8_3s_defect_emulator_did_not_foresee_refine8s_runs():
     assert table.loc["nonviolent", "wave_runs"] == pytest.approx(28 / 78)
 
 
+@pytest.mark.slow  # fits a forest and Gaussian processes in 8 folds, twice (about 20 s)
+def test_refine7s_rates_follow_their_parameters_and_refine8s_do_not():
+    # docs/CALIBRATION.md, "Refinement refine8": cross-validated R^2 of each vector's DEFECT rate
+    # on its parameters, about 0.4 for refine7's 64 vectors and below 0 for refine8's.
+    seven = emulator_vs_runs.predictability(ROOT / "calibration/refine7")
+    eight = emulator_vs_runs.predictability(ROOT / "calibration/refine8")
+    assert list(eight.index) == ["ridge", "forest", "gp"]
+    assert (seven["cv_r2"] > 0.15).all() and seven.loc["gp", "cv_r2"] > 0.3
+    assert (eight["cv_r2"] < 0).all()
+
+
 def test_the_script_names_a_folder_that_lacks_its_file(tmp_path, capsys):
     assert emulator_vs_runs.main([str(ROOT / "calibration/wave8_3"), str(tmp_path)]) == 2
     assert f"{tmp_path}: no scores.parquet there" in capsys.readouterr().err
