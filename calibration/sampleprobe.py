@@ -10,6 +10,8 @@ fell (transition or collapse) in each window of days (``--windows``; "fell 1-30"
 fall), the median day of the falls, the median day of the first NAVCO DEFECT (over the runs that
 had one), and the mean shares of the force that defected and of the elites who defected.
 ``--set NAME=VALUE`` (repeatable) fixes a parameter for every run, over the vector's value.
+``--band LO,HI`` adds the share of runs in which no soldier defected and the share whose
+defected share of the force lies in ``[LO, HI]``.
 Nothing is stored and nothing is fitted: a look before a structure change goes into a
 calibration (docs/CALIBRATION.md, "The steady start's margin"). Cases are scenario names or
 files, or ``navco:ID`` fitting campaigns, as in the probe; never the NAVCO test set.
@@ -68,8 +70,17 @@ def windows_of(edges: Sequence[int], horizon: int) -> list[tuple[int, int]]:
     return out
 
 
-def summarise(rows: list[dict[str, Any]], windows: list[tuple[int, int]]) -> dict[str, Any]:
-    """Shares of runs falling in each window, the falls' median day, mean defected shares."""
+def summarise(
+    rows: list[dict[str, Any]],
+    windows: list[tuple[int, int]],
+    band: tuple[float, float] | None = None,
+) -> dict[str, Any]:
+    """Shares of runs falling in each window, the falls' median day, mean defected shares.
+
+    With ``band`` (low, high shares of the force), also the share of runs in which no soldier
+    defected and the share whose defected share lies in ``[low, high]`` (a case's range, such as
+    Syria's 1-4 %): a mean can sit inside a range that no run reaches.
+    """
     n = len(rows)
     fell = [r for r in rows if r["outcome"] in FELL]
     out: dict[str, Any] = {"runs": n}
@@ -80,6 +91,10 @@ def summarise(rows: list[dict[str, Any]], windows: list[tuple[int, int]]) -> dic
     out["median first DEFECT"] = statistics.median(firsts) if firsts else None
     out["force defected"] = statistics.fmean(r["defected"] for r in rows)
     out["elites defected"] = statistics.fmean(r["elites"] for r in rows)
+    if band is not None:
+        lo, hi = band
+        out["none defected"] = sum(r["defected"] == 0 for r in rows) / n
+        out[f"defected {lo:g}-{hi:g}"] = sum(lo <= r["defected"] <= hi for r in rows) / n
     return out
 
 
@@ -106,6 +121,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--windows", default="30", help="edges of the fall windows (default 30)")
     ap.add_argument("--workers", type=int, default=1, help="local processes (default 1)")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
+    ap.add_argument(
+        "--band",
+        metavar="LO,HI",
+        help="also the share of runs with no defector and with LO <= defected share <= HI",
+    )
     args = ap.parse_args(argv)
     from defection.cli import parse_sets
 
@@ -122,6 +142,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         problems.append(f"--values/--windows: {exc}")
         values, edges = [], []
+    band = None
+    if args.band is not None:
+        try:
+            lo, hi = (float(x) for x in args.band.split(","))
+        except ValueError:
+            problems.append(f"--band {args.band}: two shares LO,HI, such as 0.01,0.04")
+        else:
+            if not 0 <= lo <= hi <= 1:
+                problems.append(f"--band {args.band}: needs 0 <= LO <= HI <= 1")
+            band = (lo, hi)
     if not 1 <= args.seeds <= MAX_SEEDS:
         problems.append(f"--seeds {args.seeds}: must be between 1 and {MAX_SEEDS}")
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
@@ -173,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         table = []
         for v in values:
             sel = [r for r, k in zip(rows, keys, strict=True) if k == (case, v)]
-            table.append({args.vary: v, **summarise(sel, wins)})
+            table.append({args.vary: v, **summarise(sel, wins, band)})
         print(f"\n{case}\n")
         print("| " + " | ".join(table[0]) + " |")
         print("|" + "---|" * len(table[0]))

@@ -91,3 +91,22 @@ def test_the_first_defect_day_is_the_median_over_runs_that_had_one():
     ]
     got = sampleprobe.summarise(rows, [(1, 20)])
     assert got["median first DEFECT"] == 10 and got["median fall day"] is None
+
+
+def test_a_band_counts_runs_with_no_defector_and_inside_the_range():
+    rows = [
+        {"outcome": "survival", "day": 20, "defected": d, "elites": 0.0, "first_defect": None}
+        for d in (0.0, 0.0, 0.02, 0.04, 0.3)
+    ]
+    got = sampleprobe.summarise(rows, [(1, 20)], band=(0.01, 0.04))
+    assert got["none defected"] == pytest.approx(0.4)
+    assert got["defected 0.01-0.04"] == pytest.approx(0.4)
+    assert "none defected" not in sampleprobe.summarise(rows, [(1, 20)])
+
+
+def test_a_bad_band_is_refused(sample, capsys):
+    base = [str(sample), "baseline", "--vary", "elites.steady_margin", "--values", "0"]
+    assert sampleprobe.main([*base, "--band", "0.04"]) == 2
+    assert "--band 0.04: two shares" in capsys.readouterr().out
+    assert sampleprobe.main([*base, "--band", "0.05,0.01"]) == 2
+    assert "needs 0 <= LO <= HI <= 1" in capsys.readouterr().out
