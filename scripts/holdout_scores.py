@@ -76,8 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("holdout", type=Path, help="the held-out check, e.g. calibration/holdout8")
     ap.add_argument("refined", type=Path, help="its refinement, e.g. calibration/refine8")
     args = ap.parse_args(argv)
-    need = ((args.holdout, "runs.parquet"), (args.refined, "refined.parquet"))
-    for folder, name in need + ((args.refined, "scores.parquet"),):
+    need = (
+        (args.holdout, "runs.parquet"),
+        (args.refined, "refined.parquet"),
+        (args.refined, "scores.parquet"),
+    )
+    for folder, name in need:
         if not (folder / name).is_file():
             print(f"error: {folder}: no {name} there", file=sys.stderr)
             return 2

@@ -19,10 +19,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-# (case, target column, low, high): the done-when's share ranges (docs/CALIBRATION.md, "Targets").
-CLAUSES = (
-    ("syria", "target:syria_defected_365", 0.01, 0.04),
-    ("myanmar", "target:myanmar_defected_730", 0.01, 0.06),
+from defection.calibration.validation import CASE_CHECKS
+
+#: The done-when's defected-share clauses (Syria 1-4 %, Myanmar 1-6 %), as validation reads them.
+CLAUSES = tuple(
+    c for c in CASE_CHECKS if c.target in ("syria_defected_365", "myanmar_defected_730")
 )
 
 
@@ -37,7 +38,8 @@ def bands(runs: pd.DataFrame) -> pd.DataFrame:
     """
     ok = runs[runs["status"] == "ok"] if "status" in runs else runs
     rows = {}
-    for case, col, lo, hi in CLAUSES:
+    for clause in CLAUSES:
+        case, col, lo, hi = clause.case, f"target:{clause.target}", clause.lo, clause.hi
         if col not in ok:
             continue
         v = ok.loc[ok["case"] == case, col].astype(float).dropna().to_numpy()

@@ -61,10 +61,17 @@ def test_refine8s_defected_shares_miss_on_both_sides():
     assert syria["inside"] == pytest.approx(0.05, abs=0.005)
     assert myanmar["above"] == pytest.approx(0.29, abs=0.005)
     assert table[["zero", "below", "inside", "above"]].sum(axis=1).round(9).eq(1).all()
+    # the ranges are validation's clauses, not a copy of them
+    assert [(c.lo, c.hi) for c in share_bands.CLAUSES] == [(0.01, 0.04), (0.01, 0.06)]
 
 
 def test_share_bands_names_a_folder_without_runs(tmp_path, capsys):
     assert share_bands.main([str(tmp_path)]) == 2
+    assert f"{tmp_path}: no runs.parquet there" in capsys.readouterr().err
+
+
+def test_holdout_scores_names_a_missing_file(tmp_path, capsys):
+    assert holdout_scores.main([str(tmp_path), str(ROOT / "calibration/refine8")]) == 2
     assert f"{tmp_path}: no runs.parquet there" in capsys.readouterr().err
 
 
