@@ -60,6 +60,7 @@ __all__ = [
     "fit_emulators",
     "implausibility",
     "maximin_subset",
+    "pooled_runs",
     "sample_nonimplausible",
     "sobol_indices",
     "target_prediction",
@@ -573,6 +574,24 @@ def sobol_indices(
     )
 
 
+def pooled_runs(runs: pd.DataFrame, previous: Any) -> pd.DataFrame:
+    """A wave's runs and those of every earlier wave of its chain, one frame.
+
+    What a wave with ``pool = true`` trains its emulators on. Each wave's emulator of a binary
+    target (a campaign run's DEFECT) sees only a few hundred runs of its own; a Gaussian process
+    fitted on those learns the design's average rate and little that carries to other vectors,
+    and the runs of the earlier waves of the same box are information about the same function
+    (docs/CALIBRATION.md, "Pooled emulators"). The earlier waves' own constraints are unchanged.
+
+    Args:
+        runs: This wave's runs (``runs.parquet``'s frame).
+        previous: The :class:`PreviousWave` this wave continues, or None.
+    """
+    if previous is None:
+        return runs
+    return pd.concat([runs, previous.runs], ignore_index=True, sort=False)
+
+
 # ------------------------------------------------------------------------------------------------
 # a previous wave, from its committed folder
 # ------------------------------------------------------------------------------------------------
@@ -580,12 +599,17 @@ def sobol_indices(
 
 @dataclass
 class PreviousWave:
-    """A finished wave read back from git: its constraint chain and non-implausible sample."""
+    """A finished wave read back from git: its constraint chain and non-implausible sample.
+
+    ``runs`` holds the runs of this wave and of every earlier wave of its chain (a pooled wave
+    trains on them: :func:`pooled_runs`).
+    """
 
     folder: Path
     manifest: dict[str, Any]
     chain: list[Constraint]
     sample: pd.DataFrame
+    runs: pd.DataFrame
 
     @property
     def spec_hash(self) -> str:
@@ -595,6 +619,9 @@ class PreviousWave:
     @classmethod
     def load(cls, folder: Path, params: Sequence[Any], where: str) -> PreviousWave:
         """Read a wave's results folder and every earlier wave it names.
+
+        A wave whose manifest says ``pool`` refits its emulators on its own runs and the
+        earlier waves' runs, as it was fitted.
 
         Raises:
             ScenarioError: The folder is missing or not a wave's, or its parameters or ranges
@@ -625,6 +652,9 @@ class PreviousWave:
                     "continues one with the same parameters and ranges"
                 ]
             )
+        earlier = None
+        if manifest.get("previous"):
+            earlier = cls.load(folder / manifest["previous"]["folder"], params, where)
         runs = pd.read_parquet(folder / "runs.parquet")
         records = json.loads((folder / "emulators.json").read_text(encoding="utf-8"))
         targets = [
@@ -638,15 +668,14 @@ class PreviousWave:
             )
             for t in manifest["targets"]
         ]
-        emulators = refit_emulators(records["emulators"], targets, runs, [p[0] for p in ours])
         wave = manifest["wave"]
+        every = pooled_runs(runs, earlier)
+        trained_on = every if wave.get("pool") else runs
+        emulators = refit_emulators(records["emulators"], targets, trained_on, [p[0] for p in ours])
         own = Constraint(manifest["name"], emulators, targets, wave["cutoff"], wave["rule"])
-        chain = [own]
-        if manifest.get("previous"):
-            earlier = cls.load(folder / manifest["previous"]["folder"], params, where)
-            chain += earlier.chain
+        chain = [own] + (earlier.chain if earlier is not None else [])
         sample = pd.read_parquet(folder / "nonimplausible.parquet")
-        return cls(folder, manifest, chain, sample)
+        return cls(folder, manifest, chain, sample, every)
 
     def design_points(self, n: int, params: Sequence[Any], where: str) -> np.ndarray:
         """``n`` points of the non-implausible sample, spread by greedy maximin (scaled box)."""

@@ -164,6 +164,7 @@ class WaveTable(BaseModel):
     keep: Annotated[int, Field(ge=1, le=1_000_000, strict=True)] = 1000
     sobol_samples: Annotated[int, Field(ge=8, le=1_000_000, strict=True)] = 256
     restarts: Annotated[int, Field(ge=0, le=50, strict=True)] = 3
+    pool: bool = False
 
 
 class ParamsTable(BaseModel):
@@ -559,7 +560,12 @@ def calibration_from_dict(
         "cases": [c.describe for c in cases],
         "targets": [t.__dict__ for t in targets],
         "screen": spec.screen.model_dump() if spec.screen else None,
-        "wave": (spec.wave.model_dump(exclude={"previous"}) if spec.wave else None),
+        # `pool` joins the identity only when set, so the specs written before it keep theirs
+        "wave": (
+            spec.wave.model_dump(exclude={"previous"} | (set() if spec.wave.pool else {"pool"}))
+            if spec.wave
+            else None
+        ),
         "previous": previous.spec_hash if previous is not None else None,
         "budget_runs": spec.budget.max_runs,
         "version": __version__,

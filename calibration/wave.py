@@ -19,6 +19,7 @@ from defection.calibration.history import (
     Constraint,
     diagnostics,
     fit_emulators,
+    pooled_runs,
     sample_nonimplausible,
     sobol_indices,
     training_rows,
@@ -38,6 +39,8 @@ def analyse_wave(calib: Any, runs: pd.DataFrame) -> dict[str, Any]:
     """
     assert calib.wave is not None
     w = calib.wave
+    if w.pool:
+        runs = pooled_runs(runs, calib.previous)
     ems = fit_emulators(calib, runs)
     diag = {
         t.name: diagnostics(ems[t.name], training_rows(runs, t), calib.param_names, t.column)
@@ -77,7 +80,8 @@ def write_wave(calib: Any, runs: pd.DataFrame, folder: Path) -> dict[str, Any]:
     }
     doc = {
         "training": (
-            "runs.parquet rows with status ok, a finite target:<name>, case in the target's "
+            "runs.parquet rows (with `pool`, those of this wave and of every earlier wave of "
+            "its chain) with status ok, a finite target:<name>, case in the target's "
             "cases, sorted by run_id; inputs: parameters scaled to [0, 1] over `params`, then "
             "`extra_inputs` as `case_inputs` gives them"
         ),
@@ -101,6 +105,7 @@ def write_wave(calib: Any, runs: pd.DataFrame, folder: Path) -> dict[str, Any]:
         "nonimplausible_fraction": fraction,
         "nonimplausible_fraction_90": [lo, hi],
         "kept": len(res["sample"]),
+        "pool": bool(calib.wave.pool),
         "waves_applied": [
             c.name for c in ([res["constraint"]] + (calib.previous.chain if calib.previous else []))
         ],  # noqa: E501
@@ -123,6 +128,11 @@ def _markdown(calib: Any, res: dict[str, Any], entry: dict[str, Any]) -> str:
             "sample."
             if calib.previous is not None
             else "; Latin hypercube design."
+        )
+        + (
+            " Emulators pooled: trained on this wave's runs and every earlier wave's."
+            if w.pool and calib.previous is not None
+            else ""
         ),
         "",
         "## Emulators",

@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -267,6 +268,105 @@ def test_a_second_wave_starts_from_the_first_wave_s_sample(wave, tmp_path):
         spec3 = tmp_path / "ci_wave3.toml"
         spec3.write_text(spec_toml(doc))
         assert [c.name for c in load_calibration(spec3).previous.chain] == ["ci_wave2", "ci_wave"]
+
+
+def test_pool_joins_a_wave_s_identity_only_when_set():
+    doc = tomllib.loads(WAVE.read_text())
+    plain = calibration_from_dict(doc, "ci_wave").spec_hash
+    doc["wave"]["pool"] = False
+    assert calibration_from_dict(doc, "ci_wave").spec_hash == plain
+    doc["wave"]["pool"] = True
+    assert calibration_from_dict(doc, "ci_wave").spec_hash != plain
+
+
+@pytest.mark.slow
+def test_a_pooled_wave_trains_on_every_earlier_wave_s_runs_and_refits_so_from_git(wave, tmp_path):
+    out1, _, _ = wave
+    doc = tomllib.loads(WAVE.read_text())
+    doc["calibration"]["name"] = "ci_pooled"
+    doc["wave"].update(points=12, previous=str(out1), candidates=5000, keep=50, pool=True)
+    spec = tmp_path / "ci_pooled.toml"
+    spec.write_text(spec_toml(doc))
+    cal = load_calibration(spec)
+    out2, _, _, _ = _calibrate(spec, tmp_path, "--workers", "2")
+    man = json.loads((out2 / "manifest.json").read_text())
+    assert man["wave"]["pool"] is True
+    assert "Emulators pooled" in (out2 / "wave.md").read_text()
+    runs1 = pd.read_parquet(out1 / "runs.parquet")
+    runs2 = pd.read_parquet(out2 / "runs.parquet")
+    emus = json.loads((out2 / "emulators.json").read_text())["emulators"]
+    for t in cal.targets:
+        # trained on both waves' runs, not on the second wave's alone
+        n1, n2 = len(training_rows(runs1, t)), len(training_rows(runs2, t))
+        assert emus[t.name]["n_train"] == n1 + n2 > n2
+    # read back from git, the pooled wave refits on the same runs: the same likelihood
+    prev = PreviousWave.load(out2, cal.params, "test")
+    assert len(prev.runs) == len(runs1) + len(runs2)
+    own = prev.chain[0]
+    for t in cal.targets:
+        assert own.emulators[t.name].n_train == emus[t.name]["n_train"]
+        assert own.emulators[t.name].gp.log_marginal_likelihood_value_ == pytest.approx(
+            emus[t.name]["log_marginal_likelihood"], rel=1e-9, abs=1e-9
+        )
+    sample = prev.sample[cal.param_names].to_numpy()
+    if len(sample):
+        assert (own.combined(sample) <= own.cutoff + 1e-9).all()
+
+
+@pytest.mark.slow
+def test_a_run_wave_is_analysed_again_with_pooled_emulators_into_a_folder_of_its_own(
+    wave, tmp_path
+):
+    from defection.calibration.pool import main as pool
+
+    out1, _, _ = wave
+    calib = tmp_path / "calibration"
+    calib.mkdir()
+    first = calib / "ci_wave"
+    shutil.copytree(out1, first)
+    doc = tomllib.loads(WAVE.read_text())
+    doc["calibration"]["name"] = "ci_second"
+    doc["wave"].update(points=12, previous="../ci_wave", candidates=5000, keep=50)
+    (calib / "specs").mkdir()
+    spec = calib / "specs" / "ci_second.toml"  # as in the repository: previous is ../ci_wave
+    spec.write_text(spec_toml(doc))
+    second = calib / "ci_second"
+    res = invoke(
+        "calibrate", str(spec), "--out", str(second), "--db", str(tmp_path / "runs.duckdb"),
+        "-q", "--workers", "2", cwd=tmp_path,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stdout + res.stderr
+    before = {f.name: _sha(f) for f in second.iterdir()}
+    pooled = calib / "ci_second_pooled"
+    assert pool([str(second), "--out", str(pooled)]) == 0
+    assert {f.name: _sha(f) for f in second.iterdir()} == before  # the wave itself untouched
+    for name in ("spec.toml", "design.parquet", "runs.parquet"):
+        assert _sha(pooled / name) == before[name]
+    man = json.loads((pooled / "manifest.json").read_text())
+    old = json.loads((second / "manifest.json").read_text())
+    assert man["name"] == "ci_second_pooled" and man["spec_hash"] == old["spec_hash"]
+    assert man["wave"]["pool"] is True and man["pooled_from"]["folder"] == "../ci_second"
+    assert man["wave"]["waves_applied"] == ["ci_second_pooled", "ci_wave"]
+    assert man["wave"]["candidates"] == old["wave"]["candidates"]
+    cal = load_calibration(spec)
+    runs1 = pd.read_parquet(first / "runs.parquet")
+    runs2 = pd.read_parquet(second / "runs.parquet")
+    emus = json.loads((pooled / "emulators.json").read_text())["emulators"]
+    prev = PreviousWave.load(pooled, cal.params, "test")
+    for t in cal.targets:
+        n = len(training_rows(runs1, t)) + len(training_rows(runs2, t))
+        assert emus[t.name]["n_train"] == n == prev.chain[0].emulators[t.name].n_train
+        assert prev.chain[0].emulators[t.name].gp.log_marginal_likelihood_value_ == (
+            pytest.approx(emus[t.name]["log_marginal_likelihood"], rel=1e-9, abs=1e-9)
+        )
+    sample = prev.sample[cal.param_names].to_numpy()
+    if len(sample):
+        assert (prev.chain[0].combined(sample) <= 3.0 + 1e-9).all()
+    # a first wave has nothing to pool with; an existing folder is not overwritten
+    assert pool([str(first), "--out", str(calib / "x")]) == 2
+    assert pool([str(second), "--out", str(pooled)]) == 2
+    assert pool([str(pooled), "--out", str(calib / "y")]) == 2
+    assert not (calib / "x").exists() and not (calib / "y").exists()
 
 
 def _tiny(tmp_path):
