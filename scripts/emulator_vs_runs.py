@@ -6,6 +6,7 @@ P(DEFECT) they expected at those vectors, and sets that next to the rates the
 vectors' runs gave (``scores.parquet``):
 
     python scripts/emulator_vs_runs.py calibration/wave8_3 calibration/refine8
+    python scripts/emulator_vs_runs.py calibration/wave8_3 calibration/refine8 --pooled
 
 For each method it prints the emulators' mean prediction over the vectors, their mean standard
 deviation, the runs' mean rate and the correlation across vectors between prediction and runs.
@@ -26,18 +27,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from defection.calibration.history import PreviousWave, target_prediction
+from defection.calibration.history import (
+    PreviousWave,
+    fit_emulators,
+    target_prediction,
+)
 from defection.calibration.spec import load_calibration
 
 METHODS = ("nonviolent", "violent")
 
 
-def compare(wave: Path, refine: Path) -> pd.DataFrame:
+def compare(wave: Path, refine: Path, pooled: bool = False) -> pd.DataFrame:
     """One row per method: the wave's emulator against the refinement's runs.
 
     Args:
         wave: A history-matching wave's results folder (its ``spec.toml`` and emulators).
         refine: A refinement by runs of that wave's sample (its ``scores.parquet``).
+        pooled: Instead of the wave's own emulators, fit the DEFECT emulator afresh (the
+            wave's kernel, restarts and seed) on the runs of the wave and of every earlier
+            wave of its chain, as ``pool = true`` would have (``calibration/pool.py``).
 
     Returns:
         Columns ``emulator_mean``, ``emulator_sd``, ``wave_data``, ``runs_mean``,
@@ -46,16 +54,22 @@ def compare(wave: Path, refine: Path) -> pd.DataFrame:
         indexed by method.
     """
     cal = load_calibration(wave / "spec.toml")
-    own = PreviousWave.load(wave, cal.params, str(wave)).chain[0]
+    prev = PreviousWave.load(wave, cal.params, str(wave))
+    own = prev.chain[0]
     scores = pd.read_parquet(refine / "scores.parquet")
     x = scores[[p.name for p in cal.params]].to_numpy(dtype=float)
     targets = {t.name: t for t in own.observed()}
+    emulators = own.emulators
+    if pooled:
+        wanted = {f"defect_{m}" for m in METHODS}
+        cal.targets = [t for t in cal.targets if t.name in wanted]
+        emulators = fit_emulators(cal, prev.runs)  # this wave's runs and every earlier wave's
     # A design run's DEFECT is in every defect_* column; the method is an emulator input.
     wave_defect = _wave_campaign_runs(wave, refine)["target:defect_nonviolent"].dropna()
     rows = {}
     for method in METHODS:
         t = targets[f"defect_{method}"]
-        mean, var = target_prediction(own.emulators[t.name], t, x)
+        mean, var = target_prediction(emulators[t.name], t, x)
         runs = scores[f"p_{method}"].to_numpy(dtype=float)
         rows[method] = {
             "emulator_mean": float(mean.mean()),
@@ -131,13 +145,19 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("wave", type=Path, help="the wave's results folder, e.g. calibration/wave8_3")
     ap.add_argument("refine", type=Path, help="the refinement's folder, e.g. calibration/refine8")
+    ap.add_argument(
+        "--pooled",
+        action="store_true",
+        help="fit the DEFECT emulator on every wave's runs of the chain instead",
+    )
     args = ap.parse_args(argv)
     for folder, name in ((args.wave, "spec.toml"), (args.refine, "scores.parquet")):
         if not (folder / name).is_file():
             print(f"error: {folder}: no {name} there", file=sys.stderr)
             return 2
-    table = compare(args.wave, args.refine)
-    print(f"P(DEFECT) at {args.refine.name}'s vectors: {args.wave.name}'s emulators vs the runs")
+    table = compare(args.wave, args.refine, pooled=args.pooled)
+    which = "pooled emulator (every wave's runs)" if args.pooled else "emulators"
+    print(f"P(DEFECT) at {args.refine.name}'s vectors: {args.wave.name}'s {which} vs the runs")
     print(table.round(2).to_string())
     print(f"\nthe vectors' own DEFECT rates from their parameters ({args.refine.name}, 8-fold CV)")
     print(predictability(args.refine).round(2).to_string())
