@@ -84,7 +84,7 @@ def pool_wave(folder: str | Path, out: str | Path) -> dict[str, Any]:
         entry = write_wave(calib, runs, tmp)
         note = (
             f"Pooled re-analysis of `{folder.name}` "
-            f"(`python -m defection.calibration.pool {folder.name} --out {out.name}`): the same "
+            f"(`python -m defection.calibration.pool {folder} --out {out}`): the same "
             "runs, emulators trained on them and on every earlier wave's runs.\n\n"
         )
         md = tmp / "wave.md"
