@@ -15,7 +15,10 @@ from defection.calibration.history import (
     Emulator,
     combine,
     fit_emulators,
+    fit_theta,
     implausibility,
+    log_marginal_likelihood,
+    make_kernel,
     maximin_subset,
     sample_nonimplausible,
     target_prediction,
@@ -270,6 +273,37 @@ def _toy(n=30, noise=0.0, seed=0):
             restarts = 2
 
     return Cal, runs, target
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # an unused input
+def test_the_closed_form_likelihood_gradient_is_scikit_learns_and_the_fit_finds_its_optimum():
+    from sklearn.gaussian_process import GaussianProcessRegressor
+
+    rng = np.random.default_rng(11)
+    x = rng.uniform(size=(60, 3))
+    y = np.sin(4 * x[:, 0]) + x[:, 1] ** 2 + 0.2 * rng.standard_normal(60)
+    yn = (y - y.mean()) / y.std()
+    kernel = make_kernel(3)
+    ref = GaussianProcessRegressor(kernel, alpha=1e-8, normalize_y=True, optimizer=None).fit(x, y)
+    for theta in (kernel.theta, rng.uniform(-3, 2, size=kernel.theta.shape)):
+        want, want_grad = ref.log_marginal_likelihood(theta, eval_gradient=True)
+        got, grad = log_marginal_likelihood(theta, x, yn)
+        assert got == pytest.approx(want, rel=1e-10)
+        np.testing.assert_allclose(grad, want_grad, rtol=1e-7, atol=1e-8)
+    # a non-positive-definite kernel gives -inf, as in scikit-learn (not an exception)
+    twin = np.vstack([x, x])
+    bad = np.r_[0.0, np.zeros(3), np.log(1e-300)]
+    assert log_marginal_likelihood(bad, twin, np.r_[yn, yn], alpha=0.0)[0] == -np.inf
+    # the same optimisation as scikit-learn's fit (same starts): the same optimum
+    sk = GaussianProcessRegressor(
+        kernel, alpha=1e-8, normalize_y=True, n_restarts_optimizer=2, random_state=7
+    ).fit(x, y)
+    theta = fit_theta(x, y, kernel, 2, 7)
+    ours = GaussianProcessRegressor(
+        kernel.clone_with_theta(theta), alpha=1e-8, normalize_y=True, optimizer=None
+    ).fit(x, y)
+    assert ours.log_marginal_likelihood_value_ >= sk.log_marginal_likelihood_value_ - 1e-6
+    np.testing.assert_allclose(theta, sk.kernel_.theta, atol=1e-3)
 
 
 def test_an_emulator_reproduces_its_training_points_and_refits_exactly_from_its_record():
