@@ -321,8 +321,9 @@ def fit_theta(x: np.ndarray, y: np.ndarray, kernel: Any, restarts: int, seed: in
     scikit-learn's procedure (``GaussianProcessRegressor.fit`` with ``normalize_y`` and
     ``n_restarts_optimizer``): L-BFGS-B on the negative log marginal likelihood within the
     kernel's log bounds, from the kernel's initial ``theta`` and from ``restarts`` further
-    starts drawn uniformly in the bounds by ``RandomState(seed)``, keeping the best; only the
-    gradient is computed faster (:func:`log_marginal_likelihood`).
+    starts drawn uniformly in the bounds, keeping the best; the gradient is computed faster
+    (:func:`log_marginal_likelihood`), and the starts come from the project's numpy
+    ``Generator`` seeded by ``seed`` (scikit-learn draws them from a legacy ``RandomState``).
     """
     from scipy.optimize import minimize
 
@@ -335,7 +336,7 @@ def fit_theta(x: np.ndarray, y: np.ndarray, kernel: Any, restarts: int, seed: in
         lml, grad = log_marginal_likelihood(theta, x, yn)
         return -lml, -grad
 
-    rng = np.random.RandomState(seed)
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
     starts = [np.asarray(kernel.theta, dtype=float)]
     starts += [rng.uniform(bounds[:, 0], bounds[:, 1]) for _ in range(restarts)]
     best, best_val = starts[0], np.inf

@@ -294,7 +294,7 @@ def test_the_closed_form_likelihood_gradient_is_scikit_learns_and_the_fit_finds_
     twin = np.vstack([x, x])
     bad = np.r_[0.0, np.zeros(3), np.log(1e-300)]
     assert log_marginal_likelihood(bad, twin, np.r_[yn, yn], alpha=0.0)[0] == -np.inf
-    # the same optimisation as scikit-learn's fit (same starts): the same optimum
+    # the same optimisation as scikit-learn's fit (its restarts drawn otherwise): the same optimum
     sk = GaussianProcessRegressor(
         kernel, alpha=1e-8, normalize_y=True, n_restarts_optimizer=2, random_state=7
     ).fit(x, y)
