@@ -57,7 +57,7 @@ def test_wave8_3s_defect_emulator_pooled_over_its_chain_would_have_foreseen_refi
         ROOT / "calibration/wave8_3", ROOT / "calibration/refine8", pooled=True
     )
     # docs/CALIBRATION.md, "Pooled emulators": 0.46 and 0.45, correlation 0.47 and 0.52 (the
-    # wave's own emulator: 0.03, the test above)
+    # wave's own emulator: about 0, test_wave8_3s_defect_emulator_did_not_foresee_refine8s_runs)
     assert table["emulator_mean"].round(2).tolist() == [0.46, 0.45]
     assert table["correlation"].round(2).tolist() == [0.47, 0.52]
 
