@@ -10,8 +10,9 @@ fell (transition or collapse) in each window of days (``--windows``; "fell 1-30"
 fall), the median day of the falls, the median day of the first NAVCO DEFECT (over the runs that
 had one), and the mean shares of the force that defected and of the elites who defected.
 ``--set NAME=VALUE`` (repeatable) fixes a parameter for every run, over the vector's value.
-``--band LO,HI`` adds the share of runs in which no soldier defected and the share whose
-defected share of the force lies in ``[LO, HI]``.
+``--band LO,HI`` adds the share of runs in which no soldier defected, the share whose
+defected share of the force lies in ``[LO, HI]``, the share in which at least as many deserted
+as defected, and the share that meets both.
 Nothing is stored and nothing is fitted: a look before a structure change goes into a
 calibration (docs/CALIBRATION.md, "The steady start's margin"). Cases are scenario names or
 files, or ``navco:ID`` fitting campaigns, as in the probe; never the NAVCO test set.
@@ -79,7 +80,9 @@ def summarise(
 
     With ``band`` (low, high shares of the force), also the share of runs in which no soldier
     defected and the share whose defected share lies in ``[low, high]`` (a case's range, such as
-    Syria's 1-4 %): a mean can sit inside a range that no run reaches.
+    Syria's 1-4 %): a mean can sit inside a range that no run reaches. Then also the share of
+    runs in which at least as many soldiers deserted as defected (Syria's "desertion at least
+    defection") and the share that meet both, the range and that order.
     """
     n = len(rows)
     fell = [r for r in rows if r["outcome"] in FELL]
@@ -94,7 +97,11 @@ def summarise(
     if band is not None:
         lo, hi = band
         out["none defected"] = sum(r["defected"] == 0 for r in rows) / n
-        out[f"defected {lo:g}-{hi:g}"] = sum(lo <= r["defected"] <= hi for r in rows) / n
+        inside = [lo <= r["defected"] <= hi for r in rows]
+        order = [r["deserted"] >= r["defected"] for r in rows]
+        out[f"defected {lo:g}-{hi:g}"] = sum(inside) / n
+        out["deserted >= defected"] = sum(order) / n
+        out["both"] = sum(a and b for a, b in zip(inside, order, strict=True)) / n
     return out
 
 

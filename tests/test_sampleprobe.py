@@ -95,12 +95,15 @@ def test_the_first_defect_day_is_the_median_over_runs_that_had_one():
 
 def test_a_band_counts_runs_with_no_defector_and_inside_the_range():
     rows = [
-        {"outcome": "survival", "day": 20, "defected": d, "elites": 0.0, "first_defect": None}
-        for d in (0.0, 0.0, 0.02, 0.04, 0.3)
+        {"outcome": "survival", "day": 20, "defected": d, "deserted": e, "elites": 0.0}
+        | {"first_defect": None}
+        for d, e in ((0.0, 0.0), (0.0, 0.01), (0.02, 0.03), (0.04, 0.01), (0.3, 0.3))
     ]
     got = sampleprobe.summarise(rows, [(1, 20)], band=(0.01, 0.04))
     assert got["none defected"] == pytest.approx(0.4)
     assert got["defected 0.01-0.04"] == pytest.approx(0.4)
+    assert got["deserted >= defected"] == pytest.approx(0.8)  # all but (0.04, 0.01)
+    assert got["both"] == pytest.approx(0.2)  # only (0.02, 0.03)
     assert "none defected" not in sampleprobe.summarise(rows, [(1, 20)])
 
 
