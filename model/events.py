@@ -58,15 +58,21 @@ def apply_events(m: RegimeModel, rng: np.random.Generator) -> None:
 def coup(m: RegimeModel, ev: dict[str, Any], rng: np.random.Generator) -> None:
     """A faction of elites tries to seize the centre with its client companies in the capital.
 
-    The plotters are the in-force soldiers of the faction's client companies stationed in the
-    capital; they face the loyal soldiers at the centre (guards weighted by
-    ``outcome.guard_weight``). Success decides the outcome (``collapse`` by ``coup``); failure
-    purges the faction, detains its commanders and costs the regime ``legitimacy_cost``.
+    The faction is ``share`` of the loyal elites (at least one), drawn from those
+    :func:`~defection.model.rules.coup_pool` allows (``faction``: any, or hard-liners only), and
+    never more than it allows. The plotters are the in-force soldiers of the faction's client
+    companies stationed in the capital; they face the loyal soldiers at the centre (guards
+    weighted by ``outcome.guard_weight``). Success decides the outcome (``transition`` by
+    ``coup``); failure purges the faction, detains its commanders and costs the regime
+    ``legitimacy_cost``; the purged plotters then count in the public signal as elites who
+    broke with the ruler (:func:`~defection.model.rules.public_break_share`).
     """
     e, s, u = m.elites, m.soldiers, m.units
     loyal = np.flatnonzero(e.state == ELITE_LOYAL)
     n = max(1, int(round(_get(ev, "share") * loyal.size))) if loyal.size else 0
-    faction = np.sort(rng.choice(loyal, size=n, replace=False)) if n else loyal[:0]
+    pool = loyal[rules.coup_pool(e.softline[loyal], _get(ev, "faction"))]
+    n = min(n, pool.size)
+    faction = np.sort(rng.choice(pool, size=n, replace=False)) if n else loyal[:0]
     commanders = e.clients[faction].ravel()
     commanders = commanders[commanders >= 0]
     in_force = (s.state == LOYAL) | (s.state == SHIRKING)

@@ -319,6 +319,7 @@ EVENT_FIELDS: dict[str, dict[str, Param]] = {
     },
     "coup": {
         "share": _p("events.coup.share", 0.2, "float", 0, 1, "share of loyal elites", "Share of the still-loyal elites in the plot (at least one); their client units try to seize the capital.", A + "a faction of one in five", role="structure"),  # noqa: E501
+        "faction": _p("events.coup.faction", "any", "choice", None, None, "", "Which loyal elites the plotters are drawn from: any, or hard-liners only (outside the soft-line faction of elites.softline_share; any if no hard-liner is left).", "O'Donnell & Schmitter 1986 (hard-liners against a liberalising centre); " + A + "any by default, as before model version 7", role="structure", choices=("any", "hardline")),  # noqa: E501
         "legitimacy_cost": _p("events.coup.legitimacy_cost", 0.1, "float", 0, 1, "share", "Legitimacy lost everywhere if the coup fails.", A + "a failed coup discredits the regime somewhat", role="structure"),  # noqa: E501
     },
     "support": {

@@ -178,7 +178,8 @@ def public_signal(
     ``A`` is the protest signal in 0..1 (:func:`protest_signal` of the participation share, read
     as a threat by :func:`threat_participation`),
     ``D`` the share of soldiers who left (deserted or defected), ``E`` the share of elites who
-    defected; information control ``I`` scales what the public sees. Kuran (1991), World Politics
+    broke with the ruler in public (:func:`public_break_share`: defected, or failed plotters);
+    information control ``I`` scales what the public sees. Kuran (1991), World Politics
     44(1): revolutions surprise because private preferences show only through such public signals.
     """
     raw = w_protest * protest + w_defect * left_share + w_elite * elite_defected_share
@@ -306,3 +307,37 @@ def opposition_strength(
 def coup_succeeds(coup_force: float, loyal_centre_force: float) -> bool:
     """A coup succeeds iff its force exceeds the loyal force around the centre."""
     return coup_force > loyal_centre_force
+
+
+def coup_pool(softline: ArrayLike, faction: str) -> NDArray[np.bool_]:
+    """Which loyal elites a coup's plotters are drawn from: all, or the hard-liners.
+
+    ``softline`` flags each loyal elite's membership of the soft-line faction. With ``faction``
+    ``"any"`` every loyal elite can plot; with ``"hardline"`` only those outside the soft-line
+    faction can, unless none is left (then any). Coups against a liberalising centre come from
+    its hard-liners (O'Donnell & Schmitter 1986, Transitions from Authoritarian Rule: Tentative
+    Conclusions, ch. 3); the plotters of August 1991 were the Soviet centre's hard-liners
+    (Plokhy 2014, The Last Empire).
+    """
+    soft = np.asarray(softline, dtype=bool)
+    if faction == "hardline" and (~soft).any():
+        return ~soft
+    return np.ones(soft.shape, dtype=bool)
+
+
+def public_break_share(state: ArrayLike) -> float:
+    """Share of the elites who have broken with the ruler in public: defected, or failed plotters.
+
+    ``(#defected + #purged) / #elites`` (0 with no elites). Elites are purged only after a
+    failed coup (:func:`defection.model.events.coup`), so a purged elite is a plotter whose
+    break with the ruler everyone saw. For the public signal (:func:`public_signal`) a failed
+    coup is as plain a sign of a divided centre as a defection: private preferences show through
+    public acts (Kuran 1991, World Politics 44(1)), and a coup attempt, failed or not, makes the
+    next one likelier (Londregan & Poole 1990, World Politics 42(2), the "coup trap"). After the
+    failed Soviet coup of August 1991 the republics declared independence one after another
+    (Plokhy 2014). Counting plotters alike is an assumption.
+    """
+    s = np.asarray(state)
+    if s.size == 0:
+        return 0.0
+    return float(((s == ELITE_DEFECTED) | (s == ELITE_PURGED)).mean())

@@ -57,7 +57,9 @@ def update(m: RegimeModel) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
 
     The raw signal is yesterday's protest signal (from the participation share, on a log scale,
     armed participants weighted by ``belief.w_armed``: :func:`armed_share`),
-    left-the-force and defected-elite shares, damped by information control; ``m.signal`` keeps
+    left-the-force share and the share of elites who broke with the ruler in public (defected,
+    or purged after a failed coup: :func:`~defection.model.rules.public_break_share`), damped by
+    information control; ``m.signal`` keeps
     ``belief.memory`` of its old value.
     ``m.belief_public`` is the belief without network neighbours; each soldier's belief also
     weighs the share of his neighbours who left.
@@ -72,7 +74,7 @@ def update(m: RegimeModel) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     raw = rules.public_signal(
         rules.protest_signal(participation, p["protest.signal_floor"], p["protest.signal_ceiling"]),
         m.stats["soldiers_deserted"] + m.stats["soldiers_defected"],
-        m.stats["elites_defected"],
+        rules.public_break_share(m.elites.state),
         p["belief.w_protest"],
         p["belief.w_defect"],
         p["belief.w_elite"],

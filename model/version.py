@@ -15,11 +15,14 @@ calibration: the defaults of its 12 parameters from its sample's medoid (among t
 random-utility scales of soldiers and elites, which were 0, off) and ``elites.steady_start`` on
 (docs/CALIBRATION.md, "Model structure"); 6, the same 12 defaults from the medoid of that sample
 refined by runs (30 of its 115 vectors, calibration/refine5; docs/CALIBRATION.md, "A run-based
-refinement of wave5_3").
+refinement of wave5_3"); 7, what a failed coup does: its plotters can be drawn among the
+hard-liners only (the coup event's ``faction``, set in ``soviet_1991``), and purged plotters
+count in the public signal as elites who broke with the ruler (``rules.public_break_share``;
+docs/CALIBRATION.md, "A failed coup as a public break"). Only runs with a coup event change.
 """
 
 #: Bump when a run's numbers change, with the golden baseline (see this module's docstring).
-MODEL_VERSION = "6"
+MODEL_VERSION = "7"
 
 #: Earlier model versions whose calibrated samples this version still reads, with why: a version
 #: that changed only defaults which every vector of a sample sets gives, for a run that sets them,
@@ -34,7 +37,10 @@ SAMPLE_COMPATIBLE: dict[str, str] = {
         "waves ran under version 4 with every one of them set (the 12 by each vector, the steady "
         "start by every case), so its sample gives the same numbers; a version-4 sample that "
         "does not vary both choice-noise scales (the first calibration's) is refused "
-        "(SAMPLE_REQUIRES)"
+        "(SAMPLE_REQUIRES). Version 7 changed what a failed coup does, and only soviet_1991 "
+        "among the cases and none of the NAVCO campaigns has a coup event: every other run of "
+        "the sample gives the same numbers, soviet_1991's do not (the sample's Soviet clauses "
+        "describe version 6; docs/CALIBRATION.md, 'A failed coup as a public break')"
     ),
 }
 

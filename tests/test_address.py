@@ -172,6 +172,8 @@ def test_defaults_are_not_written_into_the_scenario():
         ({"day": 1, "kind": "coup", "region": "north"}, ["field `events[0].region`"]),
         ({"day": 1, "kind": "elite_split", "legitimacy_cost": 0.2}, ["`legitimacy_cost`"]),
         ({"day": 1, "kind": "coup", "share": 1.5}, ["field `events[0].share`", "between 0"]),
+        ({"day": 1, "kind": "coup", "faction": "softline"}, ["field `events[0].faction`"]),
+        ({"day": 1, "kind": "elite_split", "faction": "hardline"}, ["`faction`"]),
     ],
 )
 def test_events_refuse_fields_of_other_kinds(event, needles):
@@ -187,7 +189,12 @@ def test_every_kind_accepts_its_own_fields():
     for kind, fields in EVENT_FIELDS.items():
         ev = {"day": 1, "kind": kind}
         for leaf, p in fields.items():
-            ev[leaf] = "north" if p.type == "name" else (p.lo + p.hi) / 2
+            if p.type == "name":
+                ev[leaf] = "north"
+            elif p.type == "choice":
+                ev[leaf] = p.choices[-1]
+            else:
+                ev[leaf] = (p.lo + p.hi) / 2
         sc = scn.from_dict(_events_doc(ev))
         assert sc.events[0]["kind"] == kind
 

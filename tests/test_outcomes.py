@@ -22,7 +22,7 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.xfail(
         strict=True,
-        reason="calibrated defaults, model versions 4-6 (issue #10): labels of issue #2 not met",
+        reason="calibrated defaults, model versions 4-7 (issue #10): labels of issue #2 not met",
     ),
 ]
 SEEDS = range(1, 11)
