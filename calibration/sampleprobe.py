@@ -3,19 +3,20 @@
 Where :mod:`defection.calibration.probe` looks at one parameter point, this looks at a structure
 change across a sample: ``--draws`` vectors drawn at random (by ``--seed``, without replacement)
 from a sample's Parquet file (a wave's ``nonimplausible.parquet`` or a refinement's
-``refined.parquet``), each run on every case over seeds ``1..N`` with ``--vary NAME`` set to each
-of ``--values`` (every other parameter as the vector sets it, or at the registry's default), so
-every value sees the same vectors and seeds. One line per case and value: the share of runs that
-fell (transition or collapse) in each window of days (``--windows``; "fell 1-30" is an early
-fall), the median day of the falls, the median day of the first NAVCO DEFECT (over the runs that
-had one), and the mean shares of the force that defected and of the elites who defected.
-``--set NAME=VALUE`` (repeatable) fixes a parameter for every run, over the vector's value.
-``--band LO,HI`` adds the share of runs in which no soldier defected, the share whose
-defected share of the force lies in ``[LO, HI]``, the share in which at least as many deserted
-as defected, and the share that meets both.
-Nothing is stored and nothing is fitted: a look before a structure change goes into a
-calibration (docs/CALIBRATION.md, "The steady start's margin"). Cases are scenario names or
-files, or ``navco:ID`` fitting campaigns, as in the probe; never the NAVCO test set.
+``refined.parquet``) or from the vectors a check's folder ran (``calibration/refine9``: each
+distinct vector of its ``runs.parquet`` once), each run on every case over seeds ``1..N`` with
+``--vary NAME`` set to each of ``--values`` (every other parameter as the vector sets it, or at the
+registry's default), so every value sees the same vectors and seeds. One line per case and value:
+the share of runs that fell (transition or collapse) in each window of days (``--windows``; "fell
+1-30" is an early fall), the median day of the falls, the median day of the first NAVCO DEFECT (over
+the runs that had one), and the mean shares of the force that defected and of the elites who
+defected. ``--set NAME=VALUE`` (repeatable) fixes a parameter for every run, over the vector's
+value. ``--band LO,HI`` adds the share of runs in which no soldier defected, the share whose
+defected share of the force lies in ``[LO, HI]``, the share in which at least as many deserted as
+defected, and the share that meets both. Nothing is stored and nothing is fitted: a look before a
+structure change goes into a calibration (docs/CALIBRATION.md, "The steady start's margin"). Cases
+are scenario names or files, or ``navco:ID`` fitting campaigns, as in the probe; never the NAVCO
+test set.
 
 Usage::
 
@@ -43,17 +44,33 @@ from defection.calibration.probe import MAX_SEEDS, case_scenario, probe_run
 FELL = ("transition", "collapse")
 
 
-def sample_vectors(path: Path, draws: int, seed: int) -> list[dict[str, float]]:
-    """``draws`` rows of the sample at ``path`` drawn without replacement, as parameter dicts.
+def read_sample(path: Path) -> Any:
+    """The sample at ``path`` as a DataFrame: a Parquet file, or a check's or wave's folder.
 
-    Only registry parameters are kept (columns such as ``implausibility`` are not parameters),
-    integer ones as integers.
+    A folder's sample is the distinct parameter vectors of its ``runs.parquet`` (registry
+    columns only, in order of first appearance): the vectors a refinement such as
+    ``calibration/refine9`` ran, each once.
     """
     import pandas as pd
 
     from defection.model.params import BY_NAME
 
-    frame = pd.read_parquet(path)
+    if path.is_dir():
+        runs = pd.read_parquet(path / "runs.parquet")
+        names = [c for c in runs.columns if c in BY_NAME]
+        return runs[names].drop_duplicates().reset_index(drop=True)
+    return pd.read_parquet(path)
+
+
+def sample_vectors(path: Path, draws: int, seed: int) -> list[dict[str, float]]:
+    """``draws`` rows of the sample at ``path`` drawn without replacement, as parameter dicts.
+
+    ``path`` is read by :func:`read_sample`. Only registry parameters are kept (columns such as
+    ``implausibility`` are not parameters), integer ones as integers.
+    """
+    from defection.model.params import BY_NAME
+
+    frame = read_sample(path)
     names = [c for c in frame.columns if c in BY_NAME]
     picks = np.random.default_rng(seed).choice(len(frame), size=draws, replace=False)
     cast = {n: int if BY_NAME[n].type == "int" else float for n in names}
@@ -118,7 +135,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from defection.model.scenario import ScenarioError
 
     ap = argparse.ArgumentParser(prog="python -m defection.calibration.sampleprobe")
-    ap.add_argument("sample", type=Path, help="a sample's Parquet file")
+    ap.add_argument(
+        "sample", type=Path, help="a sample's Parquet file, or a check's folder (its vectors)"
+    )
     ap.add_argument("cases", help="comma-separated scenario names or files, or navco:ID")
     ap.add_argument("--vary", required=True, help="the registry parameter to set")
     ap.add_argument("--values", required=True, help="comma-separated values of it")
@@ -138,8 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     fixed = parse_sets(args.set)
     problems = []
-    if not args.sample.is_file():
-        problems.append(f"{args.sample}: no such sample file")
+    if not (args.sample.is_file() or (args.sample / "runs.parquet").is_file()):
+        problems.append(f"{args.sample}: no such sample file (nor a folder with runs.parquet)")
     if args.vary not in BY_NAME:
         problems.append(f"--vary {args.vary}: not a registry parameter")
     try:
@@ -164,9 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     vectors: list[dict[str, float]] = []
     if not problems:
-        import pandas as pd
-
-        rows_in = len(pd.read_parquet(args.sample))
+        rows_in = len(read_sample(args.sample))
         if not 1 <= args.draws <= rows_in:
             problems.append(f"--draws {args.draws}: the sample has {rows_in} rows")
         else:

@@ -35,6 +35,23 @@ def test_vectors_are_rows_of_the_sample_without_replacement(sample):
     assert vecs == sampleprobe.sample_vectors(sample, 3, seed=4)
 
 
+def test_a_checks_folder_gives_each_vector_it_ran_once(tmp_path):
+    runs = pd.DataFrame(
+        {
+            "case": ["a", "b", "a", "b"],
+            "elites.loyalty": [0.0, 0.0, 1.0, 1.0],
+            "belief.intercept": [2.0, 2.0, 3.0, 3.0],
+            "target:x": [0.1, 0.2, 0.3, 0.4],  # not a parameter: left out
+        }
+    )
+    runs.to_parquet(tmp_path / "runs.parquet")
+    vecs = sampleprobe.sample_vectors(tmp_path, 2, seed=1)
+    assert sorted(v["elites.loyalty"] for v in vecs) == [0.0, 1.0]
+    assert all(set(v) == {"elites.loyalty", "belief.intercept"} for v in vecs)
+    with pytest.raises(ValueError):
+        sampleprobe.sample_vectors(tmp_path, 3, seed=1)  # only two vectors
+
+
 def test_each_row_summarises_the_runs_it_names(sample, capsys):
     argv = [str(sample), "baseline", "--vary", "elites.steady_margin", "--values", "0,0.3"]
     argv += ["--draws", "2", "--seeds", "2", "--windows", "5", "--seed", "7"]
