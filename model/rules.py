@@ -316,8 +316,8 @@ def coup_pool(softline: ArrayLike, faction: str) -> NDArray[np.bool_]:
     ``"any"`` every loyal elite can plot; with ``"hardline"`` only those outside the soft-line
     faction can, unless none is left (then any). Coups against a liberalising centre come from
     its hard-liners (O'Donnell & Schmitter 1986, Transitions from Authoritarian Rule: Tentative
-    Conclusions, ch. 3); the plotters of August 1991 were the Soviet centre's hard-liners
-    (Plokhy 2014, The Last Empire).
+    Conclusions, on hard-liners and soft-liners); the plotters of August 1991 were the Soviet
+    centre's hard-liners (Plokhy 2014, The Last Empire).
     """
     soft = np.asarray(softline, dtype=bool)
     if faction == "hardline" and (~soft).any():

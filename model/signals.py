@@ -59,8 +59,7 @@ def update(m: RegimeModel) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     armed participants weighted by ``belief.w_armed``: :func:`armed_share`),
     left-the-force share and the share of elites who broke with the ruler in public (defected,
     or purged after a failed coup: :func:`~defection.model.rules.public_break_share`), damped by
-    information control; ``m.signal`` keeps
-    ``belief.memory`` of its old value.
+    information control; ``m.signal`` keeps ``belief.memory`` of its old value.
     ``m.belief_public`` is the belief without network neighbours; each soldier's belief also
     weighs the share of his neighbours who left.
 
