@@ -42,6 +42,13 @@ SAMPLE_COMPATIBLE: dict[str, str] = {
         "the sample gives the same numbers, soviet_1991's do not (the sample's Soviet clauses "
         "describe version 6; docs/CALIBRATION.md, 'A failed coup as a public break')"
     ),
+    "6": (
+        "version 7 changed only what a failed coup does (the coup event's faction field and "
+        "the failed plotters in the public signal), and only soviet_1991 among the cases and "
+        "none of the NAVCO campaigns has a coup event: a version-6 sample (the third to sixth "
+        "calibrations' waves and refinements) gives the same numbers on every other run; its "
+        "Soviet runs describe version 6 (docs/CALIBRATION.md, 'A failed coup as a public break')"
+    ),
 }
 
 #: Columns a sample of a compatible earlier version must carry to be read: a sample without
