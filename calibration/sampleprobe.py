@@ -122,6 +122,15 @@ def summarise(
     return out
 
 
+def _value(text: str, kind: str) -> Any:
+    """One of ``--values`` as the parameter's type: int, float, or a switch's true/false."""
+    if kind == "bool":
+        if text.lower() not in ("true", "false"):
+            raise ValueError(f"{text!r} is not true or false")
+        return text.lower() == "true"
+    return int(text) if kind == "int" else float(text)
+
+
 def _run(job: tuple[str, int, dict[str, Any]]) -> dict[str, Any]:
     case, seed, overrides = job
     return probe_run(case, seed, overrides)
@@ -162,8 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.vary not in BY_NAME:
         problems.append(f"--vary {args.vary}: not a registry parameter")
     try:
-        cast = int if args.vary in BY_NAME and BY_NAME[args.vary].type == "int" else float
-        values = [cast(v) for v in args.values.split(",") if v.strip()]
+        kind = BY_NAME[args.vary].type if args.vary in BY_NAME else "float"
+        values = [_value(v.strip(), kind) for v in args.values.split(",") if v.strip()]
         edges = [int(e) for e in args.windows.split(",") if e.strip()]
     except ValueError as exc:
         problems.append(f"--values/--windows: {exc}")

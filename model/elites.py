@@ -1,4 +1,4 @@
-"""Elites (ODD section 7.5): break with a regime that looks doomed, taking client commanders."""
+"""Elites (ODD section 7.5): break with a regime that looks doomed, or plot against its ruler."""
 
 from __future__ import annotations
 
@@ -7,8 +7,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from defection.model import rules, signals, soldiers
-from defection.model.rules import DEFECTED, ELITE_DEFECTED, ELITE_LOYAL, LOYAL, SHIRKING
+from defection.model import outcome, outputs, rules, signals, soldiers
+from defection.model.rules import (
+    DEFECTED,
+    DETAINED,
+    ELITE_DEFECTED,
+    ELITE_LOYAL,
+    ELITE_PURGED,
+    LOYAL,
+    SHIRKING,
+)
 
 if TYPE_CHECKING:
     from defection.model.regime import RegimeModel
@@ -40,7 +48,15 @@ def decide(m: RegimeModel, rng: np.random.Generator) -> None:
 
     With ``elites.choice_noise`` ``tau > 0`` the choice is a daily binary logit instead: an elite
     defects with chance ``logistic(gain / tau)`` (random utility, McFadden 1974), which is the
-    threshold rule as ``tau`` goes to 0.
+    threshold rule as ``tau`` goes to 0. With ``elites.plots`` on, in a regime whose ruling
+    party's rules let its inner circle remove the leader (``regime.party_removal``), a plot comes
+    first: the loyal elites for whom the public signal has reached their plot threshold
+    (:func:`~defection.model.rules.plot_ready`) are ready, and when they reach the quorum
+    (:func:`~defection.model.rules.plot_tried`) they remove the ruler by their vote
+    (:func:`attempt`). No plot is tried once the outcome is decided. Plots by force (a coup of
+    the plotters' client companies) are not modelled yet: at the agent counts of the
+    measurement model one insider's client companies can outgun the capital's loyal force, so
+    such coups would win within days of any crisis (docs/CALIBRATION.md, "Insiders' plots").
     """
     e, p = m.elites, m.p
     loyal = np.flatnonzero(e.state == ELITE_LOYAL)
@@ -56,6 +72,13 @@ def decide(m: RegimeModel, rng: np.random.Generator) -> None:
         m.stats["elites_defected"],
         p["elites.peer_weight"],
     )
+    if p["elites.plots"] and p["regime.party_removal"] and m.outcome is None:
+        ready = loyal[
+            rules.plot_ready(m.signal, p["elites.plot_signal"], e.loyalty[loyal] - m.elite_floor)
+        ]
+        if rules.plot_tried(ready.size, loyal.size, p["elites.plot_quorum"]):
+            attempt(m, ready, 0.0, by_vote=True)
+            return
     noise = p["elites.choice_noise"]
     if noise > 0:  # random utility: a daily logit choice (draws only when switched on)
         go = rng.random(loyal.size) < rules.logistic(gain / noise)
@@ -77,3 +100,61 @@ def defect(m: RegimeModel, who: NDArray[np.int64], rng: np.random.Generator) -> 
     go = go[(s.state[go] == LOYAL) | (s.state[go] == SHIRKING)]
     s.state[go] = DEFECTED
     soldiers.leave_grid(m, go)
+
+
+def coup_forces(
+    m: RegimeModel, faction: NDArray[np.int64]
+) -> tuple[float, float, NDArray[np.int64], NDArray[np.bool_]]:
+    """The two sides of a coup by the elites ``faction``, in agents.
+
+    Returns ``(coup force, loyal centre force, the faction's client commanders, in force)``:
+    the in-force soldiers of the faction's client companies stationed in the capital, and the
+    loyal soldiers at the centre outside them (guards weighted by ``outcome.guard_weight``).
+    """
+    e, s, u = m.elites, m.soldiers, m.units
+    commanders = e.clients[faction].ravel()
+    commanders = commanders[commanders >= 0]
+    in_force = (s.state == LOYAL) | (s.state == SHIRKING)
+    coup_cos = np.zeros(u.company_size.size, dtype=bool)
+    coup_cos[u.company[commanders]] = True
+    # only units stationed at the centre can seize it
+    plotters = in_force & coup_cos[u.company] & (s.region == m.capital)
+    at_centre = (s.state == LOYAL) & (s.region == m.capital) & ~plotters
+    centre = rules.loyal_force(
+        float((at_centre & ~s.guard).sum()),
+        float((at_centre & s.guard).sum()),
+        m.p["outcome.guard_weight"],
+    )
+    return float(plotters.sum()), centre, commanders, in_force
+
+
+def attempt(
+    m: RegimeModel, faction: NDArray[np.int64], legitimacy_cost: float, by_vote: bool = False
+) -> bool:
+    """The elites ``faction`` try to remove the ruler; returns whether they succeeded.
+
+    By force (a coup): the plotters are the in-force soldiers of the faction's client companies
+    stationed in the capital, against the loyal soldiers at the centre (guards weighted by
+    ``outcome.guard_weight``); :func:`~defection.model.rules.coup_succeeds` decides. By vote
+    (``by_vote``, a palace change where the ruling party's rules allow it): the faction removes
+    him without troops. Success decides the outcome (``transition``, by ``coup`` or
+    ``palace_vote``); a failed coup purges the faction, detains its commanders and costs the
+    regime ``legitimacy_cost``, and the purged plotters count in the public signal as elites who
+    broke with the ruler (:func:`~defection.model.rules.public_break_share`).
+    """
+    e, s = m.elites, m.soldiers
+    if by_vote:
+        outcome.decide(m, outputs.TRANSITION, outputs.RULE_PALACE)
+        m.log.append((m.day, f"ruler removed by a vote of {faction.size} insider(s)"))
+        return True
+    coup_force, centre, commanders, in_force = coup_forces(m, faction)
+    if rules.coup_succeeds(coup_force, centre):
+        outcome.decide(m, outputs.TRANSITION, outputs.RULE_COUP)
+        m.log.append((m.day, f"coup succeeded ({coup_force:.0f} vs {centre:.0f} agents)"))
+        return True
+    e.state[faction] = ELITE_PURGED
+    s.state[commanders[in_force[commanders]]] = DETAINED
+    soldiers.leave_grid(m, commanders)
+    m.legitimacy = np.clip(m.legitimacy - legitimacy_cost, 0.0, 1.0)
+    m.log.append((m.day, f"coup failed ({coup_force:.0f} vs {centre:.0f} agents)"))
+    return False

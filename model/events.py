@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from defection.model import elites, outcome, outputs, rules, soldiers
+from defection.model import elites, rules
 from defection.model.params import event_field_default
-from defection.model.rules import DETAINED, ELITE_LOYAL, ELITE_PURGED, LOYAL, SHIRKING
+from defection.model.rules import ELITE_LOYAL
 
 if TYPE_CHECKING:
     from defection.model.regime import RegimeModel
@@ -60,43 +60,16 @@ def coup(m: RegimeModel, ev: dict[str, Any], rng: np.random.Generator) -> None:
 
     The faction is ``share`` of the loyal elites (at least one), drawn from those
     :func:`~defection.model.rules.coup_pool` allows (``faction``: any, or hard-liners only), and
-    never more than it allows. The plotters are the in-force soldiers of the faction's client
-    companies stationed in the capital; they face the loyal soldiers at the centre (guards
-    weighted by ``outcome.guard_weight``). Success decides the outcome (``transition`` by
-    ``coup``); failure purges the faction, detains its commanders and costs the regime
-    ``legitimacy_cost``; the purged plotters then count in the public signal as elites who
-    broke with the ruler (:func:`~defection.model.rules.public_break_share`).
+    never more than it allows; the coup itself is :func:`~defection.model.elites.attempt` by
+    force (a scheduled coup never goes by vote), at the event's ``legitimacy_cost``.
     """
-    e, s, u = m.elites, m.soldiers, m.units
+    e = m.elites
     loyal = np.flatnonzero(e.state == ELITE_LOYAL)
     n = max(1, int(round(_get(ev, "share") * loyal.size))) if loyal.size else 0
     pool = loyal[rules.coup_pool(e.softline[loyal], _get(ev, "faction"))]
     n = min(n, pool.size)
     faction = np.sort(rng.choice(pool, size=n, replace=False)) if n else loyal[:0]
-    commanders = e.clients[faction].ravel()
-    commanders = commanders[commanders >= 0]
-    in_force = (s.state == LOYAL) | (s.state == SHIRKING)
-    coup_cos = np.zeros(u.company_size.size, dtype=bool)
-    coup_cos[u.company[commanders]] = True
-    # only units stationed at the centre can seize it
-    plotters = in_force & coup_cos[u.company] & (s.region == m.capital)
-    coup_force = float(plotters.sum())
-    at_centre = (s.state == LOYAL) & (s.region == m.capital) & ~plotters
-    centre = rules.loyal_force(
-        float((at_centre & ~s.guard).sum()),
-        float((at_centre & s.guard).sum()),
-        m.p["outcome.guard_weight"],
-    )
-    if rules.coup_succeeds(coup_force, centre):
-        outcome.decide(m, outputs.TRANSITION, outputs.RULE_COUP)
-        m.log.append((m.day, f"coup succeeded ({coup_force:.0f} vs {centre:.0f} agents)"))
-    else:
-        e.state[faction] = ELITE_PURGED
-        s.state[commanders[in_force[commanders]]] = DETAINED
-        soldiers.leave_grid(m, commanders)
-        cost = _get(ev, "legitimacy_cost")
-        m.legitimacy = np.clip(m.legitimacy - cost, 0.0, 1.0)
-        m.log.append((m.day, f"coup failed ({coup_force:.0f} vs {centre:.0f} agents)"))
+    elites.attempt(m, faction, _get(ev, "legitimacy_cost"))
 
 
 def event_text(ev: dict[str, Any]) -> str:

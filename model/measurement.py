@@ -152,6 +152,10 @@ PILOT_IGNORES: tuple[str, ...] = (
     "elites.choice_noise",
     "elites.clients",
     "elites.client_follow",
+    "elites.plots",
+    "elites.plot_signal",
+    "elites.plot_quorum",
+    "regime.party_removal",
 )
 
 

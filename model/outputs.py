@@ -54,6 +54,7 @@ __all__ = [
     "RULE_ELITE_MAJORITY",
     "RULE_HORIZON",
     "RULE_LOYAL_FORCE",
+    "RULE_PALACE",
     "RULE_SPLIT",
     "SERIES",
     "SERIES_COLOURS",
@@ -175,6 +176,7 @@ COLLAPSE, TRANSITION, SPLIT, SURVIVAL = "collapse", "transition", "split", "surv
 OUTCOMES: tuple[str, ...] = (COLLAPSE, TRANSITION, SPLIT, SURVIVAL)
 RULE_ELITE_MAJORITY = "elite_majority"
 RULE_COUP = "coup"
+RULE_PALACE = "palace_vote"
 RULE_LOYAL_FORCE = "loyal_force_below_opposition"
 RULE_SPLIT = "armed_split"
 RULE_HORIZON = "horizon_reached"
@@ -182,6 +184,7 @@ RULE_HORIZON = "horizon_reached"
 OUTCOME_RULES: dict[str, str] = {
     RULE_ELITE_MAJORITY: TRANSITION,
     RULE_COUP: TRANSITION,
+    RULE_PALACE: TRANSITION,
     RULE_LOYAL_FORCE: COLLAPSE,
     RULE_SPLIT: SPLIT,
     RULE_HORIZON: SURVIVAL,

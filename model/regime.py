@@ -98,6 +98,8 @@ class RegimeModel(mesa.Model):
         legitimacy: Regime legitimacy per region (arrests and failed coups lower it).
         group_shift: Legitimacy shift per identity group.
         signal: The public signal of regime weakness (a moving average).
+        elite_floor: The elites' calm-time indifference point (``elites.calm_floor``, fixed at
+            build): elite loyalty above it raises an insider's plot threshold.
         belief_public: Public belief that the regime survives (no neighbours).
         stats: Today's statistics (the series of :data:`~defection.model.observation.SERIES`).
         group_counts: Per day, soldiers by region, group, rank and state (flat bincounts).

@@ -246,6 +246,35 @@ def calm_loyalty_floor(
     return float(gain)
 
 
+def plot_ready(signal: float, threshold: float, above_floor: ArrayLike) -> NDArray[np.bool_]:
+    """Which loyal elites are ready to plot against the ruler: ``S >= theta_p + (l - L*)``.
+
+    ``S`` is the public signal (the smoothed fall of the survival belief's logit that protest,
+    defections and elite breaks have caused; :func:`public_signal`), ``theta_p`` the plot
+    threshold (``elites.plot_signal``) and ``l - L*`` the elite's loyalty above the calm-time
+    floor (:func:`calm_loyalty_floor`), one logit per unit of utility: the least loyal insiders
+    turn first. An insider losing faith in a failing ruler would rather replace him from inside,
+    and keep his place in the ruling coalition, than wait for the regime to fall (Svolik 2012,
+    The Politics of Authoritarian Rule, ch. 3: the ruling coalition removes the dictator); mass
+    protest is the public signal on which insiders coordinate against him (Casper & Tyson 2014,
+    Journal of Politics 76(2)). The signal, not the belief, is compared: a belief near 1 hides
+    on its probability scale a crisis its logit shows. The linear form and the exchange rate of
+    one logit per unit of utility are assumptions.
+    """
+    return signal >= threshold + np.asarray(above_floor, dtype=float)
+
+
+def plot_tried(ready: int, loyal: int, quorum: float) -> bool:
+    """Whether the ready insiders try a plot: ``ready >= max(1, q * loyal)``.
+
+    A plot is collective: insiders try only when enough of the loyal inner circle is ready,
+    the share ``q`` (``elites.plot_quorum``) of its ``loyal`` members; mass protest is the public
+    signal on which they coordinate (Casper & Tyson 2014, Journal of Politics 76(2)). The
+    threshold form is an assumption.
+    """
+    return ready >= 1 and ready >= quorum * loyal
+
+
 def softline_faction(count: int, share: float) -> NDArray[np.bool_]:
     """Which of ``count`` elites form the soft-line faction: the first ``round(share count)``.
 

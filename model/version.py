@@ -19,6 +19,8 @@ refinement of wave5_3"); 7, what a failed coup does: its plotters can be drawn a
 hard-liners only (the coup event's ``faction``, set in ``soviet_1991``), and purged plotters
 count in the public signal as elites who broke with the ruler (``rules.public_break_share``;
 docs/CALIBRATION.md, "A failed coup as a public break"). Only runs with a coup event change.
+Insiders' plots (``elites.plots``, ``regime.party_removal``) came after 7 without a bump: off by
+default, they change no number unless a run switches them on.
 """
 
 #: Bump when a run's numbers change, with the golden baseline (see this module's docstring).

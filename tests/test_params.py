@@ -107,6 +107,17 @@ CONTEXTS = {  # each at the mechanisms' operating point (tests/operating_point.p
         "how far the belief may fall before the first one breaks (elites.steady_margin) moves "
         "their loyalty",
     ),
+    "plots": (
+        {
+            **V3_WEIGHTS,
+            "elites.plots": True,
+            "elites.plot_signal": 0.0,
+            "elites.plot_quorum": 0.01,
+            "regime.party_removal": True,
+        },
+        "insiders plot (elites.plots) at the first sign of a crisis, one of them a quorum, in a "
+        "party regime: the plot's threshold, quorum and vote have a plot to act on",
+    ),
     "mechanisms": (
         {
             **V3_WEIGHTS,
@@ -387,6 +398,8 @@ BEHAVIOURAL_NAMES = (
     "elites.peer_weight",
     "elites.steady_margin",
     "elites.choice_noise",
+    "elites.plot_signal",
+    "elites.plot_quorum",
     "elites.client_follow",
 )
 

@@ -101,6 +101,16 @@ def test_fixed_values_and_integer_parameters(sample, capsys):
     assert [x.split(" | ")[0] for x in lines[1:]] == ["| 0", "| 5"]
 
 
+def test_a_switch_is_varied_by_true_and_false(sample, capsys):
+    argv = [str(sample), "baseline", "--vary", "elites.plots", "--values", "false,true"]
+    assert sampleprobe.main([*argv, "--draws", "1", "--seeds", "1"]) == 0
+    lines = [x for x in capsys.readouterr().out.splitlines() if x.startswith("| ")]
+    assert [x.split(" | ")[0] for x in lines[1:]] == ["| False", "| True"]
+    argv[-1] = "off,on"
+    assert sampleprobe.main([*argv, "--draws", "1", "--seeds", "1"]) == 2
+    assert "is not true or false" in capsys.readouterr().out
+
+
 def test_the_first_defect_day_is_the_median_over_runs_that_had_one():
     rows = [
         {"outcome": "survival", "day": 20, "defected": 0.0, "elites": 0.0, "first_defect": d}
