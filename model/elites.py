@@ -53,7 +53,7 @@ def decide(m: RegimeModel, rng: np.random.Generator) -> None:
     first: the loyal elites for whom the public signal has reached their plot threshold
     (:func:`~defection.model.rules.plot_ready`) are ready, and when they reach the quorum
     (:func:`~defection.model.rules.plot_tried`) they remove the ruler by their vote
-    (:func:`attempt`). No plot is tried once the outcome is decided. Plots by force (a coup of
+    (:func:`vote_out`). No plot is tried once the outcome is decided. Plots by force (a coup of
     the plotters' client companies) are not modelled yet: at the agent counts of the
     measurement model one insider's client companies can outgun the capital's loyal force, so
     such coups would win within days of any crisis (docs/CALIBRATION.md, "Insiders' plots").
@@ -77,7 +77,7 @@ def decide(m: RegimeModel, rng: np.random.Generator) -> None:
             rules.plot_ready(m.signal, p["elites.plot_signal"], e.loyalty[loyal] - m.elite_floor)
         ]
         if rules.plot_tried(ready.size, loyal.size, p["elites.plot_quorum"]):
-            attempt(m, ready, 0.0, by_vote=True)
+            vote_out(m, ready)
             return
     noise = p["elites.choice_noise"]
     if noise > 0:  # random utility: a daily logit choice (draws only when switched on)
@@ -128,25 +128,28 @@ def coup_forces(
     return float(plotters.sum()), centre, commanders, in_force
 
 
-def attempt(
-    m: RegimeModel, faction: NDArray[np.int64], legitimacy_cost: float, by_vote: bool = False
-) -> bool:
-    """The elites ``faction`` try to remove the ruler; returns whether they succeeded.
+def vote_out(m: RegimeModel, plotters: NDArray[np.int64]) -> None:
+    """Insiders ``plotters`` remove the ruler by their vote: a ``transition`` by ``palace_vote``.
 
-    By force (a coup): the plotters are the in-force soldiers of the faction's client companies
-    stationed in the capital, against the loyal soldiers at the centre (guards weighted by
-    ``outcome.guard_weight``); :func:`~defection.model.rules.coup_succeeds` decides. By vote
-    (``by_vote``, a palace change where the ruling party's rules allow it): the faction removes
-    him without troops. Success decides the outcome (``transition``, by ``coup`` or
-    ``palace_vote``); a failed coup purges the faction, detains its commanders and costs the
-    regime ``legitimacy_cost``, and the purged plotters count in the public signal as elites who
-    broke with the ruler (:func:`~defection.model.rules.public_break_share`).
+    A palace change where the ruling party's rules allow it (``regime.party_removal``): no
+    troops, no purge (Geddes, Wright & Frantz 2018, How Dictatorships Work).
+    """
+    outcome.decide(m, outputs.TRANSITION, outputs.RULE_PALACE)
+    m.log.append((m.day, f"ruler removed by a vote of {plotters.size} insider(s)"))
+
+
+def attempt(m: RegimeModel, faction: NDArray[np.int64], legitimacy_cost: float) -> bool:
+    """The elites ``faction`` try to seize the centre by force; returns whether they succeeded.
+
+    The plotters are the in-force soldiers of the faction's client companies stationed in the
+    capital, against the loyal soldiers at the centre (guards weighted by
+    ``outcome.guard_weight``; :func:`coup_forces`); :func:`~defection.model.rules.coup_succeeds`
+    decides. Success decides the outcome (``transition`` by ``coup``); failure purges the
+    faction, detains its commanders and costs the regime ``legitimacy_cost``, and the purged
+    plotters count in the public signal as elites who broke with the ruler
+    (:func:`~defection.model.rules.public_break_share`).
     """
     e, s = m.elites, m.soldiers
-    if by_vote:
-        outcome.decide(m, outputs.TRANSITION, outputs.RULE_PALACE)
-        m.log.append((m.day, f"ruler removed by a vote of {faction.size} insider(s)"))
-        return True
     coup_force, centre, commanders, in_force = coup_forces(m, faction)
     if rules.coup_succeeds(coup_force, centre):
         outcome.decide(m, outputs.TRANSITION, outputs.RULE_COUP)

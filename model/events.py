@@ -60,8 +60,8 @@ def coup(m: RegimeModel, ev: dict[str, Any], rng: np.random.Generator) -> None:
 
     The faction is ``share`` of the loyal elites (at least one), drawn from those
     :func:`~defection.model.rules.coup_pool` allows (``faction``: any, or hard-liners only), and
-    never more than it allows; the coup itself is :func:`~defection.model.elites.attempt` by
-    force (a scheduled coup never goes by vote), at the event's ``legitimacy_cost``.
+    never more than it allows; the coup itself is :func:`~defection.model.elites.attempt` (by
+    force), at the event's ``legitimacy_cost``.
     """
     e = m.elites
     loyal = np.flatnonzero(e.state == ELITE_LOYAL)
