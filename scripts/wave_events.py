@@ -3,13 +3,17 @@
 Reads a committed wave folder (``runs.parquet`` and ``spec.toml``) and prints, for each case
 target with a range, the share of that case's runs inside the range; for the NAVCO campaign
 runs, the share that defect by method and by the data's DEFECT (the discrimination gap);
-and, with ``--by NAME``, the same split into quartiles of one parameter of the design. These are
+the share of each case's runs inside all of its own ranges at once (Syria's defected share
+*and* desertion at least defection, for instance); with ``--fell-by DAY``, the share of each
+case's runs in which the regime fell (collapse or transition) on or before that day; and, with
+``--by NAME``, the same split into quartiles of one parameter of the design. These are
 the numbers docs/CALIBRATION.md quotes for a wave ("share of the runs of each case inside its
 range"), with the outcome days of the runs inside each range.
 
 Usage::
 
     python scripts/wave_events.py calibration/wave7_1 [--by elites.softline_gap] [--late 36]
+        [--fell-by 60]
 """
 
 from __future__ import annotations
@@ -42,6 +46,45 @@ def case_shares(runs: pd.DataFrame, calib) -> pd.Series:
         for name, rows, inside in ranged_runs(runs, calib)
     }
     return pd.Series(out, dtype=float)
+
+
+def joint_shares(runs: pd.DataFrame, calib) -> pd.Series:
+    """Share of each case's runs inside every ranged target of that case alone, by case name.
+
+    Only cases with two or more such targets are reported (a target over several cases, such as
+    ``cases_detained``, is left out): the done-when asks for a case's clauses in the same runs.
+    """
+    masks: dict[str, list[pd.Series]] = {}
+    for t in calib.targets:
+        if t.range is None or len(t.cases) != 1:
+            continue
+        lo, hi = t.range
+        case = t.cases[0]
+        rows = runs[(runs["case"] == case) & (runs["status"] == "ok")]
+        values = rows[f"target:{t.name}"]
+        masks.setdefault(case, []).append((values >= lo) & (values <= hi))
+    out = {}
+    for case, ms in masks.items():
+        if len(ms) < 2:
+            continue
+        both = ms[0]
+        for m in ms[1:]:
+            both = both & m
+        out[case] = float(both.mean()) if len(both) else float("nan")
+    return pd.Series(out, dtype=float)
+
+
+def fell_by(runs: pd.DataFrame, day: int) -> pd.Series:
+    """Share of each case's runs (campaigns excluded) that fell on or before ``day``.
+
+    Fell means the outcome ``collapse`` or ``transition`` (calibration/targets.py,
+    ``fell_before``), whatever its rule.
+    """
+    rows = runs[~runs["case"].str.startswith("navco_") & (runs["status"] == "ok")]
+    fell = rows["outcome"].isin(["collapse", "transition"]) & (
+        rows["outcome_day"].astype(float) <= day
+    )
+    return fell.groupby(rows["case"], sort=False).mean().astype(float)
 
 
 def event_days(runs: pd.DataFrame, calib, late: int | None = None) -> pd.DataFrame:
@@ -90,6 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--late", type=int, help="count the runs inside a range that ended this day or later"
     )
+    ap.add_argument(
+        "--fell-by",
+        type=int,
+        help="also print each case's share of runs that fell on or before this day",
+    )
     args = ap.parse_args(argv)
     if not (args.folder / "runs.parquet").is_file() or not (args.folder / "spec.toml").is_file():
         print(
@@ -108,6 +156,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.folder}: {len(runs)} runs, {(runs['status'] != 'ok').sum()} failed")
     print("\nshare of each case's runs inside the target's range:")
     print(case_shares(runs, calib).round(3).to_string())
+    joint = joint_shares(runs, calib)
+    if len(joint):
+        print("\nshare of each case's runs inside all of its own ranges at once:")
+        print(joint.round(3).to_string())
+    if args.fell_by is not None:
+        print(
+            f"\nshare of each case's runs that fell (collapse or transition) by day {args.fell_by}:"
+        )
+        print(fell_by(runs, args.fell_by).round(3).to_string())
     print("\noutcome days of the runs inside each range:")
     print(event_days(runs, calib, args.late).to_string())
     print("\nNAVCO campaign runs (a run's DEFECT):")

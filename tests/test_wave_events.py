@@ -50,3 +50,31 @@ def test_the_script_refuses_a_check_or_a_folder_without_runs(capsys, tmp_path):
     assert "a check, not a wave" in capsys.readouterr().err
     assert wave_events.main([str(tmp_path)]) == 2
     assert "not a committed wave" in capsys.readouterr().err
+
+
+def test_joint_shares_need_every_range_of_a_case_in_the_same_run():
+    folder = ROOT / "calibration/wave10_2"
+    runs = pd.read_parquet(folder / "runs.parquet")
+    joint = wave_events.joint_shares(runs, load_calibration(folder / "spec.toml"))
+    syria = runs[(runs["case"] == "syria") & (runs["status"] == "ok")]
+    both = (
+        syria["target:syria_defected_365"].between(0.01, 0.04)
+        & (syria["target:syria_desertion_excess"] >= 0)
+        & (syria["target:syria_elites"] <= 0.2)
+    )
+    assert joint["syria"] == pytest.approx(both.mean())
+    shares = wave_events.case_shares(runs, load_calibration(folder / "spec.toml"))
+    assert joint["syria"] < shares["syria_defected_365"]  # a joint share is the stricter one
+    assert "gdr" not in joint.index  # one ranged target of its own: nothing to join
+
+
+def test_fell_by_counts_collapses_and_transitions_on_or_before_the_day(capsys):
+    folder = ROOT / "calibration/wave10_2"
+    runs = pd.read_parquet(folder / "runs.parquet")
+    fell = wave_events.fell_by(runs, 60)
+    gdr = runs[(runs["case"] == "gdr") & (runs["status"] == "ok")]
+    expected = (gdr["outcome"].isin(["collapse", "transition"]) & (gdr["outcome_day"] <= 60)).mean()
+    assert fell["gdr"] == pytest.approx(expected)
+    assert not any(c.startswith("navco_") for c in fell.index)
+    assert wave_events.main([str(folder), "--fell-by", "60"]) == 0
+    assert "fell (collapse or transition) by day 60" in capsys.readouterr().out
