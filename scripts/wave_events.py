@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import reduce
+from operator import and_
 from pathlib import Path
 
 import pandas as pd
 
 from defection.calibration import navco
 from defection.calibration.spec import load_calibration
+from defection.model.outputs import SUCCESS_OUTCOMES
 
 
 def ranged_runs(runs: pd.DataFrame, calib):
@@ -54,36 +57,24 @@ def joint_shares(runs: pd.DataFrame, calib) -> pd.Series:
     Only cases with two or more such targets are reported (a target over several cases, such as
     ``cases_detained``, is left out): the done-when asks for a case's clauses in the same runs.
     """
+    case_of = {t.name: t.cases[0] for t in calib.targets if len(t.cases) == 1}
     masks: dict[str, list[pd.Series]] = {}
-    for t in calib.targets:
-        if t.range is None or len(t.cases) != 1:
-            continue
-        lo, hi = t.range
-        case = t.cases[0]
-        rows = runs[(runs["case"] == case) & (runs["status"] == "ok")]
-        values = rows[f"target:{t.name}"]
-        masks.setdefault(case, []).append((values >= lo) & (values <= hi))
-    out = {}
-    for case, ms in masks.items():
-        if len(ms) < 2:
-            continue
-        both = ms[0]
-        for m in ms[1:]:
-            both = both & m
-        out[case] = float(both.mean()) if len(both) else float("nan")
-    return pd.Series(out, dtype=float)
+    for name, _rows, inside in ranged_runs(runs, calib):
+        if name in case_of:
+            masks.setdefault(case_of[name], []).append(inside)
+    return pd.Series(
+        {c: float(reduce(and_, ms).mean()) for c, ms in masks.items() if len(ms) >= 2}, dtype=float
+    )
 
 
 def fell_by(runs: pd.DataFrame, day: int) -> pd.Series:
     """Share of each case's runs (campaigns excluded) that fell on or before ``day``.
 
-    Fell means the outcome ``collapse`` or ``transition`` (calibration/targets.py,
-    ``fell_before``), whatever its rule.
+    Fell means an outcome in ``SUCCESS_OUTCOMES`` (collapse or transition, as
+    calibration/targets.py's ``fell_before`` counts it), whatever its rule.
     """
     rows = runs[~runs["case"].str.startswith("navco_") & (runs["status"] == "ok")]
-    fell = rows["outcome"].isin(["collapse", "transition"]) & (
-        rows["outcome_day"].astype(float) <= day
-    )
+    fell = rows["outcome"].isin(SUCCESS_OUTCOMES) & (rows["outcome_day"].astype(float) <= day)
     return fell.groupby(rows["case"], sort=False).mean().astype(float)
 
 
