@@ -195,6 +195,23 @@ def principled_gain(weight: float, legitimacy: ArrayLike) -> NDArray[np.float64]
     return weight * (1.0 - np.asarray(legitimacy, dtype=float))
 
 
+def exit_share(
+    desert_share: float, conscript_exit: float, conscript: ArrayLike
+) -> NDArray[np.float64]:
+    """Share of the principled motive that drives each soldier's exit (desertion).
+
+    ``k = k_L + c (1 - k_L)`` for a conscript and ``k_L`` for anyone else, where ``k_L`` is
+    ``soldiers.legitimacy_desert_share`` and ``c`` is ``soldiers.conscript_exit``. A conscript
+    serves a term and goes back to civilian life; the bulk of Syria's desertions came from the
+    rank and file, unwilling to fight rather than moved to take up arms (Ohl, Albrecht & Koehler
+    2015, "For Money or Liberty?"; Barany 2016 on conscripts' ties to society), so the same
+    misgiving about the regime that moves a career officer to voice moves a conscript toward
+    exit. The form is an assumption; ``c = 0`` treats conscripts as professionals.
+    """
+    c = np.asarray(conscript, dtype=bool)
+    return np.where(c, desert_share + conscript_exit * (1.0 - desert_share), desert_share)
+
+
 def pay_received(
     pay: float,
     arrears: float,

@@ -163,7 +163,10 @@ def decide(
         p["soldiers.exit_barrier"],
         n,
         p["soldiers.peer_weight"],
-        p["soldiers.legitimacy_desert_share"] * principled,
+        soldier_rules.exit_share(
+            p["soldiers.legitimacy_desert_share"], p["soldiers.conscript_exit"], s.conscript[idx]
+        )
+        * principled,
     )
     noise = p["soldiers.choice_noise"]
     if noise > 0:  # random utility: a daily logit choice (draws only when switched on)

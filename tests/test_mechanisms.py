@@ -365,6 +365,36 @@ def test_less_loyal_or_worse_paid_conscripts_leave_more_than_professionals(diffe
     assert np.mean(conscripts) > np.mean(professionals) + 0.05, (conscripts, professionals)
 
 
+def test_conscript_exit_turns_conscripts_principled_voice_into_exit():
+    """With the principled motive on and conscripts in the rank and file, ``conscript_exit`` 1
+    makes conscripts desert where at 0 they defect as professionals do; professionals'
+    choices barely move (no contagion, so each man decides on his own terms)."""
+    setting = {
+        **LOW_LEGITIMACY,
+        "soldiers.w_legitimacy": 3.0,
+        "soldiers.conscript_share": 0.6,
+        "soldiers.peer_weight": 0.0,
+        "belief.w_neighbours": 0.0,
+        "belief.w_defect": 0.0,
+        "soldiers.follow_commander": 0.0,
+    }
+    shares = {}
+    for c in (0.0, 1.0):
+        des, dfc, prof = [], [], []
+        for m in runs({**setting, "soldiers.conscript_exit": c}):
+            s = m.soldiers
+            des.append((s.state[s.conscript] == DESERTED).mean())
+            dfc.append((s.state[s.conscript] == DEFECTED).mean())
+            prof.append(s.state[~s.conscript].copy())
+        shares[c] = (np.mean(des), np.mean(dfc), prof)
+    (des0, def0, prof0), (des1, def1, prof1) = shares[0.0], shares[1.0]
+    assert def0 > 0.05, def0  # the motive acts at all: conscripts defect at c = 0
+    assert des1 > des0 + 0.05 and def1 < def0 - 0.05, (des0, def0, des1, def1)
+    # professionals' share that defects moves little (the daily draws shift with who is left)
+    prof_def = [np.mean([(st == DEFECTED).mean() for st in p]) for p in (prof0, prof1)]
+    assert abs(prof_def[1] - prof_def[0]) < 0.1, prof_def
+
+
 # ------------------------------------------------------------------------------------------------
 # 7. random utility (soldiers.choice_noise, elites.choice_noise) and a steady start
 # ------------------------------------------------------------------------------------------------

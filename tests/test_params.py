@@ -380,6 +380,7 @@ BEHAVIOURAL_NAMES = (
     "soldiers.follow_commander",
     "soldiers.w_legitimacy",
     "soldiers.legitimacy_desert_share",
+    "soldiers.conscript_exit",
     "soldiers.conscript_loyalty",
     "police.loyalty",
     "belief.intercept",

@@ -517,6 +517,26 @@ def test_desert_punishment_share_acts():
     ) == soldier_rules.desert_gain(1.0, 0.0, 0.4, 1.0, 0.1, 1.0, 0.5, 2.0)
 
 
+def test_exit_share_moves_only_conscripts_toward_exit():
+    conscript = np.array([True, False, True, False])
+    # c = 0: everyone at k_L, conscripts as professionals
+    assert np.array_equal(soldier_rules.exit_share(0.3, 0.0, conscript), np.full(4, 0.3))
+    # k = k_L + c (1 - k_L) for a conscript: 0.2 + 0.5 x 0.8 = 0.6
+    k = soldier_rules.exit_share(0.2, 0.5, conscript)
+    assert k == pytest.approx([0.6, 0.2, 0.6, 0.2])
+    # c = 1: a conscript's whole principled motive drives exit, whatever k_L
+    assert soldier_rules.exit_share(0.0, 1.0, conscript) == pytest.approx([1.0, 0.0, 1.0, 0.0])
+
+
+@SETTINGS
+@given(k_l=unit, c=ordered(unit))
+def test_exit_share_stays_a_share_and_grows_with_conscript_exit(k_l, c):
+    lo = soldier_rules.exit_share(k_l, c[0], np.array([True, False]))
+    hi = soldier_rules.exit_share(k_l, c[1], np.array([True, False]))
+    assert np.all((lo >= k_l - 1e-12) & (hi <= 1.0 + 1e-12))
+    assert hi[0] >= lo[0] - 1e-12 and hi[1] == lo[1] == k_l
+
+
 def test_desert_punishment_default_is_bit_identical_to_the_old_constant():
     rng = np.random.default_rng(0)
     stay, b, q, k, n = rng.random((5, 50))
