@@ -26,8 +26,10 @@ number of cases. (Until 2026-12-02 it was the square of the cases' mean latent s
 that cost one prediction per case: a NAVCO cell of 100 codings made a wave's analysis take hours.)
 x is **non-implausible** when ``max_t I_t(x) <= cutoff`` (rule ``max``), or when the second
 largest is (rule ``second_max``, which tolerates one target whose emulator or discrepancy is off;
-with a single observed target it is the max). The usual cut-off is 3 (Pukelsheim's three-sigma
-rule: at least 95 % of any unimodal distribution lies within 3 sd).
+with a single observed target it is the max). A target marked ``required`` is never the one let
+miss: the combined value is then ``max(max over the required, second largest over all)``. The
+usual cut-off is 3 (Pukelsheim's three-sigma rule: at least 95 % of any unimodal distribution
+lies within 3 sd).
 
 A wave's non-implausible sample is drawn by rejection from a Latin hypercube over the whole box,
 keeping points that are non-implausible for this wave and every earlier one; the accepted share
@@ -463,13 +465,22 @@ def _says(t: Any) -> bool:
     return t.observed is not None or getattr(t, "range", None) is not None
 
 
-def combine(imp: np.ndarray, rule: str) -> np.ndarray:
-    """Combine per-target implausibilities (points x targets) by ``max`` or ``second_max``."""
+def combine(imp: np.ndarray, rule: str, required: Sequence[bool] | None = None) -> np.ndarray:
+    """Combine per-target implausibilities (points x targets) by ``max`` or ``second_max``.
+
+    ``required`` (one flag per target column) marks targets that ``second_max`` may not let
+    miss: the combined value is then ``max(max over the required, second largest over all)``,
+    which is the largest when a required target is the largest and the second largest otherwise.
+    """
     imp = np.atleast_2d(imp)
     if imp.shape[1] == 0:
         return np.zeros(imp.shape[0])
     if rule == "second_max" and imp.shape[1] >= 2:
-        return np.sort(imp, axis=1)[:, -2]
+        out = np.sort(imp, axis=1)[:, -2]
+        req = np.zeros(imp.shape[1], bool) if required is None else np.asarray(required, bool)
+        if req.any():
+            out = np.maximum(out, imp[:, req].max(axis=1))
+        return out
     return imp.max(axis=1)
 
 
@@ -511,7 +522,11 @@ class Constraint:
 
     def combined(self, x: np.ndarray) -> np.ndarray:
         """The combined implausibility per point (by this wave's rule)."""
-        return combine(self.implausibility(x), self.rule)
+        return combine(self.implausibility(x), self.rule, self.required())
+
+    def required(self) -> list[bool]:
+        """Per observed target, whether ``second_max`` may never let it be the one that misses."""
+        return [bool(getattr(t, "required", False)) for t in self.observed()]
 
     def screen(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Which points pass (combined implausibility <= cut-off), and their combined value.
@@ -530,6 +545,7 @@ class Constraint:
             return np.ones(len(x), dtype=bool), np.zeros(len(x))
         order = sorted(range(len(targets)), key=lambda j: self.emulators[targets[j].name].n_train)
         allowed = 1 if self.rule == "second_max" and len(targets) >= 2 else 0
+        required = self.required()
         imp = np.full((len(x), len(targets)), np.nan)
         fails = np.zeros(len(x), dtype=int)
         alive = np.ones(len(x), dtype=bool)
@@ -544,11 +560,12 @@ class Constraint:
             else:
                 col = implausibility(t.observed, mean, var, t.obs_sd**2, t.discrepancy_sd**2)
             imp[idx, j] = col
-            fails[idx] += col > self.cutoff
+            # a required target's miss uses up more than the rule tolerates
+            fails[idx] += (col > self.cutoff) * (allowed + 1 if required[j] else 1)
             alive[idx] = fails[idx] <= allowed
         value = np.full(len(x), np.nan)
         if alive.any():
-            value[alive] = combine(imp[alive], self.rule)
+            value[alive] = combine(imp[alive], self.rule, required)
         return alive, value
 
 

@@ -34,6 +34,7 @@ A spec file::
     obs_sd = 0.01
     discrepancy_sd = 0.005
     compare = "run"                 # run: history is one draw (adds the seed variance); or mean
+    required = false                # waves, rule second_max: true = never the one target let miss
 
     [screen]                        # kind = "screen" only
     trajectories = 10
@@ -199,6 +200,7 @@ class TargetTable(BaseModel):
     compare: Literal["run", "mean"] | None = None
     range: Annotated[list[float], Field(min_length=2, max_length=2)] | None = None
     navco: NavcoCell | None = None
+    required: bool = False
 
 
 class SpecModel(BaseModel):
@@ -251,6 +253,7 @@ class Target:
     range: tuple[float, float] | None = None
     navco: dict[str, str] | None = None
     train_cases: tuple[str, ...] = ()
+    required: bool = False
 
     @property
     def history(self) -> bool:
@@ -558,7 +561,7 @@ def calibration_from_dict(
         "calibration": meta.model_dump(exclude={"title", "description"}),
         "parameters": [[p.name, p.lo, p.hi] for p in params],
         "cases": [c.describe for c in cases],
-        "targets": [t.__dict__ for t in targets],
+        "targets": [target_identity(t) for t in targets],
         "screen": spec.screen.model_dump() if spec.screen else None,
         # `pool` joins the identity only when set, so the specs written before it keep theirs
         "wave": (
@@ -762,7 +765,7 @@ def _check_calibration(
         "calibration": meta.model_dump(exclude={"title", "description"}),
         "parameters": [[p.name, p.lo, p.hi] for p in params],
         "cases": [c.describe for c in cases],
-        "targets": [t.__dict__ for t in targets],
+        "targets": [target_identity(t) for t in targets],
         "check": check.model_dump(exclude={"sample"}),
         "sample": {"sha256": sha, "rows": info["rows"]},
         "budget_runs": spec.budget.max_runs,
@@ -1001,6 +1004,11 @@ def _targets(
                 problems.append(f"{at}.obs_sd`: a range needs the sd of a miss outside it")
         if t.observed is not None and t.obs_sd is None:
             problems.append(f"{at}.obs_sd`: an observed value needs its uncertainty (sd)")
+        if t.required and (kind != "wave" or (t.observed is None and t.range is None)):
+            problems.append(
+                f"{at}.required`: only a wave's target with an observed value or a range can be "
+                "required (it is never the one target the second_max rule lets miss)"
+            )
         if t.observed is not None and not math.isfinite(t.observed):
             problems.append(f"{at}.observed`: must be a finite number")
         feature_sets = {
@@ -1024,6 +1032,7 @@ def _targets(
                 range=(float(t.range[0]), float(t.range[1])) if t.range is not None else None,
                 navco=t.navco.model_dump() if t.navco is not None else None,
                 train_cases=train,
+                required=bool(t.required),
             )
         )
     if kind == "wave" and not any(t.history for t in out):
@@ -1032,6 +1041,18 @@ def _targets(
             "and `obs_sd`, or a `navco` cell"
         )
     return out, problems
+
+
+def target_identity(t: Target) -> dict[str, Any]:
+    """A target's fields for a spec's identity.
+
+    ``required`` joins only when set, so the specs written before it keep their identity (as
+    ``pool`` does for waves).
+    """
+    out = dict(t.__dict__)
+    if not out.get("required"):
+        out.pop("required", None)
+    return out
 
 
 def _design_seed(meta: Meta) -> int:

@@ -70,6 +70,18 @@ def test_the_same_spec_draws_the_same_design_and_id_and_another_seed_changes_the
     assert not np.allclose(c.design[a.param_names], a.design[a.param_names])
 
 
+def test_required_joins_a_wave_s_identity_only_when_set():
+    doc = _doc("ci_wave.toml")
+    plain = calibration_from_dict(doc, "w")
+    ranged = [t for t in doc["targets"] if "range" in t or "observed" in t]
+    ranged[0]["required"] = False
+    assert calibration_from_dict(doc, "w").calib_id == plain.calib_id
+    ranged[0]["required"] = True
+    req = calibration_from_dict(doc, "w")
+    assert req.calib_id != plain.calib_id
+    assert [t.required for t in req.targets].count(True) == 1
+
+
 def test_morris_trajectories_each_have_one_case_and_share_their_seed():
     cal = calibration_from_dict(_doc(), "s")
     per = len(cal.params) + 1
@@ -131,6 +143,7 @@ def test_balanced_cases_follow_weights_by_largest_remainders():
         (lambda d: d.pop("screen"), "needs a [screen] table"),
         (lambda d: d["budget"].update(max_runs=10), "needs 40 runs"),
         (lambda d: d["screen"].update(max_chosen=13), "screen.max_chosen"),
+        (lambda d: d["targets"][0].update(required=True), "only a wave's target"),
     ],
 )
 def test_a_bad_spec_is_one_line_naming_the_field(edit, needle):
@@ -236,6 +249,17 @@ def test_combine_takes_the_max_or_the_second_max():
     assert combine(imp, "max").tolist() == [5.0, 0.5]
     assert combine(imp, "second_max").tolist() == [2.0, 0.2]
     assert combine(imp[:, :1], "second_max").tolist() == [1.0, 0.5]  # one target: the max
+
+
+def test_a_required_target_is_never_the_one_second_max_lets_miss():
+    imp = np.array([[1.0, 5.0, 2.0], [0.5, 0.2, 0.1], [4.0, 3.0, 0.0]])
+    # the second target required: row 1's largest is it, so nothing is let miss
+    assert combine(imp, "second_max", [False, True, False]).tolist() == [5.0, 0.2, 3.0]
+    # the first required: row 0 may still let the second miss; row 2 may not let the first
+    assert combine(imp, "second_max", [True, False, False]).tolist() == [2.0, 0.5, 4.0]
+    # nothing required is the plain rule; max ignores the flags
+    assert combine(imp, "second_max", [False] * 3).tolist() == [2.0, 0.2, 3.0]
+    assert combine(imp, "max", [True, False, False]).tolist() == [5.0, 0.5, 4.0]
 
 
 class _P:
@@ -385,13 +409,16 @@ def test_the_non_implausible_share_of_a_known_problem_is_found():
     assert (sample["implausibility"] <= 3.0).all()
 
 
-@pytest.mark.parametrize("rule", ["max", "second_max"])
-def test_the_lazy_screen_gives_the_full_evaluation_s_verdict(rule):
+@pytest.mark.parametrize(
+    ("rule", "required"), [("max", -1), ("second_max", -1), ("second_max", 0), ("second_max", 3)]
+)
+def test_the_lazy_screen_gives_the_full_evaluation_s_verdict(rule, required):
     cal, runs, _ = _toy(n=40)
     em = fit_emulators(cal, runs)["f"]
-    # four targets on one emulator, observed at different values: points fail 0 to 4 of them
+    # four targets on one emulator, observed at different values: points fail 0 to 4 of them;
+    # ``required`` marks one of them (-1: none)
     targets = [
-        Target(f"f{i}", "left_share", {}, ("only",), obs, 0.05, 0.0, "mean")
+        Target(f"f{i}", "left_share", {}, ("only",), obs, 0.05, 0.0, "mean", required=i == required)
         for i, obs in enumerate((0.42, 0.5, 0.58, 0.66))
     ]
     con = Constraint("toy", {t.name: em for t in targets}, targets, 3.0, rule)
