@@ -122,6 +122,7 @@ PILOT_IGNORES: tuple[str, ...] = (
     "soldiers.follow_commander",
     "soldiers.w_legitimacy",
     "soldiers.legitimacy_desert_share",
+    "soldiers.conscript_exit",
     "soldiers.conscript_loyalty",
     "soldiers.conscript_pay",
     "police.loyalty",

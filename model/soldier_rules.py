@@ -189,7 +189,8 @@ def principled_gain(weight: float, legitimacy: ArrayLike) -> NDArray[np.float64]
     unjust gains from breaking with it whatever its fate (the reference article, "Ideological and
     Principled Reasons": defection as refusal to serve an unjust regime or to perpetrate its
     violence; Myanmar 2021). The term counts toward defection (voice); only the share
-    ``soldiers.legitimacy_desert_share`` of it counts toward desertion (exit; Albrecht & Ohl 2016).
+    :func:`exit_share` of it counts toward desertion (exit; Albrecht & Ohl 2016):
+    ``soldiers.legitimacy_desert_share``, and more for a conscript (``soldiers.conscript_exit``).
     The linear form is an assumption.
     """
     return weight * (1.0 - np.asarray(legitimacy, dtype=float))
