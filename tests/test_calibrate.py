@@ -534,3 +534,76 @@ def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path):
     assert "wave: 40 points (Latin hypercube) x 1 seed(s) = 40 runs" in res.stderr
     assert "runs per case: base 20, syria 20" in res.stderr
     assert not (tmp_path / "results").exists() and not (tmp_path / "calibration").exists()
+
+
+def _rescore_spec(tmp_path, name="ci_rescored", **changes):
+    doc = tomllib.loads(WAVE.read_text())
+    doc["calibration"]["name"] = name
+    doc["calibration"].update(changes)
+    # base_fell_30 (a 0/1) gives way to the day the regime fell, a row measure
+    doc["targets"] = [t for t in doc["targets"] if t["name"] != "base_fell_30"] + [
+        {
+            "name": "base_fall_day",
+            "measure": "fall_day",
+            "args": {"day": 30},
+            "cases": ["base"],
+            "range": [10.0, 25.0],
+            "obs_sd": 3.0,
+        }
+    ]
+    spec = tmp_path / f"{name}.toml"
+    spec.write_text(spec_toml(doc))
+    return spec, doc
+
+
+def test_a_first_wave_rescored_with_a_row_target_equals_running_the_new_spec(wave, tmp_path):
+    from defection.calibration.rescore import main as rescore
+    from defection.calibration.rescore import row_value
+
+    out1, _, _ = wave
+    spec, _ = _rescore_spec(tmp_path)
+    before = {f.name: _sha(f) for f in out1.iterdir()}
+    rescored = tmp_path / "rescored"
+    assert rescore([str(out1), "--spec", str(spec), "--out", str(rescored)]) == 0
+    assert {f.name: _sha(f) for f in out1.iterdir()} == before  # the old wave untouched
+    runs = pd.read_parquet(rescored / "runs.parquet")
+    assert "target:base_fell_30" not in runs and "target:base_fall_day" in runs
+    fell = runs["outcome"].isin(["collapse", "transition"])
+    assert runs.loc[~fell, "target:base_fall_day"].eq(31.0).all()
+    assert (runs.loc[fell, "target:base_fall_day"] == runs.loc[fell, "outcome_day"]).all()
+    assert row_value("fall_day", {"day": 30}, {"outcome": "collapse", "outcome_day": 12}) == 12
+    man = json.loads((rescored / "manifest.json").read_text())
+    assert man["rescored_from"]["new_targets"] == ["base_fall_day"]
+    assert man["rescored_from"]["kept_targets"] == ["syria_left_30", "left_30"]
+    # the same spec run for real gives the same runs and the same analysis
+    real, _, _, _ = _calibrate(spec, tmp_path, "--workers", "2")
+    pd.testing.assert_frame_equal(
+        runs.sort_values("run_id").reset_index(drop=True),
+        pd.read_parquet(real / "runs.parquet").sort_values("run_id").reset_index(drop=True),
+    )
+    for name in ("design.parquet", "nonimplausible.parquet", "spec.toml"):
+        assert _sha(rescored / name) == _sha(real / name), name
+
+
+def test_rescoring_refuses_another_design_a_series_target_and_an_existing_folder(
+    wave, tmp_path, capsys
+):
+    from defection.calibration.rescore import main as rescore
+
+    out1, _, _ = wave
+    other, _ = _rescore_spec(tmp_path, "ci_other_seed", seed=1)
+    assert rescore([str(out1), "--spec", str(other), "--out", str(tmp_path / "a")]) == 2
+    assert (
+        f"error: {other}: its design differs from {out1}/design.parquet" in capsys.readouterr().out
+    )
+    spec, doc = _rescore_spec(tmp_path)
+    doc["targets"][0]["args"] = {"day": 20}  # syria_left_30 changed: it reads the series
+    changed = tmp_path / "ci_changed.toml"
+    changed.write_text(spec_toml(doc))
+    assert rescore([str(out1), "--spec", str(changed), "--out", str(tmp_path / "b")]) == 2
+    said = capsys.readouterr().out
+    assert f"error: {changed}: target syria_left_30: measure 'left_share' reads the run's" in said
+    (tmp_path / "c").mkdir()
+    assert rescore([str(out1), "--spec", str(spec), "--out", str(tmp_path / "c")]) == 2
+    assert "exists; name a new folder" in capsys.readouterr().out
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
