@@ -146,3 +146,23 @@ def test_held_out_gaps_are_the_ones_the_docs_quote(
     assert got["gap_correlation"] == pytest.approx(correlation, abs=0.005)
     assert got["negative_gaps_out"] == negative
     assert got["pass_all_cuts_out"] == passing
+
+
+spec_overlap = importlib.util.spec_from_file_location(
+    "wave_overlap", ROOT / "scripts/wave_overlap.py"
+)
+wave_overlap = importlib.util.module_from_spec(spec_overlap)
+spec_overlap.loader.exec_module(wave_overlap)
+
+
+@pytest.mark.slow  # refits two first waves' emulators from their records (about a minute)
+def test_the_fall_day_wave_keeps_nearly_all_of_the_0_1_wave_s_region_and_more():
+    shares = wave_overlap.overlap(ROOT / "calibration/wave11_1", ROOT / "calibration/wave12_1")
+    # docs/CALIBRATION.md, "The ninth calibration: East Germany's fall day"
+    assert shares["wave11_1 kept, wave12_1 passes"] == pytest.approx(0.989, abs=0.0005)
+    assert shares["wave12_1 kept, wave11_1 passes"] == pytest.approx(0.567, abs=0.0005)
+
+
+def test_the_overlap_script_names_a_folder_that_is_not_a_wave(tmp_path, capsys):
+    assert wave_overlap.main([str(ROOT / "calibration/wave12_1"), str(tmp_path)]) == 2
+    assert f"{tmp_path}: no nonimplausible.parquet there" in capsys.readouterr().err
