@@ -166,3 +166,27 @@ def test_the_fall_day_wave_keeps_nearly_all_of_the_0_1_wave_s_region_and_more():
 def test_the_overlap_script_names_a_folder_that_is_not_a_wave(tmp_path, capsys):
     assert wave_overlap.main([str(ROOT / "calibration/wave12_1"), str(tmp_path)]) == 2
     assert f"{tmp_path}: no nonimplausible.parquet there" in capsys.readouterr().err
+
+
+spec_conflicts = importlib.util.spec_from_file_location(
+    "target_conflicts", ROOT / "scripts/target_conflicts.py"
+)
+target_conflicts = importlib.util.module_from_spec(spec_conflicts)
+spec_conflicts.loader.exec_module(target_conflicts)
+
+
+@pytest.mark.slow  # refits wave12_2's pooled emulators from their records (about 2 minutes)
+def test_where_east_germany_surely_falls_in_the_window_the_navco_cells_rule_it_out():
+    counts, shares = target_conflicts.conflicts(
+        ROOT / "calibration/wave12_2", "gdr_fall_day", "gdr", 30.0, 60.0, 10.0
+    )
+    # docs/CALIBRATION.md, "The ninth calibration: East Germany's fall day"
+    assert counts == {"points": 21000, "sure": 1915, "pass_all_others": 80, "miss_at_most_one": 300}
+    assert shares.index[0] == "defect_bin_1_35" and shares.iloc[0] == pytest.approx(0.923, abs=5e-4)
+    assert shares["soviet_fell_after_231"] == 0.0
+
+
+def test_the_conflicts_script_names_a_folder_that_is_not_a_wave(tmp_path, capsys):
+    args = ["--case", "gdr", "--range", "30", "60"]
+    assert target_conflicts.main([str(tmp_path), "gdr_fall_day", *args]) == 2
+    assert f"{tmp_path}: no emulators.json there" in capsys.readouterr().err
