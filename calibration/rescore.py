@@ -82,8 +82,15 @@ def rescore_wave(folder: str | Path, spec: str | Path, out: str | Path) -> dict[
         old = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ScenarioError([f"{folder}: not a wave's results folder ({exc})"]) from None
-    if old.get("kind") != "wave" or old.get("previous"):
-        raise ScenarioError([f"{folder}: holds no first wave (kind {old.get('kind')!r})"])
+    if old.get("kind") != "wave":
+        raise ScenarioError([f"{folder}: holds a {old.get('kind')!r}, not a wave"])
+    if old.get("previous"):
+        raise ScenarioError(
+            [
+                f"{folder}: a later wave (its design came from {old['previous']['folder']}); "
+                "only a first wave's runs can be rescored"
+            ]
+        )
     if str(old.get("model_version")) != str(version.MODEL_VERSION):
         raise ScenarioError(
             [

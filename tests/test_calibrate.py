@@ -606,4 +606,7 @@ def test_rescoring_refuses_another_design_a_series_target_and_an_existing_folder
     (tmp_path / "c").mkdir()
     assert rescore([str(out1), "--spec", str(spec), "--out", str(tmp_path / "c")]) == 2
     assert "exists; name a new folder" in capsys.readouterr().out
+    later = Path(__file__).parent.parent / "calibration" / "wave12_2"
+    assert rescore([str(later), "--spec", str(spec), "--out", str(tmp_path / "d")]) == 2
+    assert "a later wave (its design came from ../wave12_1)" in capsys.readouterr().out
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
