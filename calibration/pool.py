@@ -33,7 +33,7 @@ from typing import Any
 
 import pandas as pd
 
-from defection.calibration.runs import _commit
+from defection.calibration.runs import _commit, wave_manifest
 from defection.calibration.spec import load_calibration
 from defection.calibration.wave import write_wave
 from defection.model.scenario import ScenarioError
@@ -54,12 +54,7 @@ def pool_wave(folder: str | Path, out: str | Path) -> dict[str, Any]:
             with, or ``out`` exists or is not next to it.
     """
     folder, out = Path(folder), Path(out)
-    try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ScenarioError([f"{folder}: not a wave's results folder ({exc})"]) from None
-    if manifest.get("kind") != "wave":
-        raise ScenarioError([f"{folder}: holds a {manifest.get('kind')!r}, not a wave"])
+    manifest = wave_manifest(folder)
     if not manifest.get("previous"):
         raise ScenarioError(
             [f"{folder}: a first wave has no earlier wave's runs to pool with; nothing to do"]

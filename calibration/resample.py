@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from defection.calibration.history import PreviousWave, sample_nonimplausible
+from defection.calibration.runs import wave_manifest
 from defection.model.scenario import ScenarioError
 from defection.stats import wilson
 
@@ -50,13 +51,11 @@ def resample_wave(folder: str | Path, candidates: int, keep: int) -> dict[str, A
     folder = Path(folder)
     if candidates < 100 or keep < 1:
         raise ScenarioError([f"{folder}: --candidates must be >= 100 and --keep >= 1"])
+    manifest = wave_manifest(folder)
     try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         spec = tomllib.loads((folder / "spec.toml").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ScenarioError([f"{folder}: not a wave's results folder ({exc})"]) from None
-    if manifest.get("kind") != "wave":
-        raise ScenarioError([f"{folder}: holds a {manifest.get('kind')!r}, not a wave"])
     params = [
         SimpleNamespace(name=n, lo=float(lo), hi=float(hi)) for n, lo, hi in manifest["parameters"]
     ]

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from defection.calibration.runs import _commit, out_problems, write_results
+from defection.calibration.runs import _commit, out_problems, wave_manifest, write_results
 from defection.calibration.spec import load_calibration
 from defection.calibration.targets import MEASURES, RunView, column
 from defection.model import version
@@ -78,12 +78,7 @@ def rescore_wave(folder: str | Path, spec: str | Path, out: str | Path) -> dict[
             from its stored column, or ``out`` cannot take the results.
     """
     folder, out = Path(folder), Path(out)
-    try:
-        old = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ScenarioError([f"{folder}: not a wave's results folder ({exc})"]) from None
-    if old.get("kind") != "wave":
-        raise ScenarioError([f"{folder}: holds a {old.get('kind')!r}, not a wave"])
+    old = wave_manifest(folder)
     if old.get("previous"):
         raise ScenarioError(
             [

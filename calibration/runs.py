@@ -383,6 +383,23 @@ def write_results(
     return sorted(out.iterdir())
 
 
+def wave_manifest(folder: Path) -> dict[str, Any]:
+    """A committed wave's manifest (``folder/manifest.json``).
+
+    Raises:
+        ScenarioError: The folder has no readable manifest, or it holds another kind.
+    """
+    from defection.model.scenario import ScenarioError
+
+    try:
+        manifest = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ScenarioError([f"{folder}: not a wave's results folder ({exc})"]) from None
+    if manifest.get("kind") != "wave":
+        raise ScenarioError([f"{folder}: holds a {manifest.get('kind')!r}, not a wave"])
+    return manifest
+
+
 def out_problems(out: Path) -> list[str]:
     """Why ``out`` cannot take a calibration's results (a file; a folder holding other files)."""
     if out.exists() and not out.is_dir():
