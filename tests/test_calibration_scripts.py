@@ -6,11 +6,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location(
-    "emulator_vs_runs", ROOT / "scripts/emulator_vs_runs.py"
-)
-emulator_vs_runs = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(emulator_vs_runs)
+
+
+def _script(name):
+    """Import ``scripts/<name>.py`` as a module."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / f"scripts/{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+emulator_vs_runs = _script("emulator_vs_runs")
 
 
 @pytest.mark.slow  # refits wave8_3's Gaussian processes from their records (about 30 s)
@@ -67,9 +73,7 @@ def test_the_script_names_a_folder_that_lacks_its_file(tmp_path, capsys):
     assert f"{tmp_path}: no scores.parquet there" in capsys.readouterr().err
 
 
-spec_bands = importlib.util.spec_from_file_location("share_bands", ROOT / "scripts/share_bands.py")
-share_bands = importlib.util.module_from_spec(spec_bands)
-spec_bands.loader.exec_module(share_bands)
+share_bands = _script("share_bands")
 
 
 def test_refine8s_defected_shares_miss_on_both_sides():
@@ -118,11 +122,7 @@ def test_holdout_scores_names_a_missing_file(tmp_path, capsys):
     assert f"{tmp_path}: no runs.parquet there" in capsys.readouterr().err
 
 
-spec_hold = importlib.util.spec_from_file_location(
-    "holdout_scores", ROOT / "scripts/holdout_scores.py"
-)
-holdout_scores = importlib.util.module_from_spec(spec_hold)
-spec_hold.loader.exec_module(holdout_scores)
+holdout_scores = _script("holdout_scores")
 
 
 @pytest.mark.parametrize(
@@ -148,11 +148,7 @@ def test_held_out_gaps_are_the_ones_the_docs_quote(
     assert got["pass_all_cuts_out"] == passing
 
 
-spec_overlap = importlib.util.spec_from_file_location(
-    "wave_overlap", ROOT / "scripts/wave_overlap.py"
-)
-wave_overlap = importlib.util.module_from_spec(spec_overlap)
-spec_overlap.loader.exec_module(wave_overlap)
+wave_overlap = _script("wave_overlap")
 
 
 @pytest.mark.slow  # refits two first waves' emulators from their records (about a minute)
@@ -168,11 +164,7 @@ def test_the_overlap_script_names_a_folder_that_is_not_a_wave(tmp_path, capsys):
     assert f"{tmp_path}: no nonimplausible.parquet there" in capsys.readouterr().err
 
 
-spec_conflicts = importlib.util.spec_from_file_location(
-    "target_conflicts", ROOT / "scripts/target_conflicts.py"
-)
-target_conflicts = importlib.util.module_from_spec(spec_conflicts)
-spec_conflicts.loader.exec_module(target_conflicts)
+target_conflicts = _script("target_conflicts")
 
 
 @pytest.mark.slow  # refits wave12_2's pooled emulators from their records (about 2 minutes)
