@@ -50,7 +50,8 @@ def decide(m: RegimeModel, rng: np.random.Generator) -> None:
     defects with chance ``logistic(gain / tau)`` (random utility, McFadden 1974), which is the
     threshold rule as ``tau`` goes to 0. With ``elites.plots`` on, in a regime whose ruling
     party's rules let its inner circle remove the leader (``regime.party_removal``), a plot comes
-    first: the loyal elites for whom the public signal has reached their plot threshold
+    first: the loyal elites for whom the insiders' signal (``m.plot_signal``: the public signal
+    with the crowd weighted by ``elites.plot_protest_gain``) has reached their plot threshold
     (:func:`~defection.model.rules.plot_ready`) are ready, and when they reach the quorum
     (:func:`~defection.model.rules.plot_tried`) they remove the ruler by their vote
     (:func:`vote_out`). No plot is tried once the outcome is decided. Plots by force (a coup of
@@ -74,7 +75,9 @@ def decide(m: RegimeModel, rng: np.random.Generator) -> None:
     )
     if p["elites.plots"] and p["regime.party_removal"] and m.outcome is None:
         ready = loyal[
-            rules.plot_ready(m.signal, p["elites.plot_signal"], e.loyalty[loyal] - m.elite_floor)
+            rules.plot_ready(
+                m.plot_signal, p["elites.plot_signal"], e.loyalty[loyal] - m.elite_floor
+            )
         ]
         if rules.plot_tried(ready.size, loyal.size, p["elites.plot_quorum"]):
             vote_out(m, ready)

@@ -156,6 +156,7 @@ PILOT_IGNORES: tuple[str, ...] = (
     "elites.plots",
     "elites.plot_signal",
     "elites.plot_quorum",
+    "elites.plot_protest_gain",
     "regime.party_removal",
 )
 

@@ -186,6 +186,21 @@ def public_signal(
     return (1.0 - information_control) * raw
 
 
+def insider_protest_weight(w_protest: float, gain: float) -> float:
+    """Weight of the crowd in the signal insiders plot on, ``w_i = g w_p``.
+
+    ``w_p`` is the protest weight of the public signal (:func:`public_signal`) that soldiers and
+    the public read, ``g`` the insiders' gain (``elites.plot_protest_gain``). The signal insiders
+    plot on (:func:`plot_ready`) is :func:`public_signal` with ``w_i`` in place of ``w_p`` and the
+    same weights of defections and elite breaks. Insiders read the crowd as the signal on which
+    to coordinate against the ruler (Casper & Tyson 2014, Journal of Politics 76(2)); in Leipzig
+    the Politburo turned on Honecker as the weekly crowds grew, before soldiers or the public
+    broke (Lohmann 1994, World Politics 47(1)). That insiders may weigh the crowd more (or less)
+    than soldiers do is an assumption; ``g = 1`` reads it alike, as before the parameter existed.
+    """
+    return gain * w_protest
+
+
 def belief_survival(
     intercept: float,
     messaging: float,

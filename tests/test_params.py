@@ -401,6 +401,7 @@ BEHAVIOURAL_NAMES = (
     "elites.choice_noise",
     "elites.plot_signal",
     "elites.plot_quorum",
+    "elites.plot_protest_gain",
     "elites.client_follow",
 )
 

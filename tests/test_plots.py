@@ -38,6 +38,12 @@ def test_plot_tried_needs_the_quorum_and_at_least_one():
     assert not rules.plot_tried(0, 0, 0.25)
 
 
+def test_insiders_weigh_the_crowd_at_gain_times_the_public_weight():
+    assert rules.insider_protest_weight(4.0, 1.0) == 4.0
+    assert rules.insider_protest_weight(4.0, 2.5) == 10.0
+    assert rules.insider_protest_weight(4.0, 0.0) == 0.0
+
+
 # --- the model ----------------------------------------------------------------------------------
 
 
@@ -109,3 +115,42 @@ def test_a_failed_coup_purges_the_plotters_and_costs_legitimacy():
     assert m.elites.state[faction[0]] == ELITE_PURGED
     assert np.allclose(m.legitimacy, np.clip(before - 0.1, 0, 1))
     assert m.outcome is None
+
+
+# --- the insiders' own reading of the crowd (elites.plot_protest_gain) ---------------------------
+
+#: Plots on at the registry's threshold and quorum, the crowd building up as in the calibration.
+BUILDUP = {"elites.plots": True, "protest.buildup_days": 36}
+
+
+def test_at_gain_one_insiders_plot_on_the_public_signal():
+    m = RegimeModel(GDR, rng=2, overrides=BUILDUP)
+    for _ in range(40):
+        m.step()
+        assert m.plot_signal == m.signal
+
+
+def test_a_larger_gain_raises_only_the_insiders_signal_and_brings_the_vote():
+    """Gain 6 (seed 2): the vote comes within the run; at gain 1 no plot is tried in 120 days."""
+    one = RegimeModel(GDR, rng=2, overrides=BUILDUP)
+    six = RegimeModel(GDR, rng=2, overrides={**BUILDUP, "elites.plot_protest_gain": 6.0})
+    for _ in range(20):
+        one.step()
+        six.step()
+        assert six.signal == one.signal  # soldiers and the public read the crowd as before
+        assert six.plot_signal >= one.plot_signal
+    assert six.plot_signal > one.plot_signal > 0
+    one.run(steps=100)
+    six.run(steps=100)
+    assert one.outcome_rule != outputs.RULE_PALACE
+    assert six.outcome_rule == outputs.RULE_PALACE
+
+
+def test_the_gain_changes_nothing_without_plots():
+    """Read only by plots: with elites.plots off a gain of 10 leaves the run bit for bit."""
+    runs = [RegimeModel(GDR, rng=4, overrides={"elites.plot_protest_gain": g}) for g in (1.0, 10.0)]
+    for m in runs:
+        m.run(steps=60)
+    frames = [m.datacollector.get_model_vars_dataframe() for m in runs]
+    assert frames[0].equals(frames[1])
+    assert runs[0].outcome == runs[1].outcome
