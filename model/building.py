@@ -142,7 +142,7 @@ def build(
         jail=np.zeros(P, dtype=np.int64),
         pos=m.pos[:P],
         # drawn last, and only with a build-up: without one every other draw stays the same
-        join_day=rules.join_days(p["protest.buildup_days"], P, rng),
+        join_day=rules.join_days(p["protest.buildup_days"], P, rng, p["protest.buildup_growth"]),
     )
     _build_soldiers(m, streams, cell_region[sold_cells], n_regular, guard_share, cum)
     _build_elites(m, streams["elites_build"])

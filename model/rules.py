@@ -66,20 +66,34 @@ def activation(
     )
 
 
-def join_days(buildup_days: int, n: int, rng: np.random.Generator) -> NDArray[np.int64]:
-    """First day each of ``n`` protesters may act: uniform on ``1..buildup_days`` (0 if none).
+def join_days(
+    buildup_days: int, n: int, rng: np.random.Generator, growth: float = 0.0
+) -> NDArray[np.int64]:
+    """First day each of ``n`` protesters may act over a build-up of ``D`` days (0 if none).
 
     A crowd does not reach its peak on the first day of a campaign: the Leipzig Monday
     demonstrations grew week by week over five weeks to 9 October 1989 as each turnout told the
     next who would come (Lohmann 1994, World Politics 47(1): 42-101). With ``D =
-    protest.buildup_days`` > 0 the share of the pool that can act on day ``t`` is ``min(t, D) /
-    D``, so the stated peak (:mod:`.measurement`) comes near day ``D``, not in the first days;
-    whether each can act still follows :func:`activation`. The linear ramp is an assumption. No
-    random number is drawn when ``D`` is 0 (every protester may act from day 1).
+    protest.buildup_days`` > 0 and ``K = protest.buildup_growth`` at most 1, the share of the pool
+    that can act on day ``t`` is ``min(t, D) / D`` (a linear ramp: join days uniform on
+    ``1..D``). With ``K`` > 1 it is ``K ** ((min(t, D) - D) / (D - 1))``: ``1 / K`` of the pool on
+    day 1, growing by the same factor every day to all of it on day ``D`` (an exponential ramp;
+    ``K`` is the ratio of the crowd at its peak to the first day's, as a case's sources give it:
+    about 1,000 on 4 September to 70,000 on 9 October in Leipzig). A join day is then
+    ``max(1, ceil(D + (D - 1) ln U / ln K))`` for ``U`` uniform on (0, 1], the inverse of that
+    share. Either way the stated peak (:mod:`.measurement`) comes near day ``D``; whether each
+    protester can act still follows :func:`activation`. The protest signal is logarithmic in
+    participation (:func:`protest_signal`), so under the linear ramp most of it comes in the
+    first days; under the exponential one it grows evenly to day ``D``. Both shapes are
+    assumptions. No random number is drawn when ``D`` is 0 (every protester may act from day 1).
     """
     if buildup_days <= 0:
         return np.zeros(n, dtype=np.int64)
-    return rng.integers(1, buildup_days + 1, size=n).astype(np.int64)
+    if growth <= 1.0 or buildup_days == 1:
+        return rng.integers(1, buildup_days + 1, size=n).astype(np.int64)
+    u = 1.0 - rng.random(n)  # uniform on (0, 1]
+    day = np.ceil(buildup_days + (buildup_days - 1) * np.log(u) / np.log(growth))
+    return np.clip(day, 1, buildup_days).astype(np.int64)
 
 
 def backfire_loss(

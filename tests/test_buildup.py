@@ -47,6 +47,52 @@ def test_join_days_are_uniform_over_the_buildup():
     assert counts.min() > 9_500 and counts.max() < 10_500
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 365),
+    st.integers(1, 400),
+    st.floats(1.01, 10_000.0),
+    st.integers(0, 2**32 - 1),
+)
+def test_exponential_join_days_lie_in_the_buildup(days, n, growth, seed):
+    got = rules.join_days(days, n, np.random.default_rng(seed), growth)
+    assert got.shape == (n,) and got.min() >= 1 and got.max() <= days
+
+
+def test_exponential_join_days_follow_the_growth():
+    """Share joinable by day t: K ** ((t - D) / (D - 1)), 1/K on day 1, all on day D."""
+    got = rules.join_days(36, 200_000, np.random.default_rng(1), 70.0)
+    cdf = np.cumsum(np.bincount(got, minlength=37)[1:]) / got.size
+    t = np.arange(1, 37)
+    np.testing.assert_allclose(cdf, 70.0 ** ((t - 36) / 35), atol=0.005)
+    # half the pool joins in the last week, against a fifth under the linear ramp
+    assert 0.45 < 1 - cdf[28] < 0.6
+
+
+def test_growth_at_most_one_is_the_linear_ramp_bit_for_bit():
+    linear = rules.join_days(20, 500, np.random.default_rng(7))
+    for growth in (0.0, 0.5, 1.0):
+        assert (rules.join_days(20, 500, np.random.default_rng(7), growth) == linear).all()
+
+
+def test_an_exponential_buildup_holds_the_crowd_back_longer():
+    """East Germany, 36 days: on day 10 fewer are out under a 70-fold growth than linearly."""
+
+    def participation(growth):
+        m = RegimeModel(
+            scn.load(
+                "east_germany_1989",
+                {"protest.buildup_days": 36, "protest.buildup_growth": growth},
+            ),
+            rng=1,
+            until_horizon=True,
+        )
+        m.run(steps=10)
+        return m.stats["participation"]
+
+    assert participation(70.0) < 0.5 * participation(0.0)
+
+
 def test_nobody_acts_before_the_day_he_may_join():
     m = RegimeModel(
         scn.load("philippines_1986", {"protest.buildup_days": 17, "run.horizon": 25}),

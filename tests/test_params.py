@@ -118,6 +118,11 @@ CONTEXTS = {  # each at the mechanisms' operating point (tests/operating_point.p
         "insiders plot (elites.plots) at the first sign of a crisis, one of them a quorum, in a "
         "party regime: the plot's threshold, quorum and vote have a plot to act on",
     ),
+    "buildup": (
+        {**V3_WEIGHTS, "protest.buildup_days": 10},
+        "the crowd builds up over ten days, so the shape of the build-up "
+        "(protest.buildup_growth) has join days to act on",
+    ),
     "mechanisms": (
         {
             **V3_WEIGHTS,
