@@ -152,7 +152,7 @@ class RegimeModel(mesa.Model):
         building.build(self, self.streams, self.pilot_share)
         # dynamic state
         self.signal = 0.0
-        self.plot_signal = 0.0  # the signal insiders plot on (signals.update; elites.plots only)
+        self.plot_signal = 0.0  # the signal insiders plot on (signals.update)
         self.belief_public = signals.initial_belief(self)
         self.soldiers.belief[:] = self.belief_public
         self.collapse_days = 0

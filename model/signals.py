@@ -59,9 +59,10 @@ def update(m: RegimeModel) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     armed participants weighted by ``belief.w_armed``: :func:`armed_share`),
     left-the-force share and the share of elites who broke with the ruler in public (defected,
     or purged after a failed coup: :func:`~defection.model.rules.public_break_share`), damped by
-    information control; ``m.signal`` keeps ``belief.memory`` of its old value. With
-    ``elites.plots`` on, ``m.plot_signal``, the signal insiders plot on, is the same moving
-    average with the crowd weighted by :func:`~defection.model.rules.insider_protest_weight`.
+    information control; ``m.signal`` keeps ``belief.memory`` of its old value.
+    ``m.plot_signal``, the signal insiders plot on (read only with ``elites.plots``), is the
+    same moving average with the crowd weighted by
+    :func:`~defection.model.rules.insider_protest_weight`.
     ``m.belief_public`` is the belief without network neighbours; each soldier's belief also
     weighs the share of his neighbours who left.
 
@@ -81,10 +82,11 @@ def update(m: RegimeModel) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     raw = rules.public_signal(protest, left_share, breaks, p["belief.w_protest"], *weights)
     mem = p["belief.memory"]
     m.signal = mem * m.signal + (1.0 - mem) * raw
-    if p["elites.plots"]:  # the insiders' own reading of the crowd (read only by plots)
-        w_i = rules.insider_protest_weight(p["belief.w_protest"], p["elites.plot_protest_gain"])
-        raw_i = rules.public_signal(protest, left_share, breaks, w_i, *weights)
-        m.plot_signal = mem * m.plot_signal + (1.0 - mem) * raw_i
+    # the insiders' own reading of the crowd, read only by plots (kept every day, so a switch
+    # of elites.plots during a run finds it current)
+    w_i = rules.insider_protest_weight(p["belief.w_protest"], p["elites.plot_protest_gain"])
+    raw_i = rules.public_signal(protest, left_share, breaks, w_i, *weights)
+    m.plot_signal = mem * m.plot_signal + (1.0 - mem) * raw_i
     left = (s.state == DEFECTED) | (s.state == DESERTED)
     n_left = soldier_rules.peer_share(m.units.adjacency, left, m.units.degree)
     args = (intercept(m), p["regime.messaging"], p["belief.w_messaging"], m.signal)
