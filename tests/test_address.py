@@ -122,8 +122,9 @@ def test_check_live():
 
 def test_build_only_is_the_registry_flag():
     assert {p.name for p in PARAMS if p.build_only} == BUILD_ONLY
-    # with the elite faction's share and gap, the steady margin and the crowd's build-up
-    assert len(BUILD_ONLY) == 39
+    # with the elite faction's share and gap, the steady margin and the crowd's build-up and its
+    # shape
+    assert len(BUILD_ONLY) == 40
     assert "soldiers.guard_share" in BUILD_ONLY and "soldiers.pay" not in BUILD_ONLY
 
 
