@@ -84,12 +84,13 @@ def join_days(
     share. Either way the stated peak (:mod:`.measurement`) comes near day ``D``; whether each
     protester can act still follows :func:`activation`. The protest signal is logarithmic in
     participation (:func:`protest_signal`), so under the linear ramp most of it comes in the
-    first days; under the exponential one it grows evenly to day ``D``. Both shapes are
-    assumptions. No random number is drawn when ``D`` is 0 (every protester may act from day 1).
+    first days; under the exponential one it grows evenly to day ``D``. The two forms are
+    assumptions; ``D`` and ``K`` are coded from a case's sources. No random number is drawn
+    when ``D`` is 0 (every protester may act from day 1).
     """
     if buildup_days <= 0:
         return np.zeros(n, dtype=np.int64)
-    if growth <= 1.0 or buildup_days == 1:
+    if growth <= 1.0:
         return rng.integers(1, buildup_days + 1, size=n).astype(np.int64)
     u = 1.0 - rng.random(n)  # uniform on (0, 1]
     day = np.ceil(buildup_days + (buildup_days - 1) * np.log(u) / np.log(growth))
