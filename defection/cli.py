@@ -857,6 +857,7 @@ def sweep(
 
     def on_result(prog, res) -> None:
         bar.update(task_id, completed=prog.done)
+        _raise_if_stopped()
 
     previous = _stop_on_signals()
     opened: list[Store] = []  # the store, to say what a stopped sweep saved
@@ -943,6 +944,7 @@ def _stop_on_signals() -> dict[int, Any]:
     """
     import threading
 
+    _received.clear()
     if threading.current_thread() is not threading.main_thread():
         return {}
     signums = (signal.SIGINT, signal.SIGTERM)
@@ -953,9 +955,18 @@ def _stop_on_signals() -> dict[int, Any]:
         _received.append(signum)
         raise _Stopped(signum)
 
-    _received.clear()
-
     return {s: signal.signal(s, handler) for s in signums}
+
+
+def _raise_if_stopped() -> None:
+    """Raise the stop a DuckDB call swallowed, once the next run comes back.
+
+    DuckDB checks for signals while it runs a query; when the handler's exception lands there
+    after the query has finished, DuckDB can drop it. The handler has then already ignored further
+    signals, so without this check the sweep would run on and no second Ctrl-C could stop it.
+    """
+    if _received:
+        raise _Stopped(_received[-1])
 
 
 def _print_sweep_summary(sw: Any, prog: Any, db: Path) -> None:
@@ -1152,6 +1163,7 @@ def _calibrate_levers(
         bar.update(task_id, completed=prog.done)
         if timing:
             bar.console.print(timing, markup=False, highlight=False, soft_wrap=True)
+        _raise_if_stopped()
 
     import datetime as dt
 
@@ -1390,6 +1402,7 @@ def _run_calibration(
         bar.update(task_id, completed=prog.done)
         if timing:
             bar.console.print(timing, markup=False, highlight=False, soft_wrap=True)
+        _raise_if_stopped()
 
     previous = _stop_on_signals()
     try:

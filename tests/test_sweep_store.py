@@ -269,6 +269,33 @@ def test_a_stop_just_after_the_commit_still_counts_the_saved_runs(base_sweep, tm
         assert store.committed == 1
 
 
+def test_a_batch_a_stop_interrupted_after_its_commit_is_not_written_twice(
+    base_sweep, tmp_path, monkeypatch
+):
+    """The coordinator's final flush after a stop must not write a batch that already landed: it
+    did once (a duplicate key, and a stopped sweep said it saved 2 runs where the file held 1)."""
+    from defection.sweep import coordinator
+
+    address = "soldiers.pay"
+    sweep = _hostile_sweep(base_sweep, address)
+
+    def one_result(tasks, scenarios, collect):
+        collect(_fake_result(sweep, 0, address, 0.5))  # flushed at once (FLUSH_SECONDS = 0)
+
+    monkeypatch.setattr(coordinator, "FLUSH_SECONDS", 0.0)
+    monkeypatch.setattr(coordinator, "run_serial", one_result)
+    with Store(tmp_path / "x.duckdb") as store:
+        store.register(sweep)
+        real = store.con
+        store.con = _InterruptedAfterCommit(real, "")
+        prog = coordinator.Progress(sweep.sweep_id, 1)
+        with pytest.raises(KeyboardInterrupt):
+            coordinator.run_tasks([], sweep.scenario, store, prog)
+        store.con = real
+        assert store.done_ids(sweep.sweep_id) == {sweep.run_id(0, 0)}
+        assert store.committed == 1
+
+
 def test_a_parameter_named_like_a_store_column_is_refused(base_sweep, tmp_path):
     with Store(tmp_path / "x.duckdb") as store, pytest.raises(SweepError, match="RUN_ID"):
         store.register(_hostile_sweep(base_sweep, "RUN_ID"))

@@ -138,8 +138,14 @@ def run_tasks(
 
     def flush() -> None:
         nonlocal last_flush
-        store.write(buffer)
-        buffer.clear()
+        before = store.committed
+        try:
+            store.write(buffer)
+        finally:
+            # a signal can interrupt a write after its commit landed, and the store counts that
+            # batch: the final flush must not write it again (a duplicate key, a wrong count)
+            if store.committed > before:
+                buffer.clear()
         last_flush = time.monotonic()
 
     def collect(res: Result) -> None:
