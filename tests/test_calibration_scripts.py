@@ -112,6 +112,23 @@ def test_refine9s_defected_shares_often_stay_below_the_range():
     ]
 
 
+def test_refine13_moved_east_germany_into_its_window_and_lost_the_small_paths():
+    import pandas as pd
+
+    # docs/CALIBRATION.md, "Refinement refine13" (refine11's figures by the same reading)
+    def gdr(folder: str) -> tuple[int, int]:
+        d = pd.read_parquet(ROOT / f"calibration/{folder}/runs.parquet")
+        g = d[(d.case == "gdr") & (d.status == "ok")]
+        fell, day = g.outcome != "survival", g.outcome_day.astype(float)
+        return int((fell & day.between(30, 60)).sum()), int((fell & (day < 30)).sum())
+
+    assert gdr("refine13") == (93, 28)
+    assert gdr("refine11") == (33, 24)
+    table = share_bands.bands(pd.read_parquet(ROOT / "calibration/refine13/runs.parquet"))
+    assert table.loc["syria 1%-4%", "zero"] == pytest.approx(0.641, abs=0.0005)
+    assert table.loc["myanmar 1%-6%", "zero"] == pytest.approx(0.766, abs=0.0005)
+
+
 def test_share_bands_names_a_folder_without_runs(tmp_path, capsys):
     assert share_bands.main([str(tmp_path)]) == 2
     assert f"{tmp_path}: no runs.parquet there" in capsys.readouterr().err
