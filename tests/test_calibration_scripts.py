@@ -199,3 +199,33 @@ def test_the_conflicts_script_names_a_folder_that_is_not_a_wave(tmp_path, capsys
     args = ["--case", "gdr", "--range", "30", "60"]
     assert target_conflicts.main([str(tmp_path), "gdr_fall_day", *args]) == 2
     assert f"{tmp_path}: no emulators.json there" in capsys.readouterr().err
+
+
+case_series = _script("case_series")
+
+
+def test_case_series_prints_a_rows_days_and_the_agent_count(capsys):
+    sample = str(ROOT / "calibration/refine13/refined.parquet")
+    argv = [sample, "baseline", "--rows", "1", "--days", "1,5", "--set", "run.horizon=10"]
+    assert case_series.main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("row 1 (seed 1)")
+    assert "belief_survival" in out and "soldier agents: " in out
+    # the vector's parameters reach the run: another row gives another belief on day 5
+    assert case_series.main([sample, "baseline", "--rows", "2", "--days", "5"]) == 0
+    assert capsys.readouterr().out.split("\n")[2] != out.split("\n")[3]
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--rows", "11"], "--rows 11: the sample has 11 rows"),
+        (["--set", "soldiers.pay"], "expected NAME=VALUE"),
+        (["--set", "soldiers.pay=lots"], "not a number or true/false"),
+        (["--set", "soldiers.payy=1"], "soldiers.payy"),
+    ],
+)
+def test_case_series_names_what_is_wrong(extra, needle, capsys):
+    sample = str(ROOT / "calibration/refine13/refined.parquet")
+    assert case_series.main([sample, "baseline", *extra]) == 2
+    assert needle in capsys.readouterr().err
