@@ -1,7 +1,8 @@
 r"""A case's daily series at a few vectors of a sample: what the runs behind a clause look like.
 
 A refinement says how often a clause is met; this shows one run per vector day by day (the
-protest's participation, the force's leavers, the public belief), so that a reader can see why:
+protest's participation, the force's leavers, the public belief, the regime's legitimacy), so
+that a reader can see why:
 
     python scripts/case_series.py calibration/refine13/refined.parquet syria_2011 --rows 0,1,2 \
         --set protest.buildup_days=123 --set elites.plots=true --set soldiers.choice_noise=0.8
@@ -27,6 +28,7 @@ COLUMNS = (
     "soldiers_detained",
     "elites_defected",
     "belief_survival",
+    "legitimacy",
 )
 
 
@@ -50,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("scenario", help="a bundled scenario name or a TOML file")
     ap.add_argument("--rows", default="0", help="comma-separated row positions (default 0)")
     ap.add_argument("--seed", type=int, default=1, help="the run's seed (default 1)")
-    ap.add_argument("--days", default="1,30,60,90,120,150,200,250,300,365")
+    ap.add_argument("--days", default="1,30,60,90,123,150,200,250,300,365")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE")
     args = ap.parse_args(argv)
     if not args.sample.is_file():
