@@ -20,30 +20,18 @@ from pathlib import Path
 
 import pandas as pd
 
-#: The series printed (names of :data:`defection.model.observation.SERIES`).
-COLUMNS = (
-    "participation",
-    "soldiers_deserted",
-    "soldiers_defected",
-    "soldiers_detained",
-    "elites_defected",
-    "belief_survival",
-    "legitimacy",
-)
+from defection.model.outputs import SERIES
 
-
-def _value(text: str) -> int | float | bool:
-    low = text.strip().lower()
-    if low in ("true", "false"):
-        return low == "true"
-    try:
-        return int(low)
-    except ValueError:
-        return float(low)
+#: Series left out of the table (the printed ones are the rest of ``SERIES``).
+LEFT_OUT = ("day", "active_protesters", "jailed_protesters", "soldiers_loyal", "soldiers_shirking")
+COLUMNS = tuple(name for name in SERIES if name not in (*LEFT_OUT, "arrests"))
 
 
 def main(argv: list[str] | None = None) -> int:
     """Print the chosen rows' series."""
+    import typer
+
+    from defection.cli import parse_sets
     from defection.model.address import ScenarioError
     from defection.model.regime import RegimeModel
 
@@ -60,18 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sample = pd.read_parquet(args.sample)
     params = [c for c in sample.columns if "." in c]
-    sets = {}
-    for item in args.set:
-        name, sep, value = item.partition("=")
-        if not sep:
-            print(f"error: --set {item!r}: expected NAME=VALUE", file=sys.stderr)
-            return 2
-        try:
-            sets[name.strip()] = _value(value)
-        except ValueError:
-            why = "the value is not a number or true/false"
-            print(f"error: --set {item!r}: {why}", file=sys.stderr)
-            return 2
+    try:
+        sets = parse_sets(args.set)  # the CLI's reading of --set (TOML literals)
+    except typer.Exit as exc:  # it has printed the problems
+        return exc.exit_code
     days = [int(d) for d in args.days.split(",")]
     n = 0
     for pos in (int(r) for r in args.rows.split(",")):

@@ -220,8 +220,8 @@ def test_case_series_prints_a_rows_days_and_the_agent_count(capsys):
     ("extra", "needle"),
     [
         (["--rows", "11"], "--rows 11: the sample has 11 rows"),
-        (["--set", "soldiers.pay"], "expected NAME=VALUE"),
-        (["--set", "soldiers.pay=lots"], "not a number or true/false"),
+        (["--set", "soldiers.pay"], "expected name=value"),
+        (["--set", "soldiers.pay=lots"], "soldiers.pay"),
         (["--set", "soldiers.payy=1"], "soldiers.payy"),
     ],
 )
