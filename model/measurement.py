@@ -120,6 +120,7 @@ PILOT_IGNORES: tuple[str, ...] = (
     "soldiers.guard_resentment",
     "soldiers.purge_rate",
     "soldiers.follow_commander",
+    "soldiers.follower_detection",
     "soldiers.w_legitimacy",
     "soldiers.legitimacy_desert_share",
     "soldiers.conscript_exit",

@@ -59,6 +59,25 @@ def detection_probability(
     return np.clip(surveillance * (1.0 - safety_in_numbers * n), 0.0, 1.0)
 
 
+def follower_detection(
+    detection: ArrayLike, followed: ArrayLike, share: float
+) -> NDArray[np.float64]:
+    """Chance a leaver is detected, for a soldier who follows his company commander over.
+
+    ``q_f = k_f q`` for a soldier who goes over today because his company commander has defected
+    (``soldiers.follow_commander``), and ``q`` (:func:`detection_probability`) for anyone else;
+    ``k_f`` is ``soldiers.follower_detection``. Detection stands for the informants and military
+    police who catch a soldier slipping away alone; a company that goes over behind its own
+    officer leaves as an armed unit, and nobody in its chain of command is left to report it
+    (Lee 2015, Defect or Defend?: Philippine units went over with their commanders in February
+    1986; the reference article: in 1991 subordinate units followed their commanders). ``k_f = 1``
+    treats a follower as a lone leaver (the rule before the parameter existed); its size is an
+    assumption.
+    """
+    q = np.asarray(detection, dtype=float)
+    return np.where(np.asarray(followed, dtype=bool), share * q, q)
+
+
 def stay_value(
     pay_received: ArrayLike,
     w_pay: float,

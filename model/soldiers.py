@@ -178,9 +178,11 @@ def decide(
     cmd = u.company_commander[u.company[idx]]
     follow = (s.state[cmd] == DEFECTED) & (cmd != idx)
     follow &= rng.random(idx.size) < p["soldiers.follow_commander"]
-    choice = np.where(follow & (choice == LOYAL), DEFECTED, choice)
+    followed = follow & (choice == LOYAL)
+    choice = np.where(followed, DEFECTED, choice)
     leaving = choice != LOYAL
-    detected = leaving & (rng.random(idx.size) < q)
+    q_leave = soldier_rules.follower_detection(q, followed, p["soldiers.follower_detection"])
+    detected = leaving & (rng.random(idx.size) < q_leave)
     new = np.where(detected, DETAINED, choice)
     stayers = ~leaving
     shirk = soldier_rules.shirks(mc, loyalty, b * q * punish, duty)

@@ -20,7 +20,9 @@ hard-liners only (the coup event's ``faction``, set in ``soviet_1991``), and pur
 count in the public signal as elites who broke with the ruler (``rules.public_break_share``;
 docs/CALIBRATION.md, "A failed coup as a public break"). Only runs with a coup event change.
 Insiders' plots (``elites.plots``, ``regime.party_removal``) came after 7 without a bump: off by
-default, they change no number unless a run switches them on.
+default, they change no number unless a run switches them on. So did
+``soldiers.follower_detection`` (a company that follows its commander over is detected at that
+share of the lone leaver's chance): its default 1 keeps every number.
 """
 
 #: Bump when a run's numbers change, with the golden baseline (see this module's docstring).

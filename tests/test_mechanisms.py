@@ -395,6 +395,28 @@ def test_conscript_exit_turns_conscripts_principled_voice_into_exit():
     assert abs(prof_def[1] - prof_def[0]) < 0.1, prof_def
 
 
+def test_a_company_that_follows_its_commander_over_is_not_detained_for_it():
+    """Officers leave for the principled motive and their companies follow; with
+    ``follower_detection`` 0 the followers are never caught, so fewer soldiers are detained and
+    more defect; 1 catches them as lone leavers."""
+    setting = {
+        **LOW_LEGITIMACY,
+        "soldiers.w_legitimacy": 1.0,
+        "soldiers.follow_commander": 0.5,
+        "soldiers.officer_bonus": 0.0,  # officers lead the way out (no perks hold them)
+        "grid.width": 40,
+        "grid.height": 40,
+    }
+    detained, defected = {}, {}
+    for k in (0.0, 1.0):
+        ms = runs({**setting, "soldiers.follower_detection": k})
+        detained[k] = np.mean([m.stats["soldiers_detained"] for m in ms])
+        defected[k] = np.mean([m.stats["soldiers_defected"] for m in ms])
+    # lone leavers are caught either way; the followers only at k_f = 1 (measured: 0.15 vs 0.22)
+    assert detained[0.0] < detained[1.0] - 0.03, detained
+    assert defected[0.0] > defected[1.0], defected
+
+
 # ------------------------------------------------------------------------------------------------
 # 7. random utility (soldiers.choice_noise, elites.choice_noise) and a steady start
 # ------------------------------------------------------------------------------------------------

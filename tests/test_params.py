@@ -383,6 +383,7 @@ BEHAVIOURAL_NAMES = (
     "soldiers.guard_loyalty",
     "soldiers.guard_resentment",
     "soldiers.follow_commander",
+    "soldiers.follower_detection",
     "soldiers.w_legitimacy",
     "soldiers.legitimacy_desert_share",
     "soldiers.conscript_exit",

@@ -338,6 +338,14 @@ def test_moral_cost_increases_with_crowd_nonviolence_identity(
     assert m(c=1.0, v=1.0, s=1.0, h=True, lt=1.0) <= base * (1 + ws) * (1 + wh) * 2 + EPS
 
 
+def test_follower_detection_scales_only_the_followers_chance():
+    q = np.array([0.3, 0.3, 0.1])
+    followed = np.array([True, False, True])
+    assert soldier_rules.follower_detection(q, followed, 0.0) == pytest.approx([0.0, 0.3, 0.0])
+    assert soldier_rules.follower_detection(q, followed, 0.5) == pytest.approx([0.15, 0.3, 0.05])
+    assert soldier_rules.follower_detection(q, followed, 1.0) == pytest.approx(q)  # as before
+
+
 def test_detection_probability_limits():
     assert soldier_rules.detection_probability(0.3, 0.8, 0.0) == pytest.approx(0.3)
     assert soldier_rules.detection_probability(0.3, 0.8, 1.0) == pytest.approx(0.3 * 0.2)
