@@ -210,10 +210,25 @@ def test_case_series_prints_a_rows_days_and_the_agent_count(capsys):
     assert case_series.main(argv) == 0
     out = capsys.readouterr().out
     assert out.startswith("row 1 (seed 1)")
-    assert "belief_survival" in out and "soldier agents: " in out
+    assert "belief_survival" in out and "soldiers_shirking" in out and "soldier agents: " in out
+    assert "outcome: survival (horizon_reached) on day 10; largest share of the force" in out
     # the vector's parameters reach the run: another row gives another belief on day 5
     assert case_series.main([sample, "baseline", "--rows", "2", "--days", "5"]) == 0
     assert capsys.readouterr().out.split("\n")[2] != out.split("\n")[3]
+
+
+
+def test_case_series_stops_a_run_at_its_outcome_when_asked(capsys):
+    sample = str(ROOT / "calibration/refine13/refined.parquet")
+    argv = [sample, "baseline", "--days", "1,40", "--set", "run.horizon=40"]
+    argv += ["--set", "protest.peak_share=0.3", "--set", "belief.intercept=0"]  # a quick fall
+    assert case_series.main(argv) == 0
+    full = capsys.readouterr().out
+    assert case_series.main([*argv, "--stop-at-outcome"]) == 0
+    stopped = capsys.readouterr().out
+    day = int(stopped.split("on day ")[1].split(";")[0])
+    assert day < 40 and f"on day {day};" in full  # the same outcome, read on the same day
+    assert "\n40 " in full and "\n40 " not in stopped  # the stopped run has no day 40
 
 
 @pytest.mark.parametrize(
