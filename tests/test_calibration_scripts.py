@@ -217,7 +217,6 @@ def test_case_series_prints_a_rows_days_and_the_agent_count(capsys):
     assert capsys.readouterr().out.split("\n")[2] != out.split("\n")[3]
 
 
-
 def test_case_series_stops_a_run_at_its_outcome_when_asked(capsys):
     sample = str(ROOT / "calibration/refine13/refined.parquet")
     argv = [sample, "baseline", "--days", "1,40", "--set", "run.horizon=40"]
