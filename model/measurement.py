@@ -106,6 +106,7 @@ PILOT_IGNORES: tuple[str, ...] = (
     "soldiers.shared_identity",
     "soldiers.home_region",
     "soldiers.lethality_weight",
+    "soldiers.nonviolence_weight",
     "soldiers.surveillance",
     "soldiers.punishment",
     "soldiers.family_reprisal",

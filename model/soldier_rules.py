@@ -24,24 +24,30 @@ def moral_cost(
     home_weight: float,
     lethality: float,
     lethality_weight: float,
+    nonviolence_weight: float = 1.0,
 ) -> NDArray[np.float64]:
     """Moral cost of repressing the crowd in front of a soldier.
 
-    ``m = base * c / (c + c0) * v * (1 + w_s s) * (1 + w_h h) * (1 + w_l l)``, where ``c`` is
-    the active density in vision (saturating at ``c0``), ``v`` the crowd's nonviolent share, ``s``
-    the share of the crowd sharing the soldier's identity group, ``h`` whether he is stationed
-    at home and ``l`` the lethality of his orders, weighted by ``w_l``
-    (``soldiers.lethality_weight``). Larger, nonviolent crowds of one's own people are costlier to
-    repress (Chenoweth & Stephan 2011; Nepstad 2011; McLauchlin 2010), and more so under orders to
-    kill (the reference article: early defectors refused to perpetrate violence); ``w_l`` is an
-    assumption.
+    ``m = base * c / (c + c0) * (1 - w_v + w_v v) * (1 + w_s s) * (1 + w_h h) * (1 + w_l l)``,
+    where ``c`` is the active density in vision (saturating at ``c0``), ``v`` the crowd's
+    nonviolent share, weighted by ``w_v`` (``soldiers.nonviolence_weight``: 1, the cost of an
+    armed crowd is 0; 0, a crowd's method does not change it), ``s`` the share of the crowd
+    sharing the soldier's identity group, ``h`` whether he is stationed at home and ``l`` the
+    lethality of his orders, weighted by ``w_l`` (``soldiers.lethality_weight``). Larger,
+    nonviolent crowds of one's own people are costlier to repress (Chenoweth & Stephan 2011;
+    Nepstad 2011; McLauchlin 2010), and more so under orders to kill (the reference article:
+    early defectors refused to perpetrate violence). How much of the cost rests on the crowd's
+    nonviolence is open: in NAVCO 1.2's regime-change campaigns the violent ones saw security-force
+    defections at least as often as the nonviolent ones, so ``w_v`` is calibrated, not fixed at
+    Chenoweth & Stephan's reading; ``w_l`` is an assumption.
     """
     c = np.asarray(crowd_density, dtype=float)
+    v = np.asarray(nonviolent_share, dtype=float)
     return (
         base
         * c
         / (c + crowd_scale)
-        * np.asarray(nonviolent_share, dtype=float)
+        * (1.0 - nonviolence_weight + nonviolence_weight * v)
         * (1.0 + shared_weight * np.asarray(shared_identity, dtype=float))
         * (1.0 + home_weight * np.asarray(at_home, dtype=float))
         * (1.0 + lethality_weight * lethality)

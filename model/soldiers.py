@@ -99,6 +99,7 @@ def decide(
         p["soldiers.home_region"],
         p["regime.lethality"],
         p["soldiers.lethality_weight"],
+        p["soldiers.nonviolence_weight"],
     )
     rank = s.rank[idx]
     officer = rank == OFFICER

@@ -22,7 +22,9 @@ docs/CALIBRATION.md, "A failed coup as a public break"). Only runs with a coup e
 Insiders' plots (``elites.plots``, ``regime.party_removal``) came after 7 without a bump: off by
 default, they change no number unless a run switches them on. So did
 ``soldiers.follower_detection`` (a company that follows its commander over is detected at that
-share of the lone leaver's chance): its default 1 keeps every number.
+share of the lone leaver's chance): its default 1 keeps every number. So did
+``soldiers.nonviolence_weight`` (how much of the moral cost rests on the crowd's nonviolence):
+its default 1 gives the old factor ``v`` exactly.
 """
 
 #: Bump when a run's numbers change, with the golden baseline (see this module's docstring).

@@ -374,6 +374,7 @@ BEHAVIOURAL_NAMES = (
     "soldiers.shared_identity",
     "soldiers.home_region",
     "soldiers.lethality_weight",
+    "soldiers.nonviolence_weight",
     "soldiers.safety_in_numbers",
     "soldiers.peer_weight",
     "soldiers.threshold",

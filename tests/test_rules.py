@@ -291,6 +291,19 @@ def test_moral_cost_formula_and_zeros():
     assert half == pytest.approx(full / 2)
 
 
+def test_moral_cost_nonviolence_weight_acts():
+    full = float(soldier_rules.moral_cost(**MC))  # default 1: scaled by the nonviolent share 0.9
+    assert soldier_rules.moral_cost(**{**MC, "nonviolence_weight": 1.0}) == full  # bit for bit
+    flat = float(soldier_rules.moral_cost(**{**MC, "nonviolence_weight": 0.0}))
+    assert flat == pytest.approx(full / 0.9)  # the method no longer matters
+    armed = {**MC, "nonviolent_share": 0.0}
+    assert soldier_rules.moral_cost(**{**armed, "nonviolence_weight": 0.0}) == pytest.approx(flat)
+    assert soldier_rules.moral_cost(**{**armed, "nonviolence_weight": 0.25}) == pytest.approx(
+        0.75 * flat
+    )
+    assert soldier_rules.moral_cost(**armed) == 0.0  # weight 1: an armed crowd costs nothing
+
+
 def test_moral_cost_lethality_weight_acts():
     base = float(soldier_rules.moral_cost(**MC))  # lethality 0: the weight does nothing
     assert soldier_rules.moral_cost(**{**MC, "lethality_weight": 7.0}) == base
