@@ -136,6 +136,8 @@ EVENT_SETS: dict[tuple[str, str], str] = {
     ("support", "regime_money"): "support.regime_money",
     ("support", "regime_troops"): "support.regime_troops",
     ("support", "opposition"): "support.opposition",
+    ("opposition", "violent_share"): "opposition.violent_share",
+    ("opposition", "amnesty"): "opposition.amnesty",
 }
 
 #: One compact row per committed run.

@@ -1,4 +1,4 @@
-"""Scheduled events (ODD section 7.8): what the regime or outside actors do on a given day.
+"""Scheduled events (ODD section 7.8): what the regime, the opposition or outsiders do on a day.
 
 A scenario's ``[[events]]`` are applied at the start of their day, before any agent decides.
 Adding an event kind: its fields go in the registry, its effect in :func:`apply_events`.
@@ -49,6 +49,10 @@ def apply_events(m: RegimeModel, rng: np.random.Generator) -> None:
             for field in ("regime_money", "regime_troops", "opposition"):
                 if field in ev:
                     m.p[f"support.{field}"] = ev[field]
+        elif kind == "opposition":
+            for field in ("violent_share", "amnesty"):
+                if field in ev:
+                    m.p[f"opposition.{field}"] = ev[field]
         elif kind == "legitimacy_shock":
             idx = [m.region_names.index(ev["region"])] if ev.get("region") else slice(None)
             m.legitimacy[idx] = np.clip(m.legitimacy[idx] + _get(ev, "delta"), 0, 1)

@@ -310,6 +310,8 @@ _LETHALITY = BY_NAME["regime.lethality"]
 _MONEY = BY_NAME["support.regime_money"]
 _TROOPS = BY_NAME["support.regime_troops"]
 _OPP = BY_NAME["support.opposition"]
+_VIOLENT = BY_NAME["opposition.violent_share"]
+_AMNESTY = BY_NAME["opposition.amnesty"]
 
 #: Fields of each kind of ``[[events]]`` entry (besides ``day``, ``kind`` and ``note``), by kind.
 #: ``default`` is what the model uses when the field is left out; ``None`` leaves the value as it
@@ -336,6 +338,10 @@ EVENT_FIELDS: dict[str, dict[str, Param]] = {
         "regime_troops": _p("events.support.regime_troops", None, "float", _TROOPS.lo, _TROOPS.hi, _TROOPS.unit, "Sets support.regime_troops.", _TROOPS.source, role="structure"),  # noqa: E501
         "opposition": _p("events.support.opposition", None, "float", _OPP.lo, _OPP.hi, _OPP.unit, "Sets support.opposition.", _OPP.source, role="structure"),  # noqa: E501
     },
+    "opposition": {
+        "violent_share": _p("events.opposition.violent_share", None, "float", _VIOLENT.lo, _VIOLENT.hi, _VIOLENT.unit, "Sets opposition.violent_share.", _VIOLENT.source, role="lever"),  # noqa: E501
+        "amnesty": _p("events.opposition.amnesty", None, "float", _AMNESTY.lo, _AMNESTY.hi, _AMNESTY.unit, "Sets opposition.amnesty.", _AMNESTY.source, role="lever"),  # noqa: E501
+    },
     "legitimacy_shock": {
         "delta": _p("events.legitimacy_shock.delta", 0.0, "float", -1, 1, "share", "Added to legitimacy (clipped to 0..1).", A + "no change unless given", role="structure"),  # noqa: E501
         "region": _p("events.legitimacy_shock.region", None, "name", None, None, "", "Region hit; every region if left out.", A + "national shock", role="structure"),  # noqa: E501
@@ -348,6 +354,7 @@ EVENT_NEEDS_ONE_OF: dict[str, tuple[str, ...]] = {
     "pay_cut": ("pay", "arrears"),
     "legitimacy_shock": ("delta",),
     "support": ("regime_money", "regime_troops", "opposition"),
+    "opposition": ("violent_share", "amnesty"),
 }
 #: Every event field once (the union over kinds, first-seen order): the scenario schema's columns.
 EVENT_FIELD_UNION: dict[str, Param] = {}

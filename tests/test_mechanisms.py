@@ -226,6 +226,45 @@ def test_support_event_is_checked(event, message):
     assert any(message in p for p in err.value.problems), err.value.problems
 
 
+def test_opposition_event_sets_its_levers_on_its_day():
+    base = model({}).p
+    ev = [{"day": 3, "kind": "opposition", "violent_share": 0.6}]
+    m = model({}, events=ev)
+    m.step()
+    m.step()
+    assert m.p["opposition.violent_share"] == base["opposition.violent_share"]
+    m.step()
+    assert m.p["opposition.violent_share"] == 0.6
+    assert m.p["opposition.amnesty"] == base["opposition.amnesty"]  # left out: left as it is
+    assert any("event opposition" in text for _, text in m.log)
+
+
+def test_opposition_event_arms_the_crowd_soldiers_face():
+    """From the event's day the crowd is armed: the violent actives the soldiers see go up."""
+    setting = {"run.horizon": 12, "opposition.violent_share": 0.0}
+    ev = [{"day": 6, "kind": "opposition", "violent_share": 1.0, "amnesty": 2.0}]
+    plain, armed = model(setting), model(setting, events=ev)
+    for m in (plain, armed):
+        m.run()
+    assert armed.p["opposition.amnesty"] == 2.0
+    assert armed.signal != plain.signal  # the armed-defector and armed-crowd readings differ
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({"day": 2, "kind": "opposition"}, "a `opposition` event needs"),
+        ({"day": 2, "kind": "opposition", "pay": 0.2}, "a `opposition` event takes"),
+        ({"day": 2, "kind": "opposition", "violent_share": 1.5}, "events[0].violent_share"),
+    ],
+)
+def test_opposition_event_is_checked(event, message):
+    doc = {**scn.load("baseline").raw, "events": [event]}
+    with pytest.raises(ScenarioError) as err:
+        scn.from_dict(doc, "case.toml")
+    assert any(message in p for p in err.value.problems), err.value.problems
+
+
 # ------------------------------------------------------------------------------------------------
 # 3. police and interior troops
 # ------------------------------------------------------------------------------------------------
