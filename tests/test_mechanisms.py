@@ -217,9 +217,12 @@ def test_support_event_sets_support_on_its_day():
         ({"day": 2, "kind": "support"}, "a `support` event needs"),
         ({"day": 2, "kind": "support", "share": 0.2}, "a `support` event takes"),
         ({"day": 2, "kind": "support", "regime_money": 1.5}, "events[0].regime_money"),
+        ({"day": 2, "kind": "opposition"}, "a `opposition` event needs"),
+        ({"day": 2, "kind": "opposition", "pay": 0.2}, "a `opposition` event takes"),
+        ({"day": 2, "kind": "opposition", "violent_share": 1.5}, "events[0].violent_share"),
     ],
 )
-def test_support_event_is_checked(event, message):
+def test_support_and_opposition_events_are_checked(event, message):
     doc = {**scn.load("baseline").raw, "events": [event]}
     with pytest.raises(ScenarioError) as err:
         scn.from_dict(doc, "case.toml")
@@ -248,21 +251,6 @@ def test_opposition_event_arms_the_crowd_soldiers_face():
         m.run()
     assert armed.p["opposition.amnesty"] == 2.0
     assert armed.signal != plain.signal  # the armed-defector and armed-crowd readings differ
-
-
-@pytest.mark.parametrize(
-    ("event", "message"),
-    [
-        ({"day": 2, "kind": "opposition"}, "a `opposition` event needs"),
-        ({"day": 2, "kind": "opposition", "pay": 0.2}, "a `opposition` event takes"),
-        ({"day": 2, "kind": "opposition", "violent_share": 1.5}, "events[0].violent_share"),
-    ],
-)
-def test_opposition_event_is_checked(event, message):
-    doc = {**scn.load("baseline").raw, "events": [event]}
-    with pytest.raises(ScenarioError) as err:
-        scn.from_dict(doc, "case.toml")
-    assert any(message in p for p in err.value.problems), err.value.problems
 
 
 # ------------------------------------------------------------------------------------------------
