@@ -37,9 +37,9 @@ def moral_cost(
     nonviolent crowds of one's own people are costlier to repress (Chenoweth & Stephan 2011;
     Nepstad 2011; McLauchlin 2010), and more so under orders to kill (the reference article:
     early defectors refused to perpetrate violence). How much of the cost rests on the crowd's
-    nonviolence is open: in NAVCO 1.2's regime-change campaigns the violent ones saw security-force
-    defections at least as often as the nonviolent ones, so ``w_v`` is calibrated, not fixed at
-    Chenoweth & Stephan's reading; ``w_l`` is an assumption.
+    nonviolence is open: in the fitting set of NAVCO 1.2's regime-change campaigns the violent
+    ones saw security-force defections at least as often as the nonviolent ones, so ``w_v`` is
+    calibrated, not fixed at Chenoweth & Stephan's reading; ``w_l`` is an assumption.
     """
     c = np.asarray(crowd_density, dtype=float)
     v = np.asarray(nonviolent_share, dtype=float)
