@@ -13,7 +13,7 @@ import pytest
 from operating_point import V3_WEIGHTS, V4_DEFAULTS
 
 from defection.model import scenario as scn
-from defection.model import soldier_rules
+from defection.model import signals, soldier_rules
 from defection.model.regime import RegimeModel
 from defection.model.rules import CONSCRIPT, DEFECTED, DESERTED, ELITE_DEFECTED, LOYAL, SHIRKING
 from defection.model.scenario import ScenarioError
@@ -242,15 +242,23 @@ def test_opposition_event_sets_its_levers_on_its_day():
     assert any("event opposition" in text for _, text in m.log)
 
 
-def test_opposition_event_arms_the_crowd_soldiers_face():
-    """From the event's day the crowd is armed: the violent actives the soldiers see go up."""
-    setting = {"run.horizon": 12, "opposition.violent_share": 0.0}
+def test_opposition_event_arms_the_crowd_the_signal_reads():
+    """From the event's day the active crowd is armed, and the public signal weighs it."""
+    setting = {"run.horizon": 12, "opposition.violent_share": 0.0, "belief.w_armed": 5.0}
     ev = [{"day": 6, "kind": "opposition", "violent_share": 1.0, "amnesty": 2.0}]
     plain, armed = model(setting), model(setting, events=ev)
     for m in (plain, armed):
-        m.run()
+        for _ in range(5):
+            m.step()
+    assert signals.armed_share(armed) == signals.armed_share(plain) == 0.0  # before the event
+    assert armed.signal == plain.signal
+    for m in (plain, armed):
+        for _ in range(3):
+            m.step()
     assert armed.p["opposition.amnesty"] == 2.0
-    assert armed.signal != plain.signal  # the armed-defector and armed-crowd readings differ
+    assert signals.armed_share(plain) == 0.0
+    assert signals.armed_share(armed) == 1.0  # every active protester is now armed
+    assert armed.signal > plain.signal  # the armed crowd weighs more in the public signal
 
 
 # ------------------------------------------------------------------------------------------------
