@@ -2,14 +2,15 @@
 
 Issue #10, section 4: "the registry's defaults come from it, each with the source 'calibrated'
 and the file". The defaults are the sample's medoid (calibration/promote.py), rounded; the
-manifest of the promoted sample names it. The second calibration (waves wave5_1b to
-wave5_3), refined by runs to 30 of its vectors (calibration/refine5), made the sample of record;
-the first calibration's medoid (calibration/wave3/promoted.json) still gives the defaults of its
-parameters that the second held fixed. Model versions 5 and 6 changed only defaults that every
-vector of the second calibration's sample sets, or that every one of its cases set
-(``elites.steady_start``), so its version-4 sample still stands
-(:data:`defection.model.version.SAMPLE_COMPATIBLE`): the last test reruns committed runs of the
-sample's wave with today's code and finds every target as committed.
+manifest of the promoted sample names it. The twelfth calibration (waves wave15_1 to wave15_3),
+refined by runs to 10 of its vectors (calibration/refine15), made the sample of record (model
+version 8); model version 6's sample (the second calibration's, kept in
+calibration/calibrated_v6/) still gives the defaults of its parameters that the later
+calibrations held fixed, and the first calibration's medoid (calibration/wave3/promoted.json)
+those that the second held. Model version 8 changed only defaults that every vector of the
+twelfth calibration's sample sets, or that every one of its cases set, so its version-7 sample
+still stands (:data:`defection.model.version.SAMPLE_COMPATIBLE`): the last test reruns committed
+runs of the sample's wave with today's code and finds every target as committed.
 """
 
 from __future__ import annotations
@@ -28,9 +29,12 @@ from defection.model.version import MODEL_VERSION, SAMPLE_COMPATIBLE
 
 MANIFEST = json.loads((SAMPLE_PATH.parent / "manifest.json").read_text(encoding="utf-8"))
 ROOT = Path(__file__).resolve().parents[1]
+#: Model version 6's sample of record: its medoid gives the defaults the later calibrations held.
+V6 = json.loads((ROOT / "calibration/calibrated_v6/manifest.json").read_text(encoding="utf-8"))
+HELD6 = sorted(set(V6["medoid"]["defaults"]) - set(MANIFEST["medoid"]["defaults"]))
 #: The first calibration's promoted manifest: its medoid gives the defaults the second held.
 FIRST = json.loads((ROOT / "calibration/wave3/promoted.json").read_text(encoding="utf-8"))
-HELD = sorted(set(FIRST["medoid"]["defaults"]) - set(MANIFEST["medoid"]["defaults"]))
+HELD = sorted(set(FIRST["medoid"]["defaults"]) - set(MANIFEST["medoid"]["defaults"]) - set(HELD6))
 
 
 def test_the_sample_of_record_is_final_and_readable_by_this_model():
@@ -63,6 +67,20 @@ def test_each_parameter_the_second_calibration_held_keeps_the_first_ones_medoid(
     assert p.source.startswith("calibrated: calibration/wave3/nonimplausible.parquet"), p.source
 
 
+@pytest.mark.parametrize("name", HELD6)
+def test_each_parameter_held_since_model_version_6_keeps_its_samples_medoid(name: str):
+    p = BY_NAME[name]
+    assert p.default == V6["medoid"]["defaults"][name], (name, p.default)
+    assert p.source.startswith("calibrated: calibration/calibrated_v6/sample.parquet"), p.source
+
+
+def test_model_version_6s_sample_is_the_one_its_manifest_names():
+    frame = pd.read_parquet(ROOT / "calibration/calibrated_v6/sample.parquet")
+    assert len(frame) == V6["rows"]
+    names = list(V6["medoid"]["values"])
+    assert medoid(frame[names], V6["parameters"]) == V6["medoid"]["row"]
+
+
 def test_the_first_calibrations_sample_is_the_one_its_manifest_names():
     frame = pd.read_parquet(ROOT / FIRST["wave"]["folder"] / "nonimplausible.parquet")
     assert len(frame) == FIRST["rows"]
@@ -71,10 +89,10 @@ def test_the_first_calibrations_sample_is_the_one_its_manifest_names():
 
 
 def test_no_other_parameter_claims_to_be_calibrated():
-    calibrated = set(MANIFEST["medoid"]["defaults"]) | set(HELD)
+    calibrated = set(MANIFEST["medoid"]["defaults"]) | set(HELD6) | set(HELD)
     claims = {n for n, p in BY_NAME.items() if p.source.startswith("calibrated")}
     assert claims == calibrated
-    assert len(HELD) == 5
+    assert (len(HELD6), len(HELD)) == (7, 5)
 
 
 def test_bundled_scenarios_leave_the_calibrated_parameters_to_the_registry():
