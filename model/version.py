@@ -24,11 +24,16 @@ default, they change no number unless a run switches them on. So did
 ``soldiers.follower_detection`` (a company that follows its commander over is detected at that
 share of the lone leaver's chance): its default 1 keeps every number. So did
 ``soldiers.nonviolence_weight`` (how much of the moral cost rests on the crowd's nonviolence):
-its default 1 gives the old factor ``v`` exactly.
+its default 1 gave the old factor ``v`` exactly. 8, the twelfth calibration promoted
+(docs/CALIBRATION.md, "The twelfth calibration's sample, model version 8"): the defaults of its
+12 parameters from the medoid of its sample refined by runs (calibration/refine15), the two it
+fixed in every case (``soldiers.follower_detection`` 0, ``elites.softline_gap`` 2) as
+defaults, and what its cases set moved into the scenario files (the crowds' build-up days, East
+Germany's exponential build-up and insiders' plots, Myanmar's documented force).
 """
 
 #: Bump when a run's numbers change, with the golden baseline (see this module's docstring).
-MODEL_VERSION = "7"
+MODEL_VERSION = "8"
 
 #: Earlier model versions whose calibrated samples this version still reads, with why: a version
 #: that changed only defaults which every vector of a sample sets gives, for a run that sets them,
@@ -36,29 +41,33 @@ MODEL_VERSION = "7"
 #: last wave and compares every target). Anything else that changes numbers makes a sample stale:
 #: leave it out of here and calibrate again.
 SAMPLE_COMPATIBLE: dict[str, str] = {
-    "4": (
-        "model versions 5 and 6 changed only defaults: those of the second calibration's 12 "
-        "parameters (to its sample's medoid; at 6, the medoid of the sample refined by runs) "
-        "and elites.steady_start (to on, at 5). The second calibration's "
-        "waves ran under version 4 with every one of them set (the 12 by each vector, the steady "
-        "start by every case), so its sample gives the same numbers; a version-4 sample that "
-        "does not vary both choice-noise scales (the first calibration's) is refused "
-        "(SAMPLE_REQUIRES). Version 7 changed what a failed coup does, and only soviet_1991 "
-        "among the cases and none of the NAVCO campaigns has a coup event: every other run of "
-        "the sample gives the same numbers, soviet_1991's do not (the sample's Soviet clauses "
-        "describe version 6; docs/CALIBRATION.md, 'A failed coup as a public break')"
-    ),
-    "6": (
-        "version 7 changed only what a failed coup does (the coup event's faction field and "
-        "the failed plotters in the public signal), and only soviet_1991 among the cases and "
-        "none of the NAVCO campaigns has a coup event: a version-6 sample (the third to sixth "
-        "calibrations' waves and refinements) gives the same numbers on every other run; its "
-        "Soviet runs describe version 6 (docs/CALIBRATION.md, 'A failed coup as a public break')"
+    "7": (
+        "version 8 changed only defaults: those of the twelfth calibration's 12 parameters (to "
+        "its refined sample's medoid), soldiers.follower_detection and elites.softline_gap (to "
+        "0 and 2, which every case of the twelfth calibration set), and the five cases' files "
+        "(build-up days, East Germany's growth and plots, Myanmar's force: what those cases set). "
+        "A version-7 sample that varies all 12 (SAMPLE_REQUIRES), run on cases that set the "
+        "rest as the twelfth calibration did, gives the same numbers; older samples (versions "
+        "4 and 6, the second to eleventh calibrations) were made with other values of these "
+        "defaults and are refused: their runs and reports describe the versions they name"
     ),
 }
 
 #: Columns a sample of a compatible earlier version must carry to be read: a sample without
-#: them was fitted with a mechanism off that this version switches on.
+#: them was fitted with a default this version changed.
 SAMPLE_REQUIRES: dict[str, tuple[str, ...]] = {
-    "4": ("soldiers.choice_noise", "elites.choice_noise"),
+    "7": (
+        "belief.intercept",
+        "soldiers.threshold",
+        "elites.loyalty_sd",
+        "belief.w_armed",
+        "belief.w_protest",
+        "soldiers.choice_noise",
+        "elites.steady_margin",
+        "soldiers.w_legitimacy",
+        "elites.plot_signal",
+        "elites.plot_protest_gain",
+        "soldiers.moral_cost",
+        "soldiers.nonviolence_weight",
+    ),
 }
