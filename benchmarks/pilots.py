@@ -59,7 +59,7 @@ def _phase(scenarios: list[Scenario], peer: bool) -> tuple[float, list[Any]]:
     regime._PILOTS.clear()
     real = measurement.pilot_scenario
     if peer:  # the former key: the run's own scenario with the pilot's overrides
-        measurement.pilot_scenario = lambda sc: sc.with_overrides(measurement.PILOT_OVERRIDES)
+        measurement.pilot_scenario = lambda sc: sc.with_overrides(measurement.pilot_overrides(sc))
     try:
         t = time.perf_counter()
         outcomes = []

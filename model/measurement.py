@@ -33,6 +33,7 @@ no one can be arrested (:func:`~defection.model.rules.unrepressed_active_share`)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -168,9 +169,21 @@ def pilot_scenario(scenario: Scenario) -> Scenario:
 
     :data:`PILOT_OVERRIDES` applied, and every parameter of :data:`PILOT_IGNORES` at its registry
     default: the pilot's days do not change, and runs that differ only in those share its hash.
+    The pilot runs at least to the end of the crowd's build-up (``protest.buildup_days``), where
+    the stated peak is the case's peak: a run whose horizon ends earlier sees the same pool,
+    sized to reach the peak on its day, and stops before it (without this, a short run of a case
+    that builds up could not size its pool at all).
     """
     pinned = {name: BY_NAME[name].default for name in PILOT_IGNORES}
-    return scenario.with_overrides({**pinned, **PILOT_OVERRIDES}, origin="pilot")
+    return scenario.with_overrides({**pinned, **pilot_overrides(scenario)}, origin="pilot")
+
+
+def pilot_overrides(scenario: Scenario) -> dict[str, Any]:
+    """:data:`PILOT_OVERRIDES`, and a horizon of at least ``protest.buildup_days`` days."""
+    p = scenario.params
+    days = max(int(p["run.horizon"]), int(p["protest.buildup_days"]))
+    horizon = {} if days == p["run.horizon"] else {"run.horizon": days}
+    return {**PILOT_OVERRIDES, **horizon}
 
 
 def ceiling_share(scenario: Scenario) -> float:

@@ -113,9 +113,10 @@ def test_the_stated_peak_comes_at_the_end_of_the_buildup(seed):
     """Philippines 1986, 3.4 % stated: on day 2 or 3 without a build-up, near day 17 with one."""
 
     def series(days):
-        extra = {"protest.buildup_days": days} if days else {}
         m = RegimeModel(
-            scn.load("philippines_1986", {**extra, "soldiers.can_defect": False}),
+            scn.load(
+                "philippines_1986", {"protest.buildup_days": days, "soldiers.can_defect": False}
+            ),
             rng=seed,
             until_horizon=True,
         )
