@@ -29,7 +29,9 @@ its default 1 gave the old factor ``v`` exactly. 8, the twelfth calibration prom
 12 parameters from the medoid of its sample refined by runs (calibration/refine15), the two it
 fixed in every case (``soldiers.follower_detection`` 0, ``elites.softline_gap`` 2) as
 defaults, and what its cases set moved into the scenario files (the crowds' build-up days, East
-Germany's exponential build-up and insiders' plots, Myanmar's documented force).
+Germany's exponential build-up and insiders' plots, Myanmar's documented force); with it, a
+stated peak's pilot runs at least to the end of the build-up (changing only runs shorter than
+their build-up, which could not size their pool before).
 """
 
 #: Bump when a run's numbers change, with the golden baseline (see this module's docstring).

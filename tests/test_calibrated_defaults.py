@@ -149,3 +149,28 @@ def test_committed_runs_of_the_samples_wave_give_the_same_targets_today():
                 assert have is None or math.isnan(float(have)), (t.column, have)
             else:
                 assert float(have) == pytest.approx(float(want), rel=1e-9, abs=1e-12), t.column
+
+
+def test_each_case_file_gives_what_the_samples_wave_set_for_it():
+    """Model version 8 moved what the twelfth calibration's cases set into the files and the
+    registry: each case scenario, loaded as users load it, has every value its wave case set
+    (insiders' plots excepted where the party cannot remove its leader: there they do nothing)."""
+    import tomllib
+
+    from defection.model.scenario import load
+
+    spec = tomllib.loads((ROOT / MANIFEST["wave"]["folder"] / "spec.toml").read_text())
+    checked = 0
+    for case in spec["cases"]:
+        if "scenario" not in case:  # the NAVCO campaigns: the registry's values
+            for name, value in case.get("set", {}).items():
+                assert BY_NAME[name].default == value, (case["name"], name)
+                checked += 1
+            continue
+        sc = load(case["scenario"])
+        for name, value in case.get("set", {}).items():
+            if name == "elites.plots" and not sc.params["regime.party_removal"]:
+                continue
+            assert sc.params[name] == value, (case["scenario"], name, sc.params[name], value)
+            checked += 1
+    assert checked >= 20

@@ -35,7 +35,8 @@ def test_the_faction_is_the_first_share_of_the_elites():
 
 
 def test_a_faction_with_no_gap_changes_no_number():
-    a, b = _model(), _model(**{"elites.softline_share": 0.5})
+    no_gap = {"elites.softline_gap": 0.0}  # the default is 2 since model version 8
+    a, b = _model(**no_gap), _model(**no_gap, **{"elites.softline_share": 0.5})
     a.run()
     b.run()
     assert b.elites.softline.sum() == 10 and not a.elites.softline.any()
@@ -83,7 +84,8 @@ def test_a_wide_gap_makes_the_faction_break_first():
 def test_the_faction_is_structure_and_its_gap_is_calibrated():
     share, gap = BY_NAME["elites.softline_share"], BY_NAME["elites.softline_gap"]
     assert share.role == "structure" and share.default == 0.0
-    assert gap.role == "behavioural" and gap.default == 0.0
+    # fixed at the middle of its range in the twelfth calibration, the default since version 8
+    assert gap.role == "behavioural" and gap.default == 2.0 and (gap.lo, gap.hi) == (0, 5)
     assert "O'Donnell & Schmitter" in share.source
 
 
@@ -105,9 +107,10 @@ def test_navco_campaigns_draw_the_faction_last_and_it_changes_nothing_at_no_gap(
     assert prior.lo <= drawn.softline_share <= prior.hi
     assert sc.params["elites.softline_share"] == drawn.softline_share
     assert sc.sources["elites.softline_share"].startswith("assumption: drawn from the prior")
-    a = RegimeModel(sc.with_overrides({"run.horizon": 15}), rng=3, until_horizon=True)
+    no_gap = {"run.horizon": 15, "elites.softline_gap": 0.0}
+    a = RegimeModel(sc.with_overrides(no_gap), rng=3, until_horizon=True)
     b = RegimeModel(
-        sc.with_overrides({"run.horizon": 15, "elites.softline_share": 0.0}),
+        sc.with_overrides({**no_gap, "elites.softline_share": 0.0}),
         rng=3,
         until_horizon=True,
     )

@@ -7,7 +7,7 @@ import pytest
 from cli_kit import assert_clean_input_error, invoke
 
 from defection import ensemble
-from defection.model.version import MODEL_VERSION
+from defection.model.version import MODEL_VERSION, SAMPLE_REQUIRES
 
 
 def _sample(folder, version=MODEL_VERSION, **columns):
@@ -99,14 +99,14 @@ def test_unusable_samples_are_input_errors(tmp_path):
     other = _sample(tmp_path / "old", version="1")
     proc = invoke("run", "baseline", "--ensemble", "2", "--sample", str(other), cwd=tmp_path)
     assert_clean_input_error(proc, "model version 1")
-    first = _sample(tmp_path / "first", version="4")  # the first calibration's: no choice noise
+    older = _sample(tmp_path / "older", version="6")  # made with other defaults: refused
+    proc = invoke("run", "baseline", "--ensemble", "2", "--sample", str(older), cwd=tmp_path)
+    assert_clean_input_error(proc, "model version 6")
+    twelfth = list(SAMPLE_REQUIRES["7"])
+    first = _sample(tmp_path / "first", version="7")  # a version-7 sample without the 12
     proc = invoke("run", "baseline", "--ensemble", "2", "--sample", str(first), cwd=tmp_path)
-    assert_clean_input_error(proc, "soldiers.choice_noise, elites.choice_noise", "calibrate again")
-    second = _sample(
-        tmp_path / "second",
-        version="4",
-        **{"soldiers.choice_noise": [0.5, 0.6], "elites.choice_noise": [0.05, 0.1]},
-    )
+    assert_clean_input_error(proc, "soldiers.nonviolence_weight", "calibrate again")
+    second = _sample(tmp_path / "second", version="7", **{n: [0.5, 0.6] for n in twelfth})
     assert len(ensemble.load_sample(second).vectors) == 2
     proc = invoke("run", "baseline", "--ensemble", "2", "--sample", "nope.parquet", cwd=tmp_path)
     assert_clean_input_error(proc, "nope.parquet", "does not exist")

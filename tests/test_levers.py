@@ -263,7 +263,7 @@ def test_the_full_spec_sweeps_every_lever_over_11_values_on_both_cases(tmp_path)
     assert cal.levers.names == [p.name for p in registry.LEVERS] and len(cal.levers.names) == 23
     assert not any(n.startswith("events.") for n in cal.levers.names)
     assert [c.name for c in cal.cases] == ["syria_2011", "soviet_1991"]
-    assert cal.n_runs == 23 * 11 * 20 * 3 * 2 == 30_360 == cal.budget.max_runs
+    assert cal.n_runs == 23 * 11 * 10 * 6 * 2 == 30_360 == cal.budget.max_runs
     assert all(len(r.values) == 11 for r in cal.levers.ranges)
     assert ("syria_2011", "soldiers.pay", 120, "dropped") in {
         (r["case"], r["lever"], r["day"], r["action"]) for r in cal.levers.edit_records()

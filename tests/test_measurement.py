@@ -127,35 +127,30 @@ def test_a_peak_no_one_would_reach_is_refused_with_the_field():
     assert problems[0].startswith("calm.toml: field `protest.peak_share`")
 
 
-#: Loyalty under which the force mostly holds, as it did in these cases in the year (a few per
-#: cent left), while the defaults are uncalibrated (55-75 % leave, and with them goes the
-#: repression that holds protest down, doubling or tripling mobilisation). Even so the uncalibrated
-#: model is bimodal (a run holds or cascades), so the sizing is checked on the runs that hold:
-#: issue #10's unconditional version (x2 in 90 % of all runs) needs the calibrated model.
-HISTORICAL_LOYALTY = {"soldiers.loyalty": 1.6, "elites.loyalty": 2.5}
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["syria_2011", "soviet_1991"])
+@pytest.mark.parametrize(
+    "name", ["syria_2011", "soviet_1991", "east_germany_1989", "philippines_1986", "myanmar_2021"]
+)
 def test_bundled_cases_reproduce_their_stated_peak_within_a_factor_of_two(name):
-    """Issue #10's measurement test, on runs whose force holds: x2 of the stated peak in 90 %.
+    """Issue #10's measurement test: x2 of the stated peak in at least 90 % of runs.
 
-    Runs go to the horizon (the NAVCO window), as the participation a case states is the peak
-    of the campaign's year; the defections and repression that remain still feed back on
-    mobilisation.
+    At the calibrated defaults (model version 8), every run, whatever its force does: runs go to
+    the horizon (the NAVCO window), as the participation a case states is the peak of the
+    campaign's year, and the defections and repression feed back on mobilisation. (Up to model
+    version 7 the test kept only the runs whose force held, with a loyalty set for it: the
+    uncalibrated and earlier calibrated models cascaded, and a cascade took the repression that
+    holds protest down with it.)
     """
-    sc = load(name, overrides=HISTORICAL_LOYALTY)
+    sc = load(name)
     stated = sc.params["protest.peak_share"]
-    held = []
+    ratios = []
     for seed in range(1, 13):
         m = RegimeModel(sc, rng=seed, until_horizon=True)
         m.run()
-        left = m.stats["soldiers_deserted"] + m.stats["soldiers_defected"]
-        if left < 0.2:
-            held.append(max(m.datacollector.model_vars["participation"]) / stated)
-    assert len(held) >= 6, f"{name}: only {len(held)} of 12 runs held"
-    inside = [0.5 <= r <= 2.0 for r in held]
-    assert sum(inside) >= 0.9 * len(held), f"{name}: peak / stated = {np.round(held, 2)}"
+        ratios.append(max(m.datacollector.model_vars["participation"]) / stated)
+    print(name, "peak / stated:", np.round(ratios, 2))  # noqa: T201 - read with -s (docs/ODD.md)
+    inside = [0.5 <= r <= 2.0 for r in ratios]
+    assert sum(inside) >= 0.9 * len(ratios), f"{name}: peak / stated = {np.round(ratios, 2)}"
 
 
 # --- outcome states ----------------------------------------------------------------------------

@@ -5,7 +5,8 @@ At a margin of 0 that point is read at the initial belief ``b0``, so an elite dr
 it breaks at the first small fall of the belief (a probe of the fourth calibration's sample found
 Soviet runs whose elites all went in the first week this way; docs/CALIBRATION.md). With a
 margin ``d`` it is read at ``b0 - d``: no elite gains from defecting until the belief has fallen
-by ``d``. At the registry's margin of 0 no number changes (the golden baseline says so).
+by ``d``. At a margin of 0 no number of model version 7 changed; since model version 8 the
+registry's margin is the twelfth calibration's (0.43).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from operating_point import TWELFTH_CALIBRATION_OFF
 
 from defection.model import elites, rules, signals
 from defection.model import scenario as scn
@@ -27,14 +29,15 @@ def _model(**overrides):
     return RegimeModel(scn.load("baseline", {**SMALL, **overrides}), rng=5, until_horizon=True)
 
 
-def test_the_margin_is_off_by_default_and_behavioural():
+def test_the_margin_is_calibrated_and_behavioural():
     p = BY_NAME["elites.steady_margin"]
-    assert p.default == 0.0 and (p.lo, p.hi) == (0.0, 0.5)
+    assert 0.0 < p.default <= 0.5 and (p.lo, p.hi) == (0.0, 0.5)
+    assert p.source.startswith("calibrated")
     assert p.role == "behavioural" and p.build_only
 
 
 def test_a_zero_margin_reads_the_floor_at_the_initial_belief():
-    m = _model()
+    m = _model(**{"elites.steady_margin": 0.0})
     b0 = signals.initial_belief(m)
     p = m.p
     want = rules.calm_loyalty_floor(
@@ -67,7 +70,7 @@ def test_no_elite_gains_from_defecting_until_the_belief_has_fallen_by_the_margin
 def test_a_wider_margin_raises_every_elites_loyalty_from_the_same_draws():
     """The same random numbers mapped above a higher floor: nobody's loyalty falls, the lowest
     rise, and the floor itself is higher (the belief term makes L* fall as the belief rises)."""
-    lo = _model(**{"elites.loyalty_sd": 2.5})
+    lo = _model(**{"elites.loyalty_sd": 2.5, "elites.steady_margin": 0.0})
     hi = _model(**{"elites.loyalty_sd": 2.5, "elites.steady_margin": 0.3})
     assert elites.calm_floor(hi) > elites.calm_floor(lo)
     assert (hi.elites.loyalty >= lo.elites.loyalty).all()
@@ -88,7 +91,8 @@ def test_a_crisis_still_breaks_elites_past_the_margin(margin):
     """The margin delays the first break; it does not forbid one: a deep crisis still takes
     elites (deterministic choices, a low initial belief target)."""
     crisis = {"belief.intercept": 1.0, "elites.choice_noise": 0.0, "run.horizon": 30}
-    m = _model(**crisis, **{"elites.steady_margin": margin})
+    crisis["elites.loyalty_sd"] = 1.554  # model version 7's spread, with its other defaults
+    m = _model(**{**TWELFTH_CALIBRATION_OFF, **crisis, "elites.steady_margin": margin})
     for _ in range(30):
         m.step()
         if (m.elites.state != rules.ELITE_LOYAL).any():
