@@ -169,10 +169,10 @@ def pilot_scenario(scenario: Scenario) -> Scenario:
 
     :data:`PILOT_OVERRIDES` applied, and every parameter of :data:`PILOT_IGNORES` at its registry
     default: the pilot's days do not change, and runs that differ only in those share its hash.
-    The pilot runs at least to the end of the crowd's build-up (``protest.buildup_days``), where
-    the stated peak is the case's peak: a run whose horizon ends earlier sees the same pool,
-    sized to reach the peak on its day, and stops before it (without this, a short run of a case
-    that builds up could not size its pool at all).
+    The pilot runs at least to the end of the crowd's build-up (``protest.buildup_days``), the
+    day of the case's peak: a run whose horizon ends earlier gets the pool of a run to that day
+    (sized to reach the stated peak by then) and stops before it (without this, a short run of a
+    case that builds up could not size its pool at all).
     """
     pinned = {name: BY_NAME[name].default for name in PILOT_IGNORES}
     return scenario.with_overrides({**pinned, **pilot_overrides(scenario)}, origin="pilot")

@@ -128,3 +128,18 @@ def test_the_stated_peak_comes_at_the_end_of_the_buildup(seed):
     assert 12 <= int(later.argmax()) <= 20
     assert later[:6].max() < 0.3 * later.max()  # the first days are a fraction of the peak
     assert 0.034 / 2 <= later.max() <= 0.034 * 2  # the stated peak, as the pilot sized it
+
+
+def test_a_run_shorter_than_its_build_up_sizes_its_pool_for_the_peak_day():
+    """The pilot runs at least to the end of the build-up: a 30-day syria_2011 (peak on day 123)
+    gets the pool of a run to day 123, and stops on the ramp, below its stated peak."""
+    from defection.model import measurement
+
+    short = scn.load("syria_2011", {"run.horizon": 30})
+    assert measurement.pilot_scenario(short).params["run.horizon"] == 123
+    assert "run.horizon" not in measurement.pilot_overrides(scn.load("syria_2011"))  # 365 >= 123
+    to_peak = RegimeModel(scn.load("syria_2011", {"run.horizon": 123}), rng=1)
+    m = RegimeModel(short, rng=1)
+    assert m.pilot_share == to_peak.pilot_share  # the same pilot, the same pool
+    m.run()
+    assert max(m.datacollector.model_vars["participation"]) < 0.5 * 0.0048
