@@ -1,4 +1,4 @@
-"""The operating points where mechanism tests run: model versions 3's and 4's weights.
+"""The operating points where mechanism tests run: model versions 3's, 4's and 7's weights.
 
 At the calibrated defaults rank-and-file soldiers hardly ever leave by their threshold rule alone
 (model version 4: ``soldiers.loyalty`` 2.867 and ``soldiers.threshold`` 5.73 put them far from
@@ -10,6 +10,11 @@ values, where soldiers decide for themselves, and the second calibration's mecha
 random utility, no steady start: model version 4's structure). It is a probe of the mechanisms'
 direction, not a claim about history; what the calibrated model does is in docs/VALIDATION.md.
 """
+
+import json
+from pathlib import Path
+
+from defection.model.params import BY_NAME
 
 #: The second calibration's parameters at their values before it (model versions 3 and 4):
 #: deterministic choices, elites drawn from the untruncated normal.
@@ -77,9 +82,14 @@ V4_DEFAULTS: dict[str, float | bool] = {
 #: calibration's sample, model version 8").
 V7_DEFAULTS: dict[str, float | bool] = {
     **TWELFTH_CALIBRATION_OFF,
-    "belief.intercept": 7.292,
-    "soldiers.threshold": 4.996,
-    "elites.loyalty_sd": 1.554,
-    "soldiers.choice_noise": 0.79,
-    "soldiers.moral_cost": 0.318,
+    # the parameters both the second and the twelfth calibration fitted, at the second's medoid
+    **{
+        name: value
+        for name, value in json.loads(
+            (
+                Path(__file__).resolve().parents[1] / "calibration/calibrated_v6/manifest.json"
+            ).read_text(encoding="utf-8")
+        )["medoid"]["defaults"].items()
+        if BY_NAME[name].source.startswith("calibrated: calibration/calibrated/")
+    },
 }

@@ -60,32 +60,41 @@ def test_each_calibrated_default_is_the_medoids_value_with_its_source(name: str)
     assert p.lo <= p.default <= p.hi
 
 
-@pytest.mark.parametrize("name", HELD)
-def test_each_parameter_the_second_calibration_held_keeps_the_first_ones_medoid(name: str):
+#: Earlier samples whose medoids still give defaults the later calibrations held: (manifest,
+#: sample file, the source prefix of those defaults, the parameters held).
+EARLIER = {
+    "version 6": (
+        V6,
+        ROOT / "calibration/calibrated_v6/sample.parquet",
+        "calibrated: calibration/calibrated_v6/sample.parquet",
+        HELD6,
+    ),
+    "first": (
+        FIRST,
+        ROOT / FIRST["wave"]["folder"] / "nonimplausible.parquet",
+        "calibrated: calibration/wave3/nonimplausible.parquet",
+        HELD,
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("sample", "name"), [(k, n) for k, (*_, held) in EARLIER.items() for n in held]
+)
+def test_each_held_parameter_keeps_its_earlier_samples_medoid(sample: str, name: str):
+    manifest, _, prefix, _ = EARLIER[sample]
     p = BY_NAME[name]
-    assert p.default == FIRST["medoid"]["defaults"][name], (name, p.default)
-    assert p.source.startswith("calibrated: calibration/wave3/nonimplausible.parquet"), p.source
+    assert p.default == manifest["medoid"]["defaults"][name], (name, p.default)
+    assert p.source.startswith(prefix), p.source
 
 
-@pytest.mark.parametrize("name", HELD6)
-def test_each_parameter_held_since_model_version_6_keeps_its_samples_medoid(name: str):
-    p = BY_NAME[name]
-    assert p.default == V6["medoid"]["defaults"][name], (name, p.default)
-    assert p.source.startswith("calibrated: calibration/calibrated_v6/sample.parquet"), p.source
-
-
-def test_model_version_6s_sample_is_the_one_its_manifest_names():
-    frame = pd.read_parquet(ROOT / "calibration/calibrated_v6/sample.parquet")
-    assert len(frame) == V6["rows"]
-    names = list(V6["medoid"]["values"])
-    assert medoid(frame[names], V6["parameters"]) == V6["medoid"]["row"]
-
-
-def test_the_first_calibrations_sample_is_the_one_its_manifest_names():
-    frame = pd.read_parquet(ROOT / FIRST["wave"]["folder"] / "nonimplausible.parquet")
-    assert len(frame) == FIRST["rows"]
-    names = list(FIRST["medoid"]["values"])
-    assert medoid(frame[names], FIRST["parameters"]) == FIRST["medoid"]["row"]
+@pytest.mark.parametrize("sample", list(EARLIER))
+def test_each_earlier_sample_is_the_one_its_manifest_names(sample: str):
+    manifest, path, _, _ = EARLIER[sample]
+    frame = pd.read_parquet(path)
+    assert len(frame) == manifest["rows"]
+    names = list(manifest["medoid"]["values"])
+    assert medoid(frame[names], manifest["parameters"]) == manifest["medoid"]["row"]
 
 
 def test_no_other_parameter_claims_to_be_calibrated():

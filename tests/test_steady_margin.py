@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from operating_point import TWELFTH_CALIBRATION_OFF
+from operating_point import V7_DEFAULTS
 
 from defection.model import elites, rules, signals
 from defection.model import scenario as scn
@@ -91,8 +91,7 @@ def test_a_crisis_still_breaks_elites_past_the_margin(margin):
     """The margin delays the first break; it does not forbid one: a deep crisis still takes
     elites (deterministic choices, a low initial belief target)."""
     crisis = {"belief.intercept": 1.0, "elites.choice_noise": 0.0, "run.horizon": 30}
-    crisis["elites.loyalty_sd"] = 1.554  # model version 7's spread, with its other defaults
-    m = _model(**{**TWELFTH_CALIBRATION_OFF, **crisis, "elites.steady_margin": margin})
+    m = _model(**{**V7_DEFAULTS, **crisis, "elites.steady_margin": margin})
     for _ in range(30):
         m.step()
         if (m.elites.state != rules.ELITE_LOYAL).any():
