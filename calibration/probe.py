@@ -10,9 +10,13 @@ fitted; it draws on fitting-set cases only, never on the NAVCO test set.
 
 A case is a scenario name or file, or ``navco:ID``: NAVCO fitting campaign ``ID`` coded as a
 calibration's ``navco`` table codes it (coding 0: :func:`defection.calibration.navcases.
-campaign_scenario`). When campaigns are among the cases, closing lines sum their runs up: the
-share with a NAVCO DEFECT in the first 365 days by method, next to the data's rate over the same
-campaigns, the runs with a DEFECT by participation bin, and the outcomes.
+campaign_scenario`); ``navco:fit`` stands for every runnable fitting campaign. When campaigns
+are among the cases, closing lines sum their runs up: the share with a NAVCO DEFECT in the first
+365 days by method, next to the data's rate over the same campaigns; by method, the share that
+succeeded with and without a DEFECT and the gap, next to the data's over the same (finished)
+campaigns; the runs with a DEFECT by participation bin; the resolution (one soldier agent's
+share of the initial force, against DEFECT's armed-defection share); and the outcomes. The
+column ``force_agents`` is a run's soldier agents at the start (its initial force).
 
 Usage::
 
@@ -20,6 +24,7 @@ Usage::
         --set soldiers.choice_noise=1 --set elites.steady_start=true [--workers 2]
     python -m defection.calibration.probe navco:8,navco:13 --seeds 2
         --set belief.w_armed=9
+    python -m defection.calibration.probe navco:fit --seeds 2 --workers 2
 
 (each one command line).
 """
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import statistics
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -47,11 +53,33 @@ COLUMNS = (
     "detained",
     "elites",
     "first_defect",
+    "force_agents",
 )
 
 
 #: Prefix of a NAVCO fitting campaign among the cases (``navco:ID``).
 NAVCO_PREFIX = "navco:"
+#: The outcome of a run whose model could not be built (:func:`probe_run`).
+NOT_BUILT = "not built"
+#: The token that stands for every runnable fitting-set campaign (``navco:fit``).
+NAVCO_FIT = NAVCO_PREFIX + "fit"
+
+
+def expand_cases(cases: Sequence[str]) -> list[str]:
+    """The case tokens, with ``navco:fit`` expanded to every runnable fitting campaign.
+
+    ``navco:fit`` becomes ``navco:ID`` for each runnable fitting-set campaign, ascending (never a
+    test-set one); every other token is kept as it is.
+    """
+    out: list[str] = []
+    for case in cases:
+        if case == NAVCO_FIT:
+            from defection.calibration import navcases
+
+            out += [f"{NAVCO_PREFIX}{i}" for i in navcases.runnable_fit_ids()]
+        else:
+            out.append(case)
+    return out
 
 
 def case_scenario(case: str) -> Any:
@@ -76,11 +104,21 @@ def case_scenario(case: str) -> Any:
 
 
 def probe_run(case: str, seed: int, overrides: dict[str, Any]) -> dict[str, Any]:
-    """Run ``case`` at ``seed`` with ``overrides`` and return one row of :data:`COLUMNS`."""
+    """Run ``case`` at ``seed`` with ``overrides`` and return one row of :data:`COLUMNS`.
+
+    A run whose model cannot be built (a coded campaign whose stated peak its pilot cannot reach,
+    say) is a row with the outcome :data:`NOT_BUILT`, its figures empty and the problem under
+    ``error``; the summaries leave it out.
+    """
+    from defection.model.address import ScenarioError
     from defection.model.regime import RegimeModel
     from defection.runner import final_figures, navco_readings
 
-    m = RegimeModel(case_scenario(case), rng=seed, overrides=overrides)
+    try:
+        m = RegimeModel(case_scenario(case), rng=seed, overrides=overrides)
+    except ScenarioError as exc:
+        empty = dict.fromkeys(COLUMNS)
+        return {**empty, "case": case, "seed": seed, "outcome": NOT_BUILT, "error": str(exc)}
     m.run()
     fig = final_figures(m)
     days = [d for d in navco_readings(m).values() if d is not None]
@@ -94,10 +132,15 @@ def probe_run(case: str, seed: int, overrides: dict[str, Any]) -> dict[str, Any]
         "detained": fig["soldiers"]["detained"],
         "elites": fig["elites_defected"],
         "first_defect": min(days) if days else None,
+        "force_agents": int(m.initial_force),
     }
 
 
 def _row_text(row: dict[str, Any]) -> str:
+    if row["outcome"] == NOT_BUILT:
+        cells = [str(row["case"]), str(row["seed"]), NOT_BUILT] + ["-"] * (len(COLUMNS) - 3)
+        return "| " + " | ".join(cells) + " |"
+
     def pct(x: float) -> str:
         return f"{100 * x:.1f}%"
 
@@ -105,7 +148,7 @@ def _row_text(row: dict[str, Any]) -> str:
     return (
         f"| {row['case']} | {row['seed']} | {row['outcome']} | {row['day']} | "
         f"{pct(row['defected'])} | {pct(row['deserted'])} | {pct(row['detained'])} | "
-        f"{pct(row['elites'])} | {first} |"
+        f"{pct(row['elites'])} | {first} | {row['force_agents']} |"
     )
 
 
@@ -128,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=1, help="local processes (default 1)")
     args = ap.parse_args(argv)
     overrides = parse_sets(args.set)
-    cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    cases = expand_cases([c.strip() for c in args.cases.split(",") if c.strip()])
     problems = []
     for case in cases:  # every problem before anything runs
         try:
@@ -156,6 +199,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for c, s in jobs:
             rows.append(probe_run(c, s, overrides))
             print(_row_text(rows[-1]), flush=True)
+    for row in rows:
+        if row["outcome"] == NOT_BUILT:
+            print(f"{row['case']} seed {row['seed']}: not built: {row['error']}")
     summary = navco_summary(rows)
     if summary:
         print()
@@ -174,6 +220,7 @@ def navco_summary(rows: list[dict[str, Any]]) -> str:
     from defection.model.outputs import WINDOW_DAYS
 
     camp = [r for r in rows if str(r["case"]).startswith(NAVCO_PREFIX)]
+    camp = [r for r in camp if r.get("outcome") != NOT_BUILT]
     if not camp:
         return ""
 
@@ -194,15 +241,68 @@ def navco_summary(rows: list[dict[str, Any]]) -> str:
             f"{method}: model DEFECT {hit}/{len(runs)} runs ({hit / len(runs):.2f}); "
             f"data {data}/{len(ids)} campaigns ({data / len(ids):.2f})"
         )
+    for method in ("nonviolent", "violent"):
+        line = success_line(method, camp, units, hit_of)
+        if line:
+            lines.append(line)
     bins = units.loc[[int(r["case"].removeprefix(NAVCO_PREFIX)) for r in camp], "bin"].tolist()
     parts = []
     for b in navco.BINS:
         hits = [hit_of(r) for r, rb in zip(camp, bins, strict=True) if rb == b]
         parts.append(f"{b} {sum(hits)}/{len(hits)}" if hits else f"{b} -")
     lines.append("by participation bin: " + ", ".join(parts))
+    agents = sorted(r["force_agents"] for r in camp if r.get("force_agents"))
+    if agents:
+        from defection.model.outputs import DEFECT_SHARE
+
+        one = [1.0 / a for a in agents]
+        lines.append(
+            f"resolution: one soldier agent is {100 * statistics.median(one):.2f}% of the initial "
+            f"force in the median run ({100 * min(one):.2f}% to {100 * max(one):.2f}%; "
+            f"{agents[0]} to {agents[-1]} soldier agents); DEFECT's armed-defection rule is "
+            f"{100 * DEFECT_SHARE:.1f}%"
+        )
     outcomes = Counter(str(r["outcome"]) for r in camp)
     lines.append("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
     return "\n".join(lines)
+
+
+def success_line(method: str, camp: list[dict[str, Any]], units: Any, hit_of: Any) -> str:
+    """P(SUCCESS) with and without a DEFECT among one method's campaign runs, next to the data.
+
+    A run succeeds when the regime fell within the window (``outputs.navco_success``); the data
+    count finished campaigns only, each once (docs/DATA.md: ONGOING is left out, LIMITED is not
+    success). Returns ``""`` when a run has no outcome day (a summary of hand-made rows) or no
+    run is of ``method``.
+    """
+    from defection.model.outputs import navco_success
+
+    ids = {int(r["case"].removeprefix(NAVCO_PREFIX)) for r in camp}
+    ids = {i for i in ids if units.loc[i, "method"] == method}
+    runs = [r for r in camp if int(r["case"].removeprefix(NAVCO_PREFIX)) in ids]
+    if not runs or any("day" not in r for r in runs):
+        return ""
+
+    def part(k: int, n: int) -> str:
+        return f"{k}/{n} ({k / n:.2f})" if n else f"{k}/{n} (-)"
+
+    def gap(a: tuple[int, int], b: tuple[int, int]) -> str:
+        return f"{a[0] / a[1] - b[0] / b[1]:+.2f}" if a[1] and b[1] else "-"
+
+    won = [navco_success(r["outcome"], r["day"]) for r in runs]
+    hit = [hit_of(r) for r in runs]
+    m_with = (sum(w for w, h in zip(won, hit, strict=True) if h), sum(hit))
+    m_without = (sum(w for w, h in zip(won, hit, strict=True) if not h), len(hit) - sum(hit))
+    done = units.loc[sorted(ids)]
+    done = done[done["finished"].astype(bool)]
+    d = done["DEFECT"].astype(int) == 1
+    s = done["success"].astype(bool)
+    d_with, d_without = (int((s & d).sum()), int(d.sum())), (int((s & ~d).sum()), int((~d).sum()))
+    return (
+        f"{method} SUCCESS: model {part(*m_with)} with DEFECT, {part(*m_without)} without "
+        f"(gap {gap(m_with, m_without)}); data {part(*d_with)} with, {part(*d_without)} "
+        f"without (gap {gap(d_with, d_without)}; finished campaigns)"
+    )
 
 
 if __name__ == "__main__":

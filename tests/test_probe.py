@@ -99,3 +99,55 @@ def test_probe_refuses_a_test_set_campaign_and_a_bad_id(capsys):
     assert f"navco:{test_id}" in capsys.readouterr().out
     assert probe.main(["navco:abc"]) == 2
     assert "navco:ID" in capsys.readouterr().out
+
+
+def test_navco_summary_splits_success_by_defect_and_states_the_resolution():
+    from defection.calibration import navcases
+
+    units = navcases._units().set_index("NAVCO ID")
+    fit = navcases.runnable_fit_ids()
+    done = units.loc[fit]
+    done = done[done["finished"].astype(bool) & (done["method"] == "nonviolent")]
+    nv = [int(i) for i in done.index]
+    row = {"deserted": 0.0, "defected": 0.0, "detained": 0.0, "elites": 0.0}
+    rows = [  # two runs with a DEFECT (one fell in the window), two without (one fell)
+        {**row, "case": f"navco:{nv[0]}", "first_defect": 5, "outcome": "transition",
+         "day": 9, "force_agents": 200},
+        {**row, "case": f"navco:{nv[0]}", "first_defect": 40, "outcome": "survival",
+         "day": 365, "force_agents": 100},
+        {**row, "case": f"navco:{nv[1]}", "first_defect": None, "outcome": "collapse",
+         "day": 30, "force_agents": 400},
+        # fell after the window: not a NAVCO success
+        {**row, "case": f"navco:{nv[1]}", "first_defect": None, "outcome": "collapse",
+         "day": 400, "force_agents": 400},
+        {"case": f"navco:{nv[2]}", "seed": 1, "outcome": probe.NOT_BUILT, "error": "x"},
+    ]  # fmt: skip
+    text = probe.navco_summary(rows).splitlines()
+    line = next(x for x in text if x.startswith("nonviolent SUCCESS: "))
+    assert "model 1/2 (0.50) with DEFECT, 1/2 (0.50) without (gap +0.00)" in line
+    two = done.loc[nv[:2]]
+    d, s = two["DEFECT"] == 1, two["success"].astype(bool)
+    assert f"data {int((s & d).sum())}/{int(d.sum())} " in line
+    assert f"{int((s & ~d).sum())}/{int((~d).sum())} " in line
+    res = next(x for x in text if x.startswith("resolution: "))
+    # the median of 1/400, 1/400, 1/200 and 1/100 is (0.25 % + 0.5 %) / 2; 100 to 400 agents
+    assert "is 0.38% of the initial force" in res and "100 to 400 soldier agents" in res
+    assert "rule is 0.5%" in res
+    assert "DEFECT 2/4 runs" in text[0]  # the run that was not built is left out
+
+
+def test_probe_expands_navco_fit_and_reports_a_model_it_cannot_build(capsys):
+    from defection.calibration import navcases
+
+    assert probe.expand_cases(["epstein_1", "navco:fit"]) == ["epstein_1"] + [
+        f"navco:{i}" for i in navcases.runnable_fit_ids()
+    ]
+    # a stated peak at full legitimacy: no one would ever protest, so no pool can be sized
+    fit = navcases.runnable_fit_ids()[0]
+    over = ["--set", "run.horizon=3", "--set", "protest.peak_share=0.5"]
+    over += ["--set", "protest.legitimacy=1"]
+    assert probe.main([f"navco:{fit}", "--seeds", "1", *over]) == 0
+    out = capsys.readouterr().out
+    assert f"| navco:{fit} | 1 | not built | - |" in out
+    assert f"navco:{fit} seed 1: not built: " in out and "protest.peak_share" in out
+    assert "Traceback" not in out
