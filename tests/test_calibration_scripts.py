@@ -3,6 +3,7 @@
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -243,3 +244,31 @@ def test_case_series_names_what_is_wrong(extra, needle, capsys):
     sample = str(ROOT / "calibration/refine13/refined.parquet")
     assert case_series.main([sample, "baseline", *extra]) == 2
     assert needle in capsys.readouterr().err
+
+
+choice_gap = _script("choice_gap")
+
+
+def test_choice_gap_reads_the_gap_each_soldier_in_service_chooses_by(capsys):
+    days = choice_gap.gaps("baseline", 6, 1, {"soldiers.choice_noise": 0.5})
+    assert len(days) == 6 and all(d.size > 0 and np.isfinite(d).all() for d in days)
+    lines = choice_gap.summary("baseline", days)
+    assert lines[0].startswith(f"baseline, days 1-5 ({sum(d.size for d in days[:5])} choices)")
+    # no soldier is at or past his threshold on day 1 of a calm start: every gap is positive
+    assert (days[0] > 0).all()
+    # the recorder is removed after the run: the rule is the model's own again
+    from defection.model import soldier_rules, soldiers
+
+    assert soldiers.soldier_rules.choice_probabilities is soldier_rules.choice_probabilities
+    assert choice_gap.main(["epstein_1", "--set", "soldiers.choice_noise=0"]) == 2
+    assert "choice_noise is 0" in capsys.readouterr().out
+    assert choice_gap.main(["no_such_scenario"]) == 2
+
+
+def test_the_gap_the_choice_noise_s_meaning_text_quotes():
+    # model/params.py, soldiers.choice_noise: "D has a median of 14-16 and a tenth percentile of
+    # about 10-11 in syria_2011 and soviet_1991" at the calibrated defaults (days 1-5 here)
+    for scenario in ("syria_2011", "soviet_1991"):
+        d = np.concatenate(choice_gap.gaps(scenario, 5, 1, {}))
+        assert 14 <= np.median(d) <= 16, scenario
+        assert 9.5 <= np.quantile(d, 0.1) <= 11.5, scenario
