@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from defection.calibration.probe import MAX_SEEDS, case_scenario, probe_run
+from defection.calibration.probe import MAX_SEEDS, NOT_BUILT, case_scenario, probe_run
 
 #: Outcomes that end the regime (a split and survival do not).
 FELL = ("transition", "collapse")
@@ -100,25 +100,33 @@ def summarise(
     Syria's 1-4 %): a mean can sit inside a range that no run reaches. Then also the share of
     runs in which at least as many soldiers deserted as defected (Syria's "desertion at least
     defection") and the share that meet both, the range and that order.
+
+    Runs whose model could not be built (outcome :data:`~defection.calibration.probe.NOT_BUILT`)
+    are left out: ``runs`` counts the others, and with none every share is ``None``.
     """
+    rows = [r for r in rows if r["outcome"] != NOT_BUILT]
     n = len(rows)
+
+    def share(k: int) -> float | None:
+        return k / n if n else None
+
     fell = [r for r in rows if r["outcome"] in FELL]
     out: dict[str, Any] = {"runs": n}
     for lo, hi in windows:
-        out[f"fell {lo}-{hi}"] = sum(lo <= r["day"] <= hi for r in fell) / n
+        out[f"fell {lo}-{hi}"] = share(sum(lo <= r["day"] <= hi for r in fell))
     out["median fall day"] = statistics.median(r["day"] for r in fell) if fell else None
     firsts = [r["first_defect"] for r in rows if r.get("first_defect") is not None]
     out["median first DEFECT"] = statistics.median(firsts) if firsts else None
-    out["force defected"] = statistics.fmean(r["defected"] for r in rows)
-    out["elites defected"] = statistics.fmean(r["elites"] for r in rows)
+    out["force defected"] = statistics.fmean(r["defected"] for r in rows) if n else None
+    out["elites defected"] = statistics.fmean(r["elites"] for r in rows) if n else None
     if band is not None:
         lo, hi = band
-        out["none defected"] = sum(r["defected"] == 0 for r in rows) / n
+        out["none defected"] = share(sum(r["defected"] == 0 for r in rows))
         inside = [lo <= r["defected"] <= hi for r in rows]
         order = [r["deserted"] >= r["defected"] for r in rows]
-        out[f"defected {lo:g}-{hi:g}"] = sum(inside) / n
-        out["deserted >= defected"] = sum(order) / n
-        out["both"] = sum(a and b for a, b in zip(inside, order, strict=True)) / n
+        out[f"defected {lo:g}-{hi:g}"] = share(sum(inside))
+        out["deserted >= defected"] = share(sum(order))
+        out["both"] = share(sum(a and b for a, b in zip(inside, order, strict=True)))
     return out
 
 
@@ -246,6 +254,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for x in t.values()
             ]
             print("| " + " | ".join(cells) + " |")
+        failed = [r for r, k in zip(rows, keys, strict=True) if k[0] == case]
+        failed = [r for r in failed if r["outcome"] == NOT_BUILT]
+        if failed:
+            print(f"\nnot built (left out above): {len(failed)} runs; {failed[0]['error']}")
     return 0
 
 

@@ -140,3 +140,16 @@ def test_a_bad_band_is_refused(sample, capsys):
     assert "--band 0.04: two shares" in capsys.readouterr().out
     assert sampleprobe.main([*base, "--band", "0.05,0.01"]) == 2
     assert "needs 0 <= LO <= HI <= 1" in capsys.readouterr().out
+
+
+def test_runs_that_could_not_be_built_are_left_out_of_the_shares():
+    from defection.calibration.probe import NOT_BUILT
+
+    built = {"outcome": "collapse", "day": 5, "defected": 0.02, "deserted": 0.0, "elites": 0.5}
+    lost = {**dict.fromkeys(built), "outcome": NOT_BUILT, "error": "no pool"}
+    got = sampleprobe.summarise([built | {"first_defect": 3}, lost], [(1, 20)], band=(0.01, 0.04))
+    assert got["runs"] == 1 and got["fell 1-20"] == 1.0 and got["force defected"] == 0.02
+    assert got["defected 0.01-0.04"] == 1.0
+    none = sampleprobe.summarise([lost], [(1, 20)], band=(0.01, 0.04))
+    assert none["runs"] == 0 and list(none) == list(got)  # the same columns, empty
+    assert all(v is None for k, v in none.items() if k != "runs")
