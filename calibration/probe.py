@@ -15,7 +15,9 @@ are among the cases, closing lines sum their runs up: the share with a NAVCO DEF
 365 days by method, next to the data's rate over the same campaigns; by method, the share that
 succeeded with and without a DEFECT and the gap, next to the data's over the same (finished)
 campaigns; the runs with a DEFECT by participation bin; the resolution (one soldier agent's
-share of the initial force, against DEFECT's armed-defection share); and the outcomes. The
+share of the initial force, against DEFECT's armed-defection share); the falls (how many came
+within two weeks, their median and latest day) and the survivals with no soldier gone; and the
+outcomes. The
 column ``force_agents`` is a run's soldier agents at the start (its initial force).
 
 Usage::
@@ -61,6 +63,8 @@ COLUMNS = (
 NAVCO_PREFIX = "navco:"
 #: The outcome of a run whose model could not be built (:func:`probe_run`).
 NOT_BUILT = "not built"
+#: The summary counts the falls that came within this many days (two weeks).
+FIRST_WEEKS = 14
 #: The token that stands for every runnable fitting-set campaign (``navco:fit``).
 NAVCO_FIT = NAVCO_PREFIX + "fit"
 
@@ -217,7 +221,7 @@ def navco_summary(rows: list[dict[str, Any]]) -> str:
     so the comparison is like for like, not against the fitting set's cell.
     """
     from defection.calibration import navcases, navco
-    from defection.model.outputs import WINDOW_DAYS
+    from defection.model.outputs import SUCCESS_OUTCOMES, WINDOW_DAYS
 
     camp = [r for r in rows if str(r["case"]).startswith(NAVCO_PREFIX)]
     camp = [r for r in camp if r.get("outcome") != NOT_BUILT]
@@ -262,6 +266,18 @@ def navco_summary(rows: list[dict[str, Any]]) -> str:
             f"{agents[0]} to {agents[-1]} soldier agents); DEFECT's armed-defection rule is "
             f"{100 * DEFECT_SHARE:.1f}%"
         )
+    fell = [r for r in camp if r["outcome"] in SUCCESS_OUTCOMES and r.get("day") is not None]
+    fell = sorted(r["day"] for r in fell)
+    if fell:
+        early = sum(d <= FIRST_WEEKS for d in fell)
+        lines.append(
+            f"falls: {len(fell)} of {len(camp)} runs, {early} of them by day {FIRST_WEEKS} "
+            f"(median day {statistics.median(fell):g}, latest {fell[-1]})"
+        )
+    calm = [r for r in camp if r["outcome"] == "survival" and r.get("defected") is not None]
+    if calm:
+        still = sum(r["defected"] == 0 and r["deserted"] == 0 for r in calm)
+        lines.append(f"survivals: {len(calm)}, {still} of them with no soldier gone")
     outcomes = Counter(str(r["outcome"]) for r in camp)
     lines.append("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
     return "\n".join(lines)

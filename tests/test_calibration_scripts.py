@@ -250,6 +250,9 @@ choice_gap = _script("choice_gap")
 
 
 def test_choice_gap_reads_the_gap_each_soldier_in_service_chooses_by(capsys):
+    from defection.model import soldier_rules
+
+    rule = soldier_rules.choice_probabilities
     days = choice_gap.gaps("baseline", 6, 1, {"soldiers.choice_noise": 0.5})
     assert len(days) == 6 and all(d.size > 0 and np.isfinite(d).all() for d in days)
     lines = choice_gap.summary("baseline", days)
@@ -257,9 +260,7 @@ def test_choice_gap_reads_the_gap_each_soldier_in_service_chooses_by(capsys):
     # no soldier is at or past his threshold on day 1 of a calm start: every gap is positive
     assert (days[0] > 0).all()
     # the recorder is removed after the run: the rule is the model's own again
-    from defection.model import soldier_rules, soldiers
-
-    assert soldiers.soldier_rules.choice_probabilities is soldier_rules.choice_probabilities
+    assert soldier_rules.choice_probabilities is rule
     assert choice_gap.main(["epstein_1", "--set", "soldiers.choice_noise=0"]) == 2
     assert "choice_noise is 0" in capsys.readouterr().out
     assert choice_gap.main(["no_such_scenario"]) == 2

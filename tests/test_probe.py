@@ -114,6 +114,7 @@ def test_navco_summary_splits_success_by_defect_and_states_the_resolution():
         {**row, "case": f"navco:{nv[0]}", "first_defect": 5, "outcome": "transition",
          "day": 9, "force_agents": 200},
         {**row, "case": f"navco:{nv[0]}", "first_defect": 40, "outcome": "survival",
+         "defected": 0.01,
          "day": 365, "force_agents": 100},
         {**row, "case": f"navco:{nv[1]}", "first_defect": None, "outcome": "collapse",
          "day": 30, "force_agents": 400},
@@ -134,6 +135,9 @@ def test_navco_summary_splits_success_by_defect_and_states_the_resolution():
     assert "is 0.38% of the initial force" in res and "100 to 400 soldier agents" in res
     assert "rule is 0.5%" in res
     assert "DEFECT 2/4 runs" in text[0]  # the run that was not built is left out
+    # three falls (days 9, 30 and 400), one of them within two weeks
+    assert "falls: 3 of 4 runs, 1 of them by day 14 (median day 30, latest 400)" in text
+    assert "survivals: 1, 0 of them with no soldier gone" in text
 
 
 def test_probe_expands_navco_fit_and_reports_a_model_it_cannot_build(capsys):
