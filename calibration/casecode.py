@@ -4,7 +4,7 @@ Political scientists know a case's features, not utility weights. A case is code
 :class:`Features`: NAVCO's columns (peak participation, method, regime violence, outside aid to
 the regime, foreign-state support to the campaign, a violent flank) and the force structure
 (force size, guard share, ethnic stacking, the ruling group's share, pay, arrears, an elite
-soft-line faction). A feature the
+soft-line faction, how far officers follow a patron who breaks). A feature the
 coder does not know is ``None`` and is drawn from its documented prior (:data:`PRIORS`); for NAVCO
 campaigns the force structure is always unknown. :func:`scenario_doc` turns features, drawn
 values and the mapping coefficients (:data:`MAPPING`, the part of the mapping that is not a
@@ -51,6 +51,7 @@ MAPPING: dict[str, Param] = {p.name: p for p in (
     _m("flank_violent_share", 0.15, 0.0, 0.4, "share", "Added to a nonviolent campaign's violent share when it has a violent flank (NAVCO VIOLENT FLANK = 1).", "Chenoweth & Schock 2015 (violent flanks); " + A + "size"),  # noqa: E501
     _m("lethality_regviol", 0.5, 0.1, 1.0, "share", "regime.lethality of the crackdown when the regime used violent repression (NAVCO REGVIOL = 1).", A + "violent repression is lethal to a degree no column records"),  # noqa: E501
     _m("repression_regviol", 0.9, 0.5, 1.0, "share", "regime.repression of that crackdown.", A + "a crackdown sends most loyal soldiers out"),  # noqa: E501
+    _m("patronage_weight", 0.0, 0.0, 1.0, "share", "How much of elites.client_follow a coded campaign takes from its feature patronage: (1 - w) x the registry's single value + w x patronage. At 0 every campaign keeps the single value, as every calibration so far was fitted; at 1 it is coded per campaign.", "Lee 2015, Defect or Defend? (officers follow a patron's break in some militaries, the chain of command in others); " + A + "0 until a calibration is fitted with the coded patronage"),  # noqa: E501
 )}
 # fmt: on
 
@@ -115,6 +116,9 @@ class Features:
         aid_money: Share of the wage bill an outside patron covers, when the regime has aid.
         softline_share: Share of the inner circle in a soft-line faction open before the crisis
             (an elite split in structure, not one the crisis produced).
+        patronage: Chance that an insider's client company commander goes over with him when
+            he breaks publicly: how far officers follow a patron rather than the chain of
+            command (``elites.client_follow``).
     """
 
     name: str
@@ -139,6 +143,7 @@ class Features:
     conscript_share: float | None = None
     aid_money: float | None = None
     softline_share: float | None = None
+    patronage: float | None = None
 
 
 # fmt: off
@@ -159,7 +164,8 @@ PRIORS: dict[str, Prior] = {
     "police_share": Prior("uniform", 0.1, 0.4, A + "police and interior troops are a large minority of most regimes' coercive forces"),  # noqa: E501
     "conscript_share": Prior("uniform", 0.0, 0.8, A + "from all-volunteer to mostly conscript armies"),  # noqa: E501
     "aid_money": Prior("uniform", 0.2, 1.0, A + "NAVCO's REGAID records that material aid came, not how much of the wage bill it covered"),  # noqa: E501
-    "softline_share": Prior("uniform", 0.0, 0.4, "O'Donnell & Schmitter 1986, Tentative Conclusions, p. 19 (divisions inside the regime precede transitions); " + A + "from no open faction to a large minority of the inner circle (a majority faction would already rule); drawn last, so the draws of the other priors are those of model version 6"),  # noqa: E501
+    "softline_share": Prior("uniform", 0.0, 0.4, "O'Donnell & Schmitter 1986, Tentative Conclusions, p. 19 (divisions inside the regime precede transitions); " + A + "from no open faction to a large minority of the inner circle (a majority faction would already rule); drawn after the features of model version 6, so their draws are unchanged"),  # noqa: E501
+    "patronage": Prior("loguniform", 0.01, 0.5, "Lee 2015, Defect or Defend? (whether officers follow a patron's break or the chain of command differs between militaries); " + A + "log-uniform from an institutional chain of command (1 client commander in 100 follows) to patrimonial networks (half follow, about the single value 0.496 of the first calibration, the registry default every hand-written case keeps); drawn last, so the draws of the other priors are those of model version 8"),  # noqa: E501
 }
 # fmt: on
 
@@ -195,6 +201,7 @@ WRITES: dict[str, str | None] = {
     "soldiers.conscript_share": "conscript_share",
     "police.share": "police_share",
     "elites.softline_share": "softline_share",
+    "elites.client_follow": "patronage",
     "support.regime_money": "regime_aid",
     "support.opposition": "state_support",
     "groups": "ruling_share",
@@ -232,6 +239,8 @@ def coefficients(values: dict[str, float] | None = None) -> dict[str, float]:
         if name not in MAPPING:
             raise CaseError(f"`{name}`: not a mapping coefficient ({', '.join(MAPPING)})")
         p = MAPPING[name]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise CaseError(f"`{name}`: must be a number in [{p.lo}, {p.hi}] (got {value!r})")
         if not p.lo <= value <= p.hi:
             raise CaseError(f"`{name}`: must be in [{p.lo}, {p.hi}] (got {value})")
         out[name] = float(value)
@@ -248,9 +257,10 @@ def scenario_doc(
 
     Inputs written: the stated peak (``protest.peak_share``), the population in two regions,
     legitimacy, the force in people and its structure (guards, stacking, pay, arrears, police,
-    conscripts), an elite soft-line faction open before the crisis, the method as a violent
-    share, outside support (REGAID as the share of the wage bill a patron covers, STATESUP as
-    full backing of the campaign) and a crackdown event when the regime used violent repression.
+    conscripts), an elite soft-line faction open before the crisis, how far client commanders
+    follow their patron, the method as a violent share, outside support (REGAID as the share of
+    the wage bill a patron covers, STATESUP as full backing of the campaign) and a crackdown
+    event when the regime used violent repression.
 
     Raises:
         CaseError: A feature is still unknown, or the method is neither nonviolent nor violent.
@@ -310,6 +320,9 @@ def scenario_doc(
         ],
         "events": [],
     }
+    w = c["case.patronage_weight"]
+    if w > 0:
+        doc["elites"]["client_follow"] = client_follow(f.patronage, w)
     doc["sources"] = _sources(f, drawn, c)
     if f.regime_violence:
         doc["events"].append(
@@ -324,10 +337,27 @@ def scenario_doc(
     return doc
 
 
+def client_follow(patronage: float, weight: float) -> float:
+    """``elites.client_follow`` of a coded case: ``(1 - w) c0 + w patronage``.
+
+    ``c0`` is the registry's single value (the first calibration's), ``w`` the mapping
+    coefficient ``case.patronage_weight``: at ``w = 1`` the case's own patronage (whether its
+    officers follow a patron's break or the chain of command; Lee 2015, *Defect or Defend?*),
+    at ``w = 0`` the single value every calibration so far was fitted with.
+    """
+    from defection.model.params import BY_NAME
+
+    if weight >= 1.0:
+        return float(patronage)
+    return (1.0 - weight) * BY_NAME["elites.client_follow"].default + weight * float(patronage)
+
+
 def _sources(f: Features, drawn: set[str], c: dict[str, float]) -> dict[str, str]:
     """The ``[sources]`` table: the case's citation for inputs, the prior for drawn values."""
     out = {}
     for key, feature in WRITES.items():
+        if key == "elites.client_follow" and not c["case.patronage_weight"] > 0:
+            continue  # not written: the registry's single value
         if feature is None:
             out[key] = TEMPLATE_SOURCES[key]
         elif feature in drawn:
@@ -345,6 +375,11 @@ def _sources(f: Features, drawn: set[str], c: dict[str, float]) -> dict[str, str
         src = "drawn" if "aid_money" in drawn else "input"
         out["support.regime_money"] += f"; the wage-bill share covered is {src} (`aid_money`)"
     out["support.opposition"] += "; assumption: backing coded as 1 (full) when present"
+    if "elites.client_follow" in out:
+        out["elites.client_follow"] += (
+            f"; mapped by case.patronage_weight = {c['case.patronage_weight']:g} (1: the "
+            "feature itself; below 1 blended with the registry's single value)"
+        )
     out["groups"] += "; assumption: two groups, the ruling one the regime's core"
     return out
 
@@ -427,9 +462,15 @@ NAVCO_COLUMNS = {
 }
 
 
-def unused(drawn: Features) -> dict[str, str]:
-    """Features that :func:`scenario_doc` does not use for this case, with the reason."""
+def unused(drawn: Features, coeffs: dict[str, float] | None = None) -> dict[str, str]:
+    """Features that :func:`scenario_doc` does not use for this case, with the reason.
+
+    ``coeffs``: the mapping coefficients (defaults otherwise); at ``case.patronage_weight`` 0
+    the feature ``patronage`` is drawn but not used.
+    """
     out = {}
+    if not coefficients(coeffs)["case.patronage_weight"] > 0:
+        out["patronage"] = "case.patronage_weight = 0"
     if not drawn.regime_aid:
         out["aid_money"] = "regime_aid = 0"
     if not drawn.regime_violence:
@@ -451,12 +492,15 @@ def _feature_value(name: str, value: Any) -> str:
     return str(value)
 
 
-def describe(features: Features, drawn: Features) -> list[tuple[str, str, str, str]]:
+def describe(
+    features: Features, drawn: Features, coeffs: dict[str, float] | None = None
+) -> list[tuple[str, str, str, str]]:
     """``(feature, value, source, prior)`` rows for a report of a coded case.
 
     Args:
         features: The case as coded (unknown features ``None``).
         drawn: The same case with the unknown features drawn (:func:`draw_unknowns`).
+        coeffs: The mapping coefficients (defaults otherwise): which features are used.
 
     Returns:
         One row per feature: its value (booleans as 1/0), where it comes from (``input`` with
@@ -465,7 +509,7 @@ def describe(features: Features, drawn: Features) -> list[tuple[str, str, str, s
         (:meth:`Prior.label`).
     """
     drawn_names = set(unknown(features))
-    ignored = unused(drawn)
+    ignored = unused(drawn, coeffs)
     out = []
     for name, value in asdict(drawn).items():
         if name in ("name", "title", "cite"):
@@ -546,6 +590,14 @@ def mapped_values(
                 f"regions.{r['name']}.population",
                 f"{r['population']:,.0f}",
                 f"population x {share:.0%} (assumption)",
+            )
+        )
+    if c["case.patronage_weight"] > 0:
+        rows.append(
+            (
+                "elites.client_follow",
+                num(p["elites.client_follow"]),
+                f"patronage ({drawn.patronage:.4g}), {coef('case.patronage_weight')}",
             )
         )
     if not scenario.events:

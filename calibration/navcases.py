@@ -136,11 +136,12 @@ def campaign_features(drawn: casecode.Features) -> dict[str, float]:
     return out
 
 
-def campaign_scenario(cid: int, draw: int = 0) -> Scenario:
+def campaign_scenario(cid: int, draw: int = 0, coeffs: dict[str, float] | None = None) -> Scenario:
     """The scenario of a NAVCO fitting campaign's coding ``draw``, as a ``navco`` case runs it.
 
     The same coding as case ``navco_<cid>_d<draw>`` of a spec's ``navco`` table with no ``set``
-    (the unknown features drawn from :data:`casecode.DRAW_ENTROPY`, the campaign and the draw).
+    (the unknown features drawn from :data:`casecode.DRAW_ENTROPY`, the campaign and the draw),
+    written with the mapping coefficients ``coeffs`` (by ``case.<name>``; defaults otherwise).
 
     Raises:
         casecode.CaseError: The campaign is not in the fitting set or cannot be run.
@@ -148,7 +149,7 @@ def campaign_scenario(cid: int, draw: int = 0) -> Scenario:
     coded = casecode.navco_features(cid, _units(), _split(), allow_test=False)
     rng = np.random.default_rng(np.random.SeedSequence([casecode.DRAW_ENTROPY, cid, draw]))
     drawn = casecode.draw_unknowns(coded, rng)
-    return NavcoBuilder(drawn, coded, (), f"navco campaign {cid}, coding {draw}")()
+    return NavcoBuilder(drawn, coded, (), f"navco campaign {cid}, coding {draw}")(coeffs)
 
 
 @cache

@@ -20,6 +20,10 @@ within two weeks, their median and latest day) and the survivals with no soldier
 outcomes. The
 column ``force_agents`` is a run's soldier agents at the start (its initial force).
 
+``--set case.NAME=VALUE`` sets a mapping coefficient of the coded campaigns
+(:data:`defection.calibration.casecode.MAPPING`, such as ``case.patronage_weight``); every other
+``--set`` is a model parameter.
+
 Usage::
 
     python -m defection.calibration.probe syria_2011,myanmar_2021 --seeds 3
@@ -27,6 +31,7 @@ Usage::
     python -m defection.calibration.probe navco:8,navco:13 --seeds 2
         --set belief.w_armed=9
     python -m defection.calibration.probe navco:fit --seeds 2 --workers 2
+        [--set case.patronage_weight=1]
 
 (each one command line).
 """
@@ -86,15 +91,28 @@ def expand_cases(cases: Sequence[str]) -> list[str]:
     return out
 
 
-def case_scenario(case: str) -> Any:
+def split_coefficients(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(mapping coefficients, model overrides)``: the ``case.*`` names apart from the rest."""
+    coeffs = {k: v for k, v in overrides.items() if k.startswith("case.")}
+    return coeffs, {k: v for k, v in overrides.items() if k not in coeffs}
+
+
+def case_scenario(case: str, coeffs: dict[str, Any] | None = None) -> Any:
     """The scenario of one case token: a scenario name or file, or ``navco:ID``.
 
+    ``coeffs``: mapping coefficients by ``case.<name>`` for a coded campaign.
+
     Raises:
-        ScenarioError: An unknown scenario, or a campaign that is not a runnable fitting one.
+        ScenarioError: An unknown scenario, a campaign that is not a runnable fitting one, or a
+            coefficient that is not one, out of its range or set for a case that is not coded.
     """
     from defection.model.scenario import ScenarioError, load
 
     if not case.startswith(NAVCO_PREFIX):
+        if coeffs:
+            raise ScenarioError(
+                [f"{case}: {', '.join(coeffs)}: mapping coefficients act on navco:ID cases only"]
+            )
         return load(case)
     from defection.calibration import casecode, navcases
 
@@ -102,7 +120,7 @@ def case_scenario(case: str) -> Any:
     if not text.isdigit():
         raise ScenarioError([f"{case}: write a NAVCO campaign as navco:ID (an integer id)"])
     try:
-        return navcases.campaign_scenario(int(text))
+        return navcases.campaign_scenario(int(text), coeffs=coeffs)
     except casecode.CaseError as exc:
         raise ScenarioError([f"{case}: {exc}"]) from None
 
@@ -118,8 +136,9 @@ def probe_run(case: str, seed: int, overrides: dict[str, Any]) -> dict[str, Any]
     from defection.model.regime import RegimeModel
     from defection.runner import final_figures, navco_readings
 
+    coeffs, overrides = split_coefficients(overrides)
     try:
-        m = RegimeModel(case_scenario(case), rng=seed, overrides=overrides)
+        m = RegimeModel(case_scenario(case, coeffs), rng=seed, overrides=overrides)
     except ScenarioError as exc:
         empty = dict.fromkeys(COLUMNS)
         return {**empty, "case": case, "seed": seed, "outcome": NOT_BUILT, "error": str(exc)}
@@ -177,9 +196,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     overrides = parse_sets(args.set)
     cases = expand_cases([c.strip() for c in args.cases.split(",") if c.strip()])
     problems = []
+    coeffs, model_sets = split_coefficients(overrides)
     for case in cases:  # every problem before anything runs
         try:
-            case_scenario(case).with_overrides(overrides)
+            case_scenario(case, coeffs).with_overrides(model_sets)
         except ScenarioError as exc:
             problems += exc.problems
     if not 1 <= args.seeds <= MAX_SEEDS:

@@ -40,6 +40,7 @@ def test_navco_features_are_the_columns_and_the_force_is_unknown(split):
         "conscript_share",
         "aid_money",
         "softline_share",
+        "patronage",
     }
 
 
@@ -129,3 +130,72 @@ def test_a_campaigns_kth_coding_is_the_same_everywhere(split):
     assert fa == fb and fa != fc
     assert a.hash != b.hash and b.params["soldiers.peer_weight"] == 3.0
     assert a.params["soldiers.guard_share"] == fa.guard_share
+
+
+def test_patronage_is_drawn_last_and_leaves_the_other_draws_alone(split, monkeypatch):
+    cid = _fit_id(split, "violent")
+    full = {"case.patronage_weight": 1.0}
+    sc, drawn = cc.coded_campaign(cid, 0, full, split=split)
+    prior = cc.PRIORS["patronage"]
+    assert list(cc.PRIORS)[-2:] == ["softline_share", "patronage"]
+    assert (prior.kind, prior.lo, prior.hi) == ("loguniform", 0.01, 0.5)
+    assert prior.lo <= drawn.patronage <= prior.hi
+    assert sc.params["elites.client_follow"] == drawn.patronage
+    assert sc.sources["elites.client_follow"].startswith(
+        "assumption: drawn from the prior of `patronage`"
+    )
+    # without the patronage prior the same stream gives every other feature the same value
+    f = cc.navco_features(cid, split=split)
+    before = {k: v for k, v in cc.PRIORS.items() if k != "patronage"}
+    monkeypatch.setattr(cc, "PRIORS", before)
+    old = cc.draw_unknowns(replace(f, patronage=0.3), np.random.default_rng(5))
+    monkeypatch.undo()
+    new = cc.draw_unknowns(f, np.random.default_rng(5))
+    assert replace(new, patronage=0.3) == old and new.patronage != 0.3
+
+
+def test_at_weight_0_a_coding_is_the_one_every_calibration_was_fitted_with(split):
+    """The default weight writes no client_follow: the scenario (and its hash) is version 8's."""
+    from defection.model.params import BY_NAME
+
+    cid = _fit_id(split, "nonviolent")
+    sc, drawn = cc.coded_campaign(cid, 1, split=split)
+    assert cc.MAPPING["case.patronage_weight"].default == 0.0
+    assert "client_follow" not in (sc.raw.get("elites") or {})
+    assert "elites.client_follow" not in sc.sources
+    assert sc.params["elites.client_follow"] == BY_NAME["elites.client_follow"].default
+    rows = {r[0]: r for r in cc.describe(cc.navco_features(cid, split=split), drawn)}
+    assert "not used (case.patronage_weight = 0)" in rows["patronage"][2]
+    half, _ = cc.coded_campaign(cid, 1, {"case.patronage_weight": 0.5}, split=split)
+    want = 0.5 * BY_NAME["elites.client_follow"].default + 0.5 * drawn.patronage
+    assert half.params["elites.client_follow"] == pytest.approx(want)
+    assert half.hash != sc.hash
+    with pytest.raises(cc.CaseError, match="must be a number"):
+        cc.coefficients({"case.patronage_weight": "high"})
+
+
+def test_a_coded_patronage_is_an_input_with_the_cases_citation(split):
+    f = replace(cc.navco_features(169, split=split), patronage=0.2)
+    drawn = cc.draw_unknowns(f, np.random.default_rng(1))
+    doc = cc.scenario_doc(drawn, {"case.patronage_weight": 1.0}, coded=f)
+    assert doc["elites"]["client_follow"] == 0.2
+    assert doc["sources"]["elites.client_follow"].startswith(f"{f.cite} (feature `patronage`)")
+    sc = from_dict(doc, "navco_169")
+    rows = {r[0]: r for r in cc.mapped_values(sc, drawn, {"case.patronage_weight": 1.0})}
+    assert rows["elites.client_follow"][1] == "0.2"
+
+
+@pytest.mark.parametrize("follow", [0.0, 1.0])
+def test_patronage_decides_whether_an_insiders_break_carries_troops(split, follow):
+    from defection.model import elites
+    from defection.model.rules import DEFECTED, LOYAL
+
+    f = replace(cc.navco_features(169, split=split), patronage=follow)
+    drawn = cc.draw_unknowns(f, np.random.default_rng(4))
+    m = RegimeModel(from_dict(cc.scenario_doc(drawn, {"case.patronage_weight": 1.0})), rng=2)
+    clients = np.unique(m.elites.clients[m.elites.clients >= 0])
+    assert clients.size and (m.soldiers.state[clients] == LOYAL).all()
+    elites.defect(m, np.arange(m.elites.state.size), np.random.default_rng(0))
+    went = np.flatnonzero(m.soldiers.state == DEFECTED)
+    # every client commander goes over at patronage 1, none at 0, and nobody else at once
+    assert went.tolist() == (clients.tolist() if follow else [])

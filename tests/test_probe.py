@@ -155,3 +155,23 @@ def test_probe_expands_navco_fit_and_reports_a_model_it_cannot_build(capsys):
     assert f"| navco:{fit} | 1 | not built | - |" in out
     assert f"navco:{fit} seed 1: not built: " in out and "protest.peak_share" in out
     assert "Traceback" not in out
+
+
+def test_probe_sets_mapping_coefficients_of_coded_campaigns_only(capsys):
+    from defection.calibration import casecode, navcases
+
+    fit = navcases.runnable_fit_ids()[0]
+    over = {"run.horizon": 5, "case.patronage_weight": 1.0}
+    row = probe.probe_run(f"navco:{fit}", 1, over)
+    assert row["outcome"] != probe.NOT_BUILT
+    # the coefficient reached the coding: the campaign's own patronage is its client_follow
+    sc = probe.case_scenario(f"navco:{fit}", {"case.patronage_weight": 1.0})
+    _, drawn = casecode.coded_campaign(fit, 0)
+    assert sc.params["elites.client_follow"] == drawn.patronage
+    args = ["--seeds", "1", "--set", "run.horizon=5"]
+    assert probe.main(["epstein_1", *args, "--set", "case.patronage_weight=1"]) == 2
+    assert "act on navco:ID cases only" in capsys.readouterr().out
+    assert probe.main([f"navco:{fit}", *args, "--set", "case.patronage_weight=2"]) == 2
+    assert "case.patronage_weight" in capsys.readouterr().out
+    assert probe.main([f"navco:{fit}", *args, "--set", "case.nonsense=0.1"]) == 2
+    assert "not a mapping coefficient" in capsys.readouterr().out
