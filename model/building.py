@@ -118,11 +118,13 @@ def build(
     m.core_group = core[0] if core else -1
     m.capital = next(i for i, r in enumerate(sc.regions) if r["capital"])
     cell_region = np.arange(cells) // (H * W)
-    prot_cells, sold_cells, n_regular, guard_share = _place(m, streams["place"], cell_region)
+    prot_cells, sold_cells, sreg, guard, guard_share = _place(m, streams["place"], cell_region)
     P, S = prot_cells.size, sold_cells.size
     m.occupant = np.full(cells, -1, dtype=np.int64)
     m.occupant[prot_cells] = np.arange(P)
-    m.occupant[sold_cells] = P + np.arange(S)
+    placed = sold_cells >= 0
+    m.occupant[sold_cells[placed]] = P + np.flatnonzero(placed)
+    m.off_map = ~placed  # soldiers who serve off the map from the start (soldiers.min_agents)
     m.n_protesters, m.n_soldiers = P, S
     # one position array for every agent on the grid; protesters' and soldiers' are views
     m.pos = np.concatenate([prot_cells, sold_cells]).astype(np.int64)
@@ -144,7 +146,7 @@ def build(
         # drawn last, and only with a build-up: without one every other draw stays the same
         join_day=rules.join_days(p["protest.buildup_days"], P, rng, p["protest.buildup_growth"]),
     )
-    _build_soldiers(m, streams, cell_region[sold_cells], n_regular, guard_share, cum)
+    _build_soldiers(m, streams, sreg, guard, guard_share, cum)
     _build_elites(m, streams["elites_build"])
     m.measure = measurement.measure(sc, np.bincount(preg, minlength=R), S, pilot_share, m.origin)
     m.protester_people = m.measure.protester_people[preg]
@@ -152,8 +154,53 @@ def build(
     m.group_shift = np.array([g["legitimacy_shift"] for g in sc.groups], dtype=float)
 
 
+def apportion(total: int, weights: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Split ``total`` into whole parts proportional to ``weights`` (largest remainders).
+
+    Each part gets ``floor(total w_i / sum w)``; the units left go to the largest remainders,
+    ties to the lower index (Hamilton's method). Equal weights when they sum to 0. No random
+    number is drawn.
+    """
+    w = np.asarray(weights, dtype=float)
+    if w.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if not w.sum() > 0:
+        w = np.ones_like(w)
+    quota = total * w / w.sum()
+    parts = np.floor(quota).astype(np.int64)
+    left = int(total - parts.sum())
+    order = np.argsort(-(quota - parts), kind="stable")
+    parts[order[:left]] += 1
+    return parts
+
+
+def off_map_counts(
+    on_map: int, on_map_guards: int, min_agents: int, guard_share: float
+) -> tuple[int, int]:
+    """Regular and guard soldier agents who serve off the map: ``(regular, guards)``.
+
+    The force is represented by at least ``min_agents`` soldier agents
+    (``soldiers.min_agents``); when the map holds fewer (``on_map``, of whom ``on_map_guards``
+    guards), the rest serve off it, guards until they make ``round(guard_share x total)`` of the
+    whole, regulars for the remainder. None when the map holds enough.
+    """
+    extra = max(0, int(min_agents) - int(on_map))
+    if extra == 0:
+        return 0, 0
+    total = on_map + extra
+    guards = min(extra, max(0, int(round(guard_share * total)) - int(on_map_guards)))
+    return extra - guards, guards
+
+
 def _place(m: RegimeModel, rng: np.random.Generator, cell_region: NDArray[np.int64]):
-    """Who stands where: per cell, citizen / soldier / empty; then guard cells in the capital."""
+    """Who stands where: per cell, citizen / soldier / empty; then guard cells in the capital.
+
+    Then the soldiers who serve off the map (``soldiers.min_agents``, :func:`off_map_counts`):
+    regulars spread over the regions as the map's regulars are (:func:`apportion`), guards in
+    the capital; their cell is -1. Order: the regulars (the map's, then those off it), then the
+    guards (likewise). Returns the protesters' cells, the soldiers' cells, their regions, their
+    guard flags and the guard share.
+    """
     sc, p = m.scenario_def, m.p
     H, W = p["grid.height"], p["grid.width"]
     cells = cell_region.size
@@ -184,22 +231,44 @@ def _place(m: RegimeModel, rng: np.random.Generator, cell_region: NDArray[np.int
     free = np.setdiff1d(np.arange(lo, lo + H * W), np.concatenate([prot_cells, sold_cells]))
     n_guard = min(n_guard, free.size)
     guard_cells = np.sort(rng.choice(free, size=n_guard, replace=False))
-    return prot_cells, np.concatenate([sold_cells, guard_cells]), n_regular, guard_share
+    off_reg, off_guard = off_map_counts(
+        n_regular + n_guard, n_guard, p["soldiers.min_agents"], guard_share
+    )
+    R = len(sc.regions)
+    on_map_reg = np.bincount(cell_region[sold_cells], minlength=R)
+    weights = (
+        on_map_reg
+        if on_map_reg.sum() > 0
+        else np.array([r["garrison_density"] for r in sc.regions], dtype=float)
+    )
+    off_reg_region = np.repeat(np.arange(R), apportion(off_reg, weights))
+    cells_all = np.concatenate(
+        [sold_cells, np.full(off_reg, -1), guard_cells, np.full(off_guard, -1)]
+    ).astype(np.int64)
+    sreg = np.concatenate(
+        [
+            cell_region[sold_cells],
+            off_reg_region,
+            cell_region[guard_cells],
+            np.full(off_guard, m.capital),
+        ]
+    ).astype(np.int64)
+    guard = np.zeros(cells_all.size, dtype=bool)
+    guard[n_regular + off_reg :] = True
+    return prot_cells, cells_all, sreg, guard, guard_share
 
 
 def _build_soldiers(
     m: RegimeModel,
     streams: dict[str, np.random.Generator],
     sreg: NDArray[np.int64],
-    n_regular: int,
+    guard: NDArray[np.bool_],
     guard_share: float,
     cum: NDArray[np.float64],
 ) -> None:
     """Units first (they are formed where soldiers stand), then homes, groups, loyalty."""
     sc, p = m.scenario_def, m.p
     R, S = len(sc.regions), sreg.size
-    guard = np.zeros(S, dtype=bool)
-    guard[n_regular:] = True
     m.units = units = build_units(
         sreg,
         guard,

@@ -223,7 +223,8 @@ def size_of(scenario: Scenario) -> Size:
 
     Protesters and regular soldiers are the expected counts of the cell-by-cell draw (cells x
     density per region), or ``soldiers.count`` when it is set; guards add
-    ``guard_share / (1 - guard_share)`` of the regulars, at most one region's cells. Ties are an
+    ``guard_share / (1 - guard_share)`` of the regulars, at most one region's cells; at least
+    ``soldiers.min_agents`` soldiers in all (those beyond the map's serve off it). Ties are an
     upper bound per soldier: ``(squad_size - 1) / 2`` in his squad's clique, ``cross_ties / 2``
     and one to his leader.
     """
@@ -235,7 +236,7 @@ def size_of(scenario: Scenario) -> Size:
     regular = float(p["soldiers.count"]) if p["soldiers.count"] > 0 else drawn
     g = p["soldiers.guard_share"]
     guards = min(g / (1.0 - g) * regular, float(per_region)) if g < 1 else float(per_region)
-    soldiers = regular + guards
+    soldiers = max(regular + guards, float(p["soldiers.min_agents"]))  # the rest off the map
     ties_each = (p["soldiers.squad_size"] - 1) / 2 + p["soldiers.cross_ties"] / 2 + 1
     return Size(
         regions=len(regions),

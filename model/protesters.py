@@ -36,7 +36,7 @@ def neighbourhood_counts(
         layers[1, pr.pos[violent]] = 1.0
         c = m.grid.count(layers, p["soldiers.vision"])
         return {"actives_sv": c[0], "violent_sv": c[1]}
-    cops = (s.state == LOYAL) & s.on_duty
+    cops = (s.state == LOYAL) & s.on_duty & (s.pos >= 0)  # soldiers off the map arrest no one
     layers[0, s.pos[cops]] = 1.0
     layers[1, pr.pos[active]] = 1.0
     c = m.grid.count(layers, p["protest.vision"])

@@ -73,14 +73,13 @@ def decide(
     if s.state.size == 0:
         return
     idx = np.flatnonzero((s.state == LOYAL) | (s.state == SHIRKING))
-    cells = s.pos[idx]
-    n_vis = len(diamond_offsets(p["soldiers.vision"]))
-    act_v = counts["actives_sv"][cells].astype(float)
-    crowd = act_v / n_vis
-    nonviolent = np.divide(
-        act_v - counts["violent_sv"][cells], act_v, out=np.ones_like(act_v), where=act_v > 0
-    )
     R, G = len(m.region_names), m.n_groups
+    act_v, vio_v = crowd_in_vision(
+        counts["actives_sv"], counts["violent_sv"], s.pos[idx], s.region[idx], R
+    )
+    n_vis = len(diamond_offsets(p["soldiers.vision"]))
+    crowd = act_v / n_vis
+    nonviolent = np.divide(act_v - vio_v, act_v, out=np.ones_like(act_v), where=act_v > 0)
     active = pr.state == ACTIVE
     by_rg = np.bincount(pr.region[active] * G + pr.group[active], minlength=R * G)
     by_r = by_rg.reshape(R, G).sum(axis=1)
@@ -196,6 +195,34 @@ def decide(
     s.state[idx] = new
     s.on_duty &= s.state == LOYAL
     leave_grid(m, gone)
+
+
+def crowd_in_vision(
+    actives: NDArray[np.int32],
+    violent: NDArray[np.int32],
+    cells: NDArray[np.int64],
+    region: NDArray[np.int64],
+    n_regions: int,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Actives and violent actives each soldier faces: ``(actives, violent)`` per soldier.
+
+    A soldier on the map counts those within his vision of his cell (``actives`` and
+    ``violent`` hold the counts around every cell, region after region). A soldier who serves
+    off the map (cell -1, ``soldiers.min_agents``) faces the mean of those counts over his
+    region's cells: the crowd a soldier standing anywhere in his region's streets would see
+    (docs/ODD.md 7.4). With every soldier on the map this is the Epstein (2002) count itself.
+    """
+    on = cells >= 0
+    if on.all():
+        return actives[cells].astype(float), violent[cells].astype(float)
+    act = np.empty(cells.size)
+    vio = np.empty(cells.size)
+    act[on] = actives[cells[on]]
+    vio[on] = violent[cells[on]]
+    off = ~on
+    act[off] = actives.reshape(n_regions, -1).mean(axis=1)[region[off]]
+    vio[off] = violent.reshape(n_regions, -1).mean(axis=1)[region[off]]
+    return act, vio
 
 
 def leave_grid(m: RegimeModel, who: NDArray[np.int64]) -> None:

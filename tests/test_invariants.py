@@ -2,7 +2,8 @@
 
 Every day: agents are conserved (counts by state sum to the totals), the grid is consistent
 (each agent on the grid occupies exactly one cell of its own region, ``model.occupant`` agrees
-with the position arrays, soldiers who left hold no cell), every share is in [0, 1], and the
+with the position arrays, soldiers who left hold no cell and those who serve off the map never
+take one), every share is in [0, 1], and the
 exit states of soldiers (deserted, defected, detained) and elites (defected, purged) are absorbing.
 """
 
@@ -63,6 +64,7 @@ def small_runs(draw):
         "grid.movement": draw(st.booleans()),
         "soldiers.purge_rate": draw(st.sampled_from([0.0, 0.2])),
         "protest.max_jail": draw(st.sampled_from([0, 3, 30])),
+        "soldiers.min_agents": draw(st.sampled_from([0, 0, 60])),
     }
     events = draw(st.booleans())
     seed = draw(st.integers(0, 2**31 - 1))
@@ -101,7 +103,9 @@ def check_day(m, prev_soldiers, prev_elites):
     assert on_p.size == P, "protesters never leave the grid"
     in_force = (s.state == LOYAL) | (s.state == SHIRKING)
     assert (s.pos[~in_force] == -1).all(), "soldiers who left hold no cell"
-    assert (s.pos[in_force] >= 0).all(), "soldiers in the force stand on the grid"
+    on_map = ~m.off_map
+    assert (s.pos[in_force & on_map] >= 0).all(), "soldiers in the force stand on the grid"
+    assert (s.pos[m.off_map] == -1).all(), "soldiers who serve off the map never take a cell"
     cells = np.concatenate([pr.pos[on_p], s.pos[on_s]])
     assert np.unique(cells).size == cells.size, "two agents share a cell"
     assert ((cells >= 0) & (cells < m.grid.cells)).all()
