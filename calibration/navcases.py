@@ -32,15 +32,18 @@ features of that coding.
 **Mapping coefficients** (``case.*``, :data:`~defection.calibration.casecode.MAPPING`) act when the
 scenario is written from the features, not in the model: a coded case carries a picklable
 :class:`NavcoBuilder`, and the worker rebuilds the run's scenario with the run's coefficient values
-(:class:`~defection.calibration.cases.CaseRunner`).
+(:class:`~defection.calibration.cases.CaseRunner`). A case table's ``set`` may fix a coefficient
+(its value holds over the run's).
 
 **Aggregate targets.** A ``[[targets]]`` table with ``navco = {table = ..., cell = ...}`` is one
 cell of the data's tables (``navco.targets(navco.fitting_units())``): ``defect_by_bin`` (cell a
 participation bin), ``defect_by_method`` (cell a method), ``success_by_method`` (cell a method:
-P(SUCCESS) of the finished campaigns) or ``success_gap`` (cell a method: P(SUCCESS | DEFECT) -
-P(SUCCESS | no DEFECT)). Its observed value is the data's and its observation
-sd the Wilson interval's half-width over 1.645 (the 90 % interval as +-1.645 sd). How the model's
-side is computed and emulated: :func:`cell_cases`, :func:`model_rates` and docs/CALIBRATION.md.
+P(SUCCESS) of the finished campaigns), ``success_gap`` (cell a method: P(SUCCESS | DEFECT) -
+P(SUCCESS | no DEFECT)) or ``success_and_defect`` (cell a method: the share of its finished
+campaigns with both SUCCESS and DEFECT, the joint that with the two others fixes the gap). Its
+observed value is the data's and its observation sd the Wilson interval's half-width over 1.645
+(the 90 % interval as +-1.645 sd). How the model's side is computed and emulated:
+:func:`cell_cases`, :func:`model_rates` and docs/CALIBRATION.md.
 """
 
 from __future__ import annotations
@@ -76,9 +79,18 @@ __all__ = [
     "model_rates",
 ]
 
+#: Features drawn for a coded campaign that only some codings use, with the mapping coefficient
+#: that switches each on: an emulator input only where a case table's ``set`` fixes it above 0.
+OPTIONAL_FEATURES = {"patronage": "case.patronage_weight"}
+
 #: The emulators' inputs of a coded campaign, in order (:func:`campaign_features`): the
-#: participation (log10), the method, and every feature a coder may leave to a prior.
-FEATURES: tuple[str, ...] = ("log10_participation", "violent", *casecode.PRIORS)
+#: participation (log10), the method, and every feature a coder may leave to a prior, but for
+#: the :data:`OPTIONAL_FEATURES` (appended when used).
+FEATURES: tuple[str, ...] = (
+    "log10_participation",
+    "violent",
+    *(k for k in casecode.PRIORS if k not in OPTIONAL_FEATURES),
+)
 
 #: The data tables an aggregate target may name, and what its cell is.
 NAVCO_TABLES = {
@@ -86,6 +98,16 @@ NAVCO_TABLES = {
     "defect_by_method": "a method",
     "success_by_method": "a method",
     "success_gap": "a method",
+    "success_and_defect": "a method",
+}
+
+#: The per-run measure a cell of each table averages (``success_gap`` is not a mean of one).
+CELL_MEASURES = {
+    "defect_by_bin": "navco_defect",
+    "defect_by_method": "navco_defect",
+    "success_by_method": "navco_success",
+    "success_gap": "navco_success",
+    "success_and_defect": "navco_success_defect",
 }
 
 
@@ -105,7 +127,8 @@ class NavcoBuilder:
     Attributes:
         drawn: The campaign's features with the unknown ones drawn.
         coded: The features as NAVCO codes them (unknown ones ``None``), for the sources table.
-        overrides: The case table's ``set``, applied after the coefficients.
+        overrides: The case table's ``set``, applied after the coefficients: ``case.*`` names
+            fix mapping coefficients (over the run's), the rest are model parameters.
         origin: Origin named in the scenario's errors.
     """
 
@@ -116,16 +139,29 @@ class NavcoBuilder:
 
     def __call__(self, coeffs: dict[str, float] | None = None) -> Scenario:
         """The scenario with the coefficients ``coeffs`` (by ``case.<name>``; else defaults)."""
-        from defection.model.scenario import from_dict
+        from defection.model.scenario import ScenarioError, from_dict
 
-        sc = from_dict(casecode.scenario_doc(self.drawn, coeffs, self.coded), self.origin)
-        if self.overrides:
-            sc = sc.with_overrides(dict(self.overrides), origin=f"{self.origin}.set")
+        fixed = {k: v for k, v in self.overrides if k.startswith("case.")}
+        model_sets = {k: v for k, v in self.overrides if k not in fixed}
+        try:
+            doc = casecode.scenario_doc(self.drawn, {**(coeffs or {}), **fixed}, self.coded)
+        except casecode.CaseError as exc:
+            raise ScenarioError([f"{self.origin}.set: {exc}"]) from None
+        sc = from_dict(doc, self.origin)
+        if model_sets:
+            sc = sc.with_overrides(model_sets, origin=f"{self.origin}.set")
         return sc
 
 
-def campaign_features(drawn: casecode.Features) -> dict[str, float]:
-    """The emulator inputs (:data:`FEATURES`) of one coding of a campaign."""
+def campaign_features(
+    drawn: casecode.Features, fixed: dict[str, Any] | None = None
+) -> dict[str, float]:
+    """The emulator inputs (:data:`FEATURES`) of one coding of a campaign.
+
+    ``fixed``: the case table's ``set``; an optional feature whose coefficient it fixes above 0
+    (:data:`OPTIONAL_FEATURES`) is an input too. A drawn feature the scenario does not use is no
+    input: it would only add noise (and would change the emulators of waves made before it).
+    """
     d = asdict(drawn)
     out = {
         "log10_participation": math.log10(drawn.participation),
@@ -133,6 +169,10 @@ def campaign_features(drawn: casecode.Features) -> dict[str, float]:
     }
     for name in FEATURES[2:]:
         out[name] = float(d[name])
+    for name, coeff in OPTIONAL_FEATURES.items():
+        value = (fixed or {}).get(coeff, 0)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            out[name] = float(d[name])
     return out
 
 
@@ -235,7 +275,7 @@ def _navco_source(table: dict[str, Any], origin: str, where: str, base_dir: Path
                 Case(
                     name=name,
                     scenario=sc,
-                    features=campaign_features(drawn),
+                    features=campaign_features(drawn, spec.set),
                     weight=spec.weight / n,
                     source="navco",
                     navco_id=cid,
@@ -278,12 +318,23 @@ def data_cell(table: str, cell: str, tables: dict[str, pd.DataFrame] | None = No
 
     Returns:
         ``observed``, ``obs_sd`` (half the 90 % Wilson width over 1.645; for ``success_gap`` the
-        two rates' sds combined as independent) and ``n`` (campaigns behind it).
+        two rates' sds combined as independent) and ``n`` (campaigns behind it). A
+        ``success_and_defect`` cell is the share of the method's finished campaigns with SUCCESS
+        and DEFECT.
 
     Raises:
         KeyError: No such table or cell, or an empty cell.
     """
     t = _data_tables() if tables is None else tables
+    if table == "success_and_defect":
+        s = t["success_by_defect"]
+        s = s[s["method"].astype(str) == cell]
+        n = int(s["n"].sum())
+        if n == 0:
+            raise KeyError(f"success_and_defect: method {cell!r} has no finished campaigns")
+        k = int(s.loc[s["DEFECT"] == 1, "k"].sum())
+        lo, hi = navco.wilson_interval(k, n)
+        return {"observed": k / n, "obs_sd": (hi - lo) / 2 / Z90, "n": n}
     if table == "success_gap":
         s = t["success_by_defect"]
         s = s[s["method"].astype(str) == cell]
@@ -319,10 +370,10 @@ def cell_cases(table: str, cell: str, cases: list[Case], facts: pd.DataFrame | N
     """The cases (codings of campaigns) an aggregate cell averages over.
 
     ``defect_by_bin``: the campaigns whose NAVCO bin is ``cell``; ``defect_by_method``: whose
-    method is ``cell``; ``success_by_method`` and ``success_gap``: whose method is ``cell`` and
-    that finished (ongoing campaigns are out of the data's success rates). Campaigns with no
-    participation figure are not run, so the model's method cells lack them (the data's include
-    them).
+    method is ``cell``; ``success_by_method``, ``success_gap`` and ``success_and_defect``: whose
+    method is ``cell`` and that finished (ongoing campaigns are out of the data's success
+    rates). Campaigns with no participation figure are not run, so the model's method cells lack
+    them (the data's include them).
     """
     facts = _unit_facts() if facts is None else facts
     out = []
@@ -353,8 +404,9 @@ def model_rates(runs: pd.DataFrame, facts: pd.DataFrame | None = None) -> dict[s
             default).
 
     Returns:
-        ``defect_by_bin``, ``defect_by_method`` and ``success_by_method`` (``p``,
-        ``campaigns``, ``runs``; success over finished campaigns), and ``success_gap`` by
+        ``defect_by_bin``, ``defect_by_method``, ``success_by_method`` and
+        ``success_and_defect`` (``p``, ``campaigns``, ``runs``; success over finished
+        campaigns), and ``success_gap`` by
         method (``p_defect``, ``p_no_defect``, ``gap``), where P(SUCCESS | DEFECT) is
         sum(success and defect) / sum(defect) over the campaigns' mean rates.
     """
@@ -407,4 +459,16 @@ def model_rates(runs: pd.DataFrame, facts: pd.DataFrame | None = None) -> dict[s
             }
         )
     out["success_by_method"] = pd.DataFrame(rows)
+    rows = []
+    for m in navco.METHODS:
+        g = per[(per["method"].astype(str) == m) & per["finished"].astype(bool)]
+        rows.append(
+            {
+                "method": m,
+                "p": float(g["sd"].mean()) if len(g) else math.nan,
+                "campaigns": len(g),
+                "runs": int(g["runs"].sum()),
+            }
+        )
+    out["success_and_defect"] = pd.DataFrame(rows)
     return out

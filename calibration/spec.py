@@ -182,7 +182,13 @@ class NavcoCell(BaseModel):
     """A target's ``navco`` table: one cell of the data's NAVCO tables (calibration/navcases.py)."""
 
     model_config = _STRICT
-    table: Literal["defect_by_bin", "defect_by_method", "success_by_method", "success_gap"]
+    table: Literal[
+        "defect_by_bin",
+        "defect_by_method",
+        "success_by_method",
+        "success_gap",
+        "success_and_defect",
+    ]
     cell: str
 
 
@@ -964,7 +970,7 @@ def _targets(
                 t = t.model_copy(update={k: None for k in history} | {"discrepancy_sd": 0.0})
         if t.navco is not None:
             cell = t.navco
-            need = "navco_success" if cell.table.startswith("success") else "navco_defect"
+            need = navcases.CELL_MEASURES[cell.table]
             if t.measure != need:
                 problems.append(f"{at}.measure`: a `{cell.table}` cell reads `{need}`")
             if t.observed is not None or t.obs_sd is not None or t.range is not None:
@@ -976,8 +982,9 @@ def _targets(
                 problems.append(f"{at}.compare`: a navco cell is a mean over campaigns (mean)")
             if cell.table == "success_gap" and kind == "wave":
                 problems.append(
-                    f"{at}.navco`: a success_gap cell is not emulated yet (it needs the joint "
-                    "P(SUCCESS and DEFECT)); a wave takes the defect_by_* cells, a screen all"
+                    f"{at}.navco`: a success_gap cell is not a mean of one run's value, so no "
+                    "emulator gives it; a wave fits it through its parts: the success_and_defect "
+                    "cell with success_by_method and defect_by_method (a screen takes all)"
                 )
             campaign_cases = [by_name[c] for c in cases if by_name[c].source == "navco"]
             if not campaign_cases:

@@ -167,6 +167,11 @@ def navco_success(run: RunView) -> float:
     return float(run.row["navco_success"])
 
 
+def navco_success_defect(run: RunView) -> float:
+    """NAVCO SUCCESS and DEFECT both in the run: 1 or 0 (the joint of the success gap)."""
+    return float(run.row["navco_success"]) * float(run.row["navco_defect"])
+
+
 def detained_max(run: RunView, day: int | None = None) -> float:
     """Largest share of the initial force detained by its own regime on any day up to ``day``."""
     s = run.series
@@ -317,6 +322,12 @@ MEASURES: dict[str, Measure] = {
             {"day": _UNTIL},
         ),  # noqa: E501
         Measure("navco_success", navco_success, navco_success.__doc__.split("\n")[0], "0/1"),
+        Measure(
+            "navco_success_defect",
+            navco_success_defect,
+            navco_success_defect.__doc__.split("\n")[0],
+            "0/1",
+        ),
         Measure("core_left", core_left, core_left.__doc__.split("\n")[0], "share"),
     )
 }

@@ -145,6 +145,70 @@ def test_model_rates_on_a_synthetic_table():
     sm = r["success_by_method"].set_index("method").loc["nonviolent"]
     assert sm["p"] == pytest.approx(s / 3)  # finished nonviolent campaigns' mean success
     assert sm["campaigns"] == 3
+    joint = r["success_and_defect"].set_index("method").loc["nonviolent"]
+    assert joint["p"] == pytest.approx(sd / 3) and joint["campaigns"] == 3
+    # the three cells fix the gap: P(S | D) - P(S | no D) = J/D - (S - J)/(1 - D), campaign means
+    jm, dm, sm_ = joint["p"], d / 3, s / 3
+    assert g["gap"] == pytest.approx(jm / dm - (sm_ - jm) / (1 - dm))
+
+
+def test_a_joint_cell_is_the_share_of_finished_campaigns_with_success_and_defect():
+    doc = _doc(FIT)
+    target = {
+        "name": "joint",
+        "measure": "navco_success",
+        "cases": ["navco"],
+        "compare": "mean",
+        "navco": {"table": "success_and_defect", "cell": "nonviolent"},
+    }
+    doc["targets"].append(target)
+    with pytest.raises(ScenarioError, match="reads `navco_success_defect`"):
+        calibration_from_dict(doc, "t.toml")
+    target["measure"] = "navco_success_defect"
+    cal = calibration_from_dict(doc, "t.toml")
+    t = next(t for t in cal.targets if t.name == "joint")
+    units = navco.fitting_units()
+    done = units[units["finished"].astype(bool) & (units["method"] == "nonviolent")]
+    both = (done["success"].astype(int) * done["DEFECT"].astype(int)).sum()
+    assert t.observed == pytest.approx(both / len(done))
+    lo, hi = navco.wilson_interval(int(both), len(done))
+    assert t.obs_sd == pytest.approx((hi - lo) / 2 / navcases.Z90)
+    ids = units.set_index(navco.ID)
+    assert set(t.cases) == {
+        f"navco_{i}_d0"
+        for i in FIT
+        if ids.loc[i, "method"] == "nonviolent" and bool(ids.loc[i, "finished"])
+    }
+    # the measure is the product of the run's two 0/1 values
+    from defection.calibration import targets as tg
+
+    class Run:
+        row = {"navco_success": 1.0, "navco_defect": 0.0}
+
+    assert tg.MEASURES["navco_success_defect"].fn(Run()) == 0.0
+    Run.row = {"navco_success": 1.0, "navco_defect": 1.0}
+    assert tg.MEASURES["navco_success_defect"].fn(Run()) == 1.0
+
+
+def test_a_wave_refuses_the_gap_cell_and_takes_its_parts():
+    wave = {"points": 10, "cutoff": 3.0, "candidates": 100, "keep": 10, "sobol_samples": 8}
+    doc = _doc(FIT, kind="wave", wave=wave)
+    doc.pop("screen")
+    cell = {"name": "gap", "measure": "navco_success", "cases": ["navco"], "compare": "mean"}
+    doc["targets"] = [{**cell, "navco": {"table": "success_gap", "cell": "violent"}}]
+    with pytest.raises(ScenarioError, match="success_and_defect cell with success_by_method"):
+        calibration_from_dict(doc, "t.toml")
+    doc["targets"] = [
+        {**cell, "name": "s", "navco": {"table": "success_by_method", "cell": "violent"}},
+        {
+            **cell,
+            "name": "j",
+            "measure": "navco_success_defect",
+            "navco": {"table": "success_and_defect", "cell": "violent"},
+        },
+    ]
+    cal = calibration_from_dict(doc, "t.toml")
+    assert [t.name for t in cal.targets] == ["s", "j"]
 
 
 def test_a_success_cell_reads_navco_success_over_finished_campaigns():
@@ -210,3 +274,31 @@ def test_a_small_calibrate_run_end_to_end(tmp_path: Path):
     assert runs["target:defect"].dropna().isin([0.0, 1.0]).all()
     files = write_results(cal, runs, tmp_path / "out")
     assert any(f.name == "chosen.json" for f in files)
+
+
+def test_a_case_table_fixes_the_patronage_weight_and_then_patronage_is_an_input():
+    from defection.calibration import casecode
+
+    doc = _doc(FIT[:2])
+    doc["cases"][0]["set"] = {**doc["cases"][0]["set"], "case.patronage_weight": 1.0}
+    cal = calibration_from_dict(doc, "t.toml")
+    plain = calibration_from_dict(_doc(FIT[:2]), "t.toml")
+    for case, before in zip(
+        (c for c in cal.cases if c.source == "navco"),
+        (c for c in plain.cases if c.source == "navco"),
+        strict=True,
+    ):
+        _, drawn = casecode.coded_campaign(case.navco_id, 0)
+        sc = case.runner().with_overrides({"soldiers.threshold": 2.0})
+        assert sc.params["elites.client_follow"] == drawn.patronage
+        # a run's own coefficients rebuild the scenario; the table's fixed weight still holds
+        run = case.runner().with_overrides({"case.violent_share_nonviolent": 0.1})
+        assert run.params["elites.client_follow"] == drawn.patronage
+        assert case.features["patronage"] == drawn.patronage
+        assert set(case.features) == {*navcases.FEATURES, "patronage"}
+        assert "patronage" not in before.features  # unused: no input
+        assert before.scenario.params["elites.client_follow"] == 0.496
+    bad = _doc(FIT[:1])
+    bad["cases"][0]["set"] = {"case.patronage_weight": 3.0}
+    with pytest.raises(ScenarioError, match="case.patronage_weight"):
+        calibration_from_dict(bad, "t.toml")
