@@ -447,28 +447,22 @@ def model_rates(runs: pd.DataFrame, facts: pd.DataFrame | None = None) -> dict[s
             {"method": m, "p_defect": p1, "p_no_defect": p0, "gap": p1 - p0, "campaigns": len(g)}
         )
     out["success_gap"] = pd.DataFrame(rows)
-    rows = []
-    for m in navco.METHODS:
-        g = per[(per["method"].astype(str) == m) & per["finished"].astype(bool)]
-        rows.append(
-            {
-                "method": m,
-                "p": float(g["s"].mean()) if len(g) else math.nan,
-                "campaigns": len(g),
-                "runs": int(g["runs"].sum()),
-            }
-        )
-    out["success_by_method"] = pd.DataFrame(rows)
-    rows = []
-    for m in navco.METHODS:
-        g = per[(per["method"].astype(str) == m) & per["finished"].astype(bool)]
-        rows.append(
-            {
-                "method": m,
-                "p": float(g["sd"].mean()) if len(g) else math.nan,
-                "campaigns": len(g),
-                "runs": int(g["runs"].sum()),
-            }
-        )
-    out["success_and_defect"] = pd.DataFrame(rows)
+    out["success_by_method"] = _finished_rates(per, "s")
+    out["success_and_defect"] = _finished_rates(per, "sd")
     return out
+
+
+def _finished_rates(per: pd.DataFrame, col: str) -> pd.DataFrame:
+    """Per method, the mean of the campaigns' ``col`` over its finished campaigns."""
+    rows = []
+    for m in navco.METHODS:
+        g = per[(per["method"].astype(str) == m) & per["finished"].astype(bool)]
+        rows.append(
+            {
+                "method": m,
+                "p": float(g[col].mean()) if len(g) else math.nan,
+                "campaigns": len(g),
+                "runs": int(g["runs"].sum()),
+            }
+        )
+    return pd.DataFrame(rows)

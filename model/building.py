@@ -95,7 +95,8 @@ def build(
     into units where they stand (:func:`~defection.model.network.build_units`) and given a home
     region, an identity group, loyalty and a threshold; elites get client company commanders.
 
-    Sets on ``m``: ``grid``, ``occupant``, ``pos``, ``n_protesters``, ``n_soldiers``,
+    Sets on ``m``: ``grid``, ``occupant``, ``pos``, ``off_map`` (per soldier: serves off the
+    map from the start, ``soldiers.min_agents``), ``n_protesters``, ``n_soldiers``,
     ``protesters``, ``soldiers``, ``units``, ``elites``, ``n_groups``, ``core_group``,
     ``capital``, ``initial_force``, ``garrison``, ``legitimacy``, ``group_shift``, ``measure``
     (people per agent, :mod:`~defection.model.measurement`) and ``protester_people`` (people each

@@ -86,6 +86,8 @@ class RegimeModel(mesa.Model):
         grid: :class:`~defection.model.space.GridStack`, one torus per region.
         occupant: Per cell, the agent standing there (protester ``i``, soldier ``P + i``) or -1.
         pos: Per agent (protesters, then soldiers), its cell or -1.
+        off_map: Per soldier, whether he serves off the map from the start (the soldiers beyond
+            the map's garrison that ``soldiers.min_agents`` asks for; docs/ODD.md section 2).
         n_protesters: ``P``. n_soldiers: ``S`` (the initial force, guards included).
         initial_force: ``S``, the denominator of every soldier share.
         garrison: Soldiers stationed per region at the start.

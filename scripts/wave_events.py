@@ -6,7 +6,9 @@ runs, the share that defect by method and by the data's DEFECT (the discriminati
 the share of each case's runs inside all of its own ranges at once (Syria's defected share
 *and* desertion at least defection, for instance); with ``--fell-by DAY``, the share of each
 case's runs in which the regime fell (collapse or transition) on or before that day; and, with
-``--by NAME``, the same split into quartiles of one parameter of the design. These are
+``--by NAME``, the same split into quartiles of one parameter of the design; and, for a wave
+with success cells, its campaign runs read as the data's tables (DEFECT, SUCCESS and the success
+gap by method, :func:`navco_tables`). These are
 the numbers docs/CALIBRATION.md quotes for a wave ("share of the runs of each case inside its
 range"), with the outcome days of the runs inside each range.
 
@@ -116,6 +118,40 @@ def navco_reading(runs: pd.DataFrame) -> pd.Series:
     return pd.Series(out)
 
 
+def navco_tables(runs: pd.DataFrame) -> pd.DataFrame:
+    """The campaign runs read as the data's tables, by method (``navcases.model_rates``).
+
+    DEFECT, SUCCESS (finished campaigns) and the success gap, each campaign's runs averaged
+    first, next to the data's over the fitting set. The runs mix the wave's design points, so
+    this reads the wave's space as a whole, not any one parameter vector. Empty when the wave
+    has no success cell.
+    """
+    from defection.calibration import navcases
+
+    if "target:success_nonviolent" not in runs.columns:
+        return pd.DataFrame()
+    rows = runs[runs["case"].str.startswith("navco_")].copy()
+    rows["navco_id"] = rows["case"].str.split("_").str[1].astype(int)
+    rows["navco_defect"] = rows["target:defect_nonviolent"]
+    rows["navco_success"] = rows["target:success_nonviolent"]
+    rows = rows.dropna(subset=["navco_defect", "navco_success"])
+    t = navcases.model_rates(rows)
+    out = {}
+    for m in navco.METHODS:
+        gap = t["success_gap"].set_index("method").loc[m]
+        out[m] = {
+            "defect": t["defect_by_method"].set_index("method").loc[m, "p"],
+            "data defect": navcases.data_cell("defect_by_method", m)["observed"],
+            "success": t["success_by_method"].set_index("method").loc[m, "p"],
+            "data success": navcases.data_cell("success_by_method", m)["observed"],
+            "success with DEFECT": gap["p_defect"],
+            "success without": gap["p_no_defect"],
+            "gap": gap["gap"],
+            "data gap": navcases.data_cell("success_gap", m)["observed"],
+        }
+    return pd.DataFrame(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the report; 2 for a folder that is not a committed wave or a ``--by`` not in it."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -160,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
     print(event_days(runs, calib, args.late).to_string())
     print("\nNAVCO campaign runs (a run's DEFECT):")
     print(navco_reading(runs).round(3).to_string())
+    tables = navco_tables(runs)
+    if len(tables):
+        print("\nNAVCO campaign runs as the data's tables (each campaign's runs averaged first):")
+        print(tables.round(2).to_string())
     if args.by:
         if args.by not in runs.columns:
             print(f"{args.by}: not a parameter of this wave", file=sys.stderr)

@@ -273,3 +273,30 @@ def test_the_gap_the_choice_noise_s_meaning_text_quotes():
         d = np.concatenate(choice_gap.gaps(scenario, 5, 1, {}))
         assert 14 <= np.median(d) <= 16, scenario
         assert 9.5 <= np.quantile(d, 0.1) <= 11.5, scenario
+
+
+wave_gap = _script("wave_gap")
+
+
+def test_wave_gap_is_the_identity_model_rates_uses():
+    assert wave_gap.implied_gap(0.5, 0.5, 0.4) == pytest.approx(0.4 / 0.5 - 0.1 / 0.5)
+    # a campaign table where every run with DEFECT succeeds and none without: gap 1
+    assert wave_gap.implied_gap(0.3, 0.3, 0.3) == pytest.approx(1.0)
+
+
+def test_wave_gap_prints_wave16_1s_emulated_cells(capsys):
+    # docs/CALIBRATION.md, "The thirteenth calibration": median gap 0.38 and 0.36
+    assert wave_gap.main([str(ROOT / "calibration/wave16_1")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith("1,000 kept points, 10th / 50th / 90th percentile")
+    assert "gap -0.08 / 0.38 / 0.81 (data gap +0.32)" in out[1]
+    assert "gap -0.27 / 0.36 / 0.84 (data gap +0.24)" in out[2]
+    table = wave_gap.cells(ROOT / "calibration/wave16_1")
+    v = table["violent"]
+    np.testing.assert_allclose(v["gap"], wave_gap.implied_gap(v["D"], v["S"], v["J"]))
+
+
+def test_wave_gap_names_a_wave_without_the_joint_cell(tmp_path, capsys):
+    assert wave_gap.main([str(ROOT / "calibration/wave15_1")]) == 2
+    assert "no success_and_defect cell for nonviolent" in capsys.readouterr().err
+    assert wave_gap.main([str(tmp_path)]) == 2

@@ -152,21 +152,21 @@ def test_model_rates_on_a_synthetic_table():
     assert g["gap"] == pytest.approx(jm / dm - (sm_ - jm) / (1 - dm))
 
 
-def test_a_joint_cell_is_the_share_of_finished_campaigns_with_success_and_defect():
+def _cell_target(table: str, cell: str, wrong: str, right: str):
+    """A target of ``table``'s ``cell``: refused with measure ``wrong``, built with ``right``."""
     doc = _doc(FIT)
-    target = {
-        "name": "joint",
-        "measure": "navco_success",
-        "cases": ["navco"],
-        "compare": "mean",
-        "navco": {"table": "success_and_defect", "cell": "nonviolent"},
-    }
+    target = {"name": "c", "measure": wrong, "cases": ["navco"], "compare": "mean"}
+    target["navco"] = {"table": table, "cell": cell}
     doc["targets"].append(target)
-    with pytest.raises(ScenarioError, match="reads `navco_success_defect`"):
+    with pytest.raises(ScenarioError, match=f"reads `{right}`"):
         calibration_from_dict(doc, "t.toml")
-    target["measure"] = "navco_success_defect"
+    target["measure"] = right
     cal = calibration_from_dict(doc, "t.toml")
-    t = next(t for t in cal.targets if t.name == "joint")
+    return next(t for t in cal.targets if t.name == "c")
+
+
+def test_a_joint_cell_is_the_share_of_finished_campaigns_with_success_and_defect():
+    t = _cell_target("success_and_defect", "nonviolent", "navco_success", "navco_success_defect")
     units = navco.fitting_units()
     done = units[units["finished"].astype(bool) & (units["method"] == "nonviolent")]
     both = (done["success"].astype(int) * done["DEFECT"].astype(int)).sum()
@@ -212,20 +212,7 @@ def test_a_wave_refuses_the_gap_cell_and_takes_its_parts():
 
 
 def test_a_success_cell_reads_navco_success_over_finished_campaigns():
-    doc = _doc(FIT)
-    target = {
-        "name": "sv",
-        "measure": "navco_defect",
-        "cases": ["navco"],
-        "compare": "mean",
-        "navco": {"table": "success_by_method", "cell": "violent"},
-    }
-    doc["targets"].append(target)
-    with pytest.raises(ScenarioError, match="reads `navco_success`"):
-        calibration_from_dict(doc, "t.toml")
-    target["measure"] = "navco_success"
-    cal = calibration_from_dict(doc, "t.toml")
-    t = next(t for t in cal.targets if t.name == "sv")
+    t = _cell_target("success_by_method", "violent", "navco_defect", "navco_success")
     units = navco.fitting_units()
     done = units[units["finished"].astype(bool) & (units["method"] == "violent")]
     assert t.observed == pytest.approx(done["success"].mean())

@@ -81,3 +81,15 @@ def test_fell_by_counts_collapses_and_transitions_on_or_before_the_day(capsys):
     assert not any(c.startswith("navco_") for c in fell.index)
     assert wave_events.main([str(folder), "--fell-by", "60"]) == 0
     assert "fell (collapse or transition) by day 60" in capsys.readouterr().out
+
+
+def test_wave16_2s_campaign_runs_read_as_the_data_tables():
+    runs = pd.read_parquet(ROOT / "calibration/wave16_2/runs.parquet")
+    t = wave_events.navco_tables(runs)
+    # docs/CALIBRATION.md, "The thirteenth calibration": gap +0.23 and +0.38 over its runs
+    assert t.loc["gap"].round(2).tolist() == [0.23, 0.38]
+    assert t.loc["defect"].round(2).tolist() == [0.32, 0.36]
+    assert (t.loc["gap"] == t.loc["success with DEFECT"] - t.loc["success without"]).all()
+    assert t.loc["data gap", "nonviolent"] == pytest.approx(0.3228, abs=1e-4)
+    no_success = runs.drop(columns=["target:success_nonviolent"])
+    assert wave_events.navco_tables(no_success).empty  # a wave without success cells
