@@ -31,7 +31,10 @@ fixed in every case (``soldiers.follower_detection`` 0, ``elites.softline_gap`` 
 defaults, and what its cases set moved into the scenario files (the crowds' build-up days, East
 Germany's exponential build-up and insiders' plots, Myanmar's documented force); with it, a
 stated peak's pilot runs at least to the end of the build-up (changing only runs shorter than
-their build-up, which could not size their pool before).
+their build-up, which could not size their pool before). After 8, without a bump:
+``soldiers.min_agents`` (soldiers off the map), whose default 0 keeps the map's soldiers only,
+and the coded campaigns' ``patronage``, which the default ``case.patronage_weight`` 0 leaves
+unused (calibrations that switch them on, the thirteenth's waves, record it in their specs).
 """
 
 #: Bump when a run's numbers change, with the golden baseline (see this module's docstring).
