@@ -91,9 +91,12 @@ class Case:
 COEFF_PREFIX = "case."
 
 
-def split_overrides(values: dict[str, Any]) -> tuple[dict[str, float], dict[str, Any]]:
-    """``(mapping coefficients, model overrides)`` of a run's values, by the ``case.`` prefix."""
-    coeffs = {k: float(v) for k, v in values.items() if k.startswith(COEFF_PREFIX)}
+def split_overrides(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(mapping coefficients, model overrides)`` of a run's values, by the ``case.`` prefix.
+
+    The coefficients are passed on as given: ``casecode.coefficients`` checks and converts them.
+    """
+    coeffs = {k: v for k, v in values.items() if k.startswith(COEFF_PREFIX)}
     rest = {k: v for k, v in values.items() if not k.startswith(COEFF_PREFIX)}
     return coeffs, rest
 

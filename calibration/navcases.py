@@ -65,6 +65,7 @@ from defection.calibration.cases import (
     _validate,
     is_test_set_allowed,
     register_source,
+    split_overrides,
 )
 from defection.model.scenario import Scenario, ScenarioError
 
@@ -139,10 +140,9 @@ class NavcoBuilder:
 
     def __call__(self, coeffs: dict[str, float] | None = None) -> Scenario:
         """The scenario with the coefficients ``coeffs`` (by ``case.<name>``; else defaults)."""
-        from defection.model.scenario import ScenarioError, from_dict
+        from defection.model.scenario import from_dict
 
-        fixed = {k: v for k, v in self.overrides if k.startswith("case.")}
-        model_sets = {k: v for k, v in self.overrides if k not in fixed}
+        fixed, model_sets = split_overrides(dict(self.overrides))
         try:
             doc = casecode.scenario_doc(self.drawn, {**(coeffs or {}), **fixed}, self.coded)
         except casecode.CaseError as exc:
@@ -158,9 +158,10 @@ def campaign_features(
 ) -> dict[str, float]:
     """The emulator inputs (:data:`FEATURES`) of one coding of a campaign.
 
-    ``fixed``: the case table's ``set``; an optional feature whose coefficient it fixes above 0
-    (:data:`OPTIONAL_FEATURES`) is an input too. A drawn feature the scenario does not use is no
-    input: it would only add noise (and would change the emulators of waves made before it).
+    ``fixed``: the case table's ``set`` (already checked by the case's build); an optional
+    feature whose coefficient it fixes above 0 (:data:`OPTIONAL_FEATURES`) is an input too. A
+    drawn feature the scenario does not use is no input: it would only add noise (and would
+    change the emulators of waves made before it).
     """
     d = asdict(drawn)
     out = {
@@ -169,9 +170,9 @@ def campaign_features(
     }
     for name in FEATURES[2:]:
         out[name] = float(d[name])
+    coeffs = casecode.coefficients(split_overrides(fixed or {})[0])
     for name, coeff in OPTIONAL_FEATURES.items():
-        value = (fixed or {}).get(coeff, 0)
-        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        if coeffs[coeff] > 0:
             out[name] = float(d[name])
     return out
 

@@ -91,12 +91,6 @@ def expand_cases(cases: Sequence[str]) -> list[str]:
     return out
 
 
-def split_coefficients(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(mapping coefficients, model overrides)``: the ``case.*`` names apart from the rest."""
-    coeffs = {k: v for k, v in overrides.items() if k.startswith("case.")}
-    return coeffs, {k: v for k, v in overrides.items() if k not in coeffs}
-
-
 def case_scenario(case: str, coeffs: dict[str, Any] | None = None) -> Any:
     """The scenario of one case token: a scenario name or file, or ``navco:ID``.
 
@@ -132,11 +126,12 @@ def probe_run(case: str, seed: int, overrides: dict[str, Any]) -> dict[str, Any]
     say) is a row with the outcome :data:`NOT_BUILT`, its figures empty and the problem under
     ``error``; the summaries leave it out.
     """
+    from defection.calibration.cases import split_overrides
     from defection.model.address import ScenarioError
     from defection.model.regime import RegimeModel
     from defection.runner import final_figures, navco_readings
 
-    coeffs, overrides = split_coefficients(overrides)
+    coeffs, overrides = split_overrides(overrides)
     try:
         m = RegimeModel(case_scenario(case, coeffs), rng=seed, overrides=overrides)
     except ScenarioError as exc:
@@ -196,7 +191,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     overrides = parse_sets(args.set)
     cases = expand_cases([c.strip() for c in args.cases.split(",") if c.strip()])
     problems = []
-    coeffs, model_sets = split_coefficients(overrides)
+    from defection.calibration.cases import split_overrides
+
+    coeffs, model_sets = split_overrides(overrides)
     for case in cases:  # every problem before anything runs
         try:
             case_scenario(case, coeffs).with_overrides(model_sets)
@@ -241,7 +238,7 @@ def navco_summary(rows: list[dict[str, Any]]) -> str:
     so the comparison is like for like, not against the fitting set's cell.
     """
     from defection.calibration import navcases, navco
-    from defection.model.outputs import SUCCESS_OUTCOMES, WINDOW_DAYS
+    from defection.model.outputs import SUCCESS_OUTCOMES, SURVIVAL, WINDOW_DAYS
 
     camp = [r for r in rows if str(r["case"]).startswith(NAVCO_PREFIX)]
     camp = [r for r in camp if r.get("outcome") != NOT_BUILT]
@@ -294,7 +291,7 @@ def navco_summary(rows: list[dict[str, Any]]) -> str:
             f"falls: {len(fell)} of {len(camp)} runs, {early} of them by day {FIRST_WEEKS} "
             f"(median day {statistics.median(fell):g}, latest {fell[-1]})"
         )
-    calm = [r for r in camp if r["outcome"] == "survival" and r.get("defected") is not None]
+    calm = [r for r in camp if r["outcome"] == SURVIVAL and r.get("defected") is not None]
     if calm:
         still = sum(r["defected"] == 0 and r["deserted"] == 0 for r in calm)
         lines.append(f"survivals: {len(calm)}, {still} of them with no soldier gone")

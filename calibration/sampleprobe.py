@@ -39,9 +39,7 @@ from typing import Any
 import numpy as np
 
 from defection.calibration.probe import MAX_SEEDS, NOT_BUILT, case_scenario, probe_run
-
-#: Outcomes that end the regime (a split and survival do not).
-FELL = ("transition", "collapse")
+from defection.model.outputs import SUCCESS_OUTCOMES as FELL  # outcomes that end the regime
 
 
 def read_sample(path: Path) -> Any:
