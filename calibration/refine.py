@@ -39,6 +39,17 @@ Per vector ``v`` (a ``draw`` of the check):
   that pass all three are ranked as above and at most :data:`KEEP` kept; if fewer than
   :data:`MIN_KEEP` pass, the kept set is filled up to :data:`MIN_KEEP` with the vectors that
   fail exactly one cut, by the same order (the report marks them).
+* ``by_method_success`` (fixed, and committed, before refine16's runs were read; the thirteenth
+  calibration is the first with the success gap among its targets): the three ``by_method`` cuts
+  and two more, the paired ``z`` of each method's SUCCESS rate on its finished campaigns
+  (``zs_m = (s_vm - r_m) / sqrt(r_m (1 - r_m) / n_vm)``, ``s_vm`` the share of ``v``'s finished
+  runs of finished campaigns of method ``m`` that succeed, ``r_m`` the data's rate on the same
+  campaigns): ``|zs_nonviolent| <= Z_MAX`` and ``|zs_violent| <= Z_MAX``. With DEFECT's and
+  SUCCESS's rates near the data's, the success gap is left to the joint rate, which the waves
+  fitted; each method's gap over the vector's runs is reported (``sgap_m``), not cut on (on 36
+  campaigns and one seed it rests on a handful of runs). If fewer than :data:`MIN_KEEP` pass
+  all five cuts, the kept set is filled up with the vectors that fail the fewest (then by the
+  same order).
 
 A check may run a random subset of the sample (``[check] draws`` smaller than the sample; the
 rows are drawn without replacement by the check's seed): ABC rejection over a random subsample
@@ -90,7 +101,7 @@ Z_MAX = 1.645
 #: that fail one NAVCO cut (the done-when's 20 draws may then repeat vectors).
 MIN_KEEP = 10
 #: The rules :func:`select` knows (module docstring); the first is the default.
-CUTS = ("by_method", "overall")
+CUTS = ("by_method", "overall", "by_method_success")
 #: Methods of the per-method cut, as ``validation.unit_facts`` codes them.
 METHODS = ("nonviolent", "violent")
 #: The refined sample's file, in the check's results folder.
@@ -158,6 +169,13 @@ def vector_scores(runs: pd.DataFrame, facts: pd.DataFrame) -> pd.DataFrame:
         method = facts.loc[ids, "method"].astype(str).to_numpy() if len(c) else ids
         for m in METHODS:
             rec[f"p_{m}"], rec[f"p_data_{m}"], rec[f"z_{m}"] = _paired_z(c[method == m], facts)
+        done = facts.loc[ids, "finished"].astype(bool).to_numpy() if len(c) else ids.astype(bool)
+        for m in METHODS:
+            mine = c[(method == m) & done]
+            rec[f"s_{m}"], rec[f"s_data_{m}"], rec[f"zs_{m}"] = _paired_z(
+                mine, facts, validation.SUCCESS, "success"
+            )
+            rec[f"sgap_{m}"] = _success_gap(mine)
         data = facts.loc[ids, "DEFECT"].astype(float).to_numpy() if len(c) else ids
         hits = c[validation.DEFECT].to_numpy(dtype=float) if len(c) else ids
         hit = float(hits[data == 1].mean()) if (data == 1).any() else math.nan
@@ -168,22 +186,35 @@ def vector_scores(runs: pd.DataFrame, facts: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _paired_z(c: pd.DataFrame, facts: pd.DataFrame) -> tuple[float, float, float]:
-    """``(p, q, z)`` of some campaign runs: model DEFECT rate, data's rate, paired z."""
+def _paired_z(
+    c: pd.DataFrame, facts: pd.DataFrame, run: str = validation.DEFECT, fact: str = "DEFECT"
+) -> tuple[float, float, float]:
+    """``(p, q, z)`` of some campaign runs: model rate of ``run``, data's of ``fact``, paired z."""
     n = len(c)
     if not n:
         return math.nan, math.nan, math.nan
-    p = float(c[validation.DEFECT].mean())
-    q = float(facts.loc[c["navco_id"].astype(int), "DEFECT"].astype(float).mean())
+    p = float(c[run].mean())
+    q = float(facts.loc[c["navco_id"].astype(int), fact].astype(float).mean())
     sd = math.sqrt(q * (1 - q) / n) if 0 < q < 1 else math.nan
     return p, q, (p - q) / sd if sd and sd > 0 else math.nan
 
 
-def _fails(scores: pd.DataFrame, z_max: float) -> pd.Series:
-    """How many of the ``by_method`` rule's three NAVCO cuts each vector fails."""
+def _success_gap(c: pd.DataFrame) -> float:
+    """P(SUCCESS | DEFECT) - P(SUCCESS | no DEFECT) over finished campaign runs (or NaN)."""
+    d = c[validation.DEFECT].to_numpy(dtype=float)
+    s = c[validation.SUCCESS].to_numpy(dtype=float)
+    if not (d == 1).any() or not (d == 0).any():
+        return math.nan
+    return float(s[d == 1].mean() - s[d == 0].mean())
+
+
+def _fails(scores: pd.DataFrame, z_max: float, success: bool = False) -> pd.Series:
+    """How many NAVCO cuts each vector fails: ``by_method``'s three, or five with ``success``."""
     fails = pd.Series(0, index=scores.index)
     for m in METHODS:
         fails += ~scores[f"z_{m}"].abs().le(z_max)  # NaN fails
+        if success:
+            fails += ~scores[f"zs_{m}"].abs().le(z_max)
     fails += ~scores["gap"].gt(0)
     return fails.astype(int)
 
@@ -220,13 +251,16 @@ def select(
     if cut == "overall":
         out["fails"] = (~out["abs_z"].le(z_max)).astype(int)  # NaN fails
     else:
-        out["fails"] = _fails(out, z_max)
+        out["fails"] = _fails(out, z_max, success=cut == "by_method_success")
     out["navco_ok"] = out["fails"].eq(0)
     order = ["deficit", "abs_z", "sample_row"]
     ok = out[out["navco_ok"]].sort_values(order, kind="mergesort")
     ranked = list(ok.index)
     if cut == "by_method" and len(ok) < min_keep:
         near = out[out["fails"].eq(1)].sort_values(order, kind="mergesort")
+        ranked += list(near.index[: min_keep - len(ok)])
+    elif cut == "by_method_success" and len(ok) < min_keep:
+        near = out[out["fails"].gt(0)].sort_values(["fails", *order], kind="mergesort")
         ranked += list(near.index[: min_keep - len(ok)])
     out["rank"] = np.nan
     out.loc[ranked, "rank"] = np.arange(1, len(ranked) + 1, dtype=float)
@@ -238,15 +272,29 @@ def _rule_text(rule: dict[str, Any]) -> str:
     z = rule["z_max"]
     if rule["cut"] == "overall":
         return f"|z| <= {z} on the NAVCO campaigns"
+    if rule["cut"] == "by_method_success":
+        return (
+            f"|z| <= {z} for DEFECT on each method's NAVCO campaigns, a positive discrimination "
+            f"gap and |z| <= {z} for SUCCESS on each method's finished campaigns (fill-ins "
+            f"failing the fewest cuts up to {rule['min_keep']} if fewer pass)"
+        )
     return (
         f"|z| <= {z} on each method's NAVCO campaigns and a positive discrimination gap "
         f"(fill-ins failing one cut up to {rule['min_keep']} if fewer pass)"
     )
 
 
+#: The success columns of the ``by_method_success`` rule's report table.
+SUCCESS_HEAD = (
+    " | P(SUCCESS) nonviolent (data) | z | P(SUCCESS) violent (data) | z "
+    "| success gap nonviolent | violent"
+)
+
+
 def _report(folder: Path, chosen: pd.DataFrame, info: dict[str, Any]) -> str:
     checks = case_checks()
     kept = chosen[chosen["kept"]]
+    success = info["rule"]["cut"] == "by_method_success"
     lines = [
         f"# Refinement by runs: {info['check']['name']} ({info['check']['calibration_id']})",
         "",
@@ -265,24 +313,38 @@ def _report(folder: Path, chosen: pd.DataFrame, info: dict[str, Any]) -> str:
         f"({info['runs']['failed']} failed)",
         f"- rule `{info['rule']['cut']}`: {_rule_text(info['rule'])}, then the "
         f"{info['rule']['keep']} smallest case deficits over {len(checks)} clauses",
-        f"- passed the NAVCO cut{'s' if info['rule']['cut'] == 'by_method' else ''}: "
+        f"- passed the NAVCO cut{'' if info['rule']['cut'] == 'overall' else 's'}: "
         f"{int(chosen['navco_ok'].sum())} of {len(chosen)}; kept: {len(kept)}"
         + (
-            f" ({int((kept['fails'] > 0).sum())} of them fill-ins failing one cut)"
+            f" ({int((kept['fails'] > 0).sum())} of them fill-ins failing "
+            f"{'one cut' if info['rule']['cut'] == 'by_method' else 'some cuts'})"
             if (kept["fails"] > 0).any()
             else ""
         ),
         "",
         "| rank | sample row | deficit | clauses met (all seeds) | NAVCO runs | P(DEFECT) model "
-        "| data | z | z nonviolent | z violent | gap | cuts failed | kept |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| data | z | z nonviolent | z violent | gap"
+        + (SUCCESS_HEAD if success else "")
+        + " | cuts failed | kept |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        + ("---:|" * 6 if success else "")
+        + "---:|---|",
     ]
     for _, r in chosen.iterrows():
         rank = "" if pd.isna(r["rank"]) else str(int(r["rank"]))
+        more = (
+            "".join(
+                f" | {r[f's_{m}']:.2f} ({r[f's_data_{m}']:.2f}) | {r[f'zs_{m}']:+.2f}"
+                for m in METHODS
+            )
+            + "".join(f" | {r[f'sgap_{m}']:+.2f}" for m in METHODS)
+            if success
+            else ""
+        )
         lines.append(
             f"| {rank} | {int(r['sample_row'])} | {r['deficit']:.2f} | {int(r['clauses_met'])} "
             f"| {int(r['campaigns'])} | {r['p_model']:.2f} | {r['p_data']:.2f} | {r['z']:+.2f} "
-            f"| {r['z_nonviolent']:+.2f} | {r['z_violent']:+.2f} | {r['gap']:+.2f} "
+            f"| {r['z_nonviolent']:+.2f} | {r['z_violent']:+.2f} | {r['gap']:+.2f}{more} "
             f"| {int(r['fails'])} | {'yes' if r['kept'] else ''} |"
         )
     lines += [
@@ -317,7 +379,7 @@ def refine(
         keep: At most this many vectors are kept.
         z_max: The NAVCO cut on ``|z|``.
         cut: The rule (:data:`CUTS`).
-        min_keep: The ``by_method`` rule's fill-up.
+        min_keep: The ``by_method`` and ``by_method_success`` rules' fill-up.
 
     Returns:
         The manifest written.
@@ -353,7 +415,7 @@ def refine(
     kept = chosen[chosen["kept"]]
     if kept.empty:
         raise RefineError(
-            f"{folder}: no vector passes the NAVCO cut{'s' if cut == 'by_method' else ''} "
+            f"{folder}: no vector passes the NAVCO cut{'' if cut == 'overall' else 's'} "
             f"({_rule_text({'cut': cut, 'z_max': z_max, 'min_keep': min_keep})}); nothing to keep"
         )
     params = [c for c in sample.columns if c in runs.columns]
@@ -406,11 +468,17 @@ def refine(
             "cut": cut,
             "keep": keep,
             "z_max": z_max,
-            "min_keep": min_keep if cut == "by_method" else None,
+            "min_keep": None if cut == "overall" else min_keep,
             "statistics": "deficit = sum over the five cases' 17 measured clauses of the share "
             "of the vector's runs that miss it; z = (P(DEFECT) model - data) / binomial sd on "
             "the same NAVCO campaigns, overall and by method; gap = P(run DEFECT | data "
-            "DEFECT) - P(run DEFECT | no data DEFECT) (calibration/refine.py)",
+            "DEFECT) - P(run DEFECT | no data DEFECT)"
+            + (
+                "; zs = the same z for SUCCESS on each method's finished campaigns"
+                if cut == "by_method_success"
+                else ""
+            )
+            + " (calibration/refine.py)",
         },
         "passed_navco_cut": int(chosen["navco_ok"].sum()),
         "kept_rows": out["sample_row"].tolist(),
@@ -442,7 +510,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"refined: kept {len(info['kept_rows'])} of {info['sample']['drawn']} vectors run "
         f"(sample: {info['sample']['rows']}; {info['passed_navco_cut']} passed the NAVCO "
-        f"cut{'s' if args.cut == 'by_method' else ''}) -> "
+        f"cut{'' if args.cut == 'overall' else 's'}) -> "
         f"{Path(args.folder) / SAMPLE_FILE}; report {Path(args.folder) / REPORT_FILE}"
     )
     return 0

@@ -64,10 +64,11 @@ def _runs(facts, draws: dict[int, dict]) -> pd.DataFrame:
                     v.update((spec.get("bad") or {}).get(case, {}))
                 recs.append({"case": case, "navco_id": None, "draw": d, "status": "ok",
                              **{f"target:{k}": float(x) for k, x in v.items()}})  # fmt: skip
+        won = spec.get("success", {})
         for cid, hit in spec["defect"].items():
             recs.append({"case": f"navco_{cid}_d0", "navco_id": cid, "draw": d, "status": "ok",
                          "target:navco_defect": float(hit),
-                         "target:navco_success": 0.0})  # fmt: skip
+                         "target:navco_success": float(won.get(cid, 0))})  # fmt: skip
     runs = pd.DataFrame(recs)
     runs["sample_row"] = runs["draw"]
     for i, p in enumerate(PARAMS):
@@ -177,6 +178,53 @@ def test_by_method_rule_needs_both_methods_and_a_positive_gap_and_fills_up():
         refine.select(scores, cut="both")
 
 
+def test_scores_compare_each_methods_success_on_finished_campaigns_and_report_its_gap():
+    facts = _facts()
+    defect = _defect(facts, 10, 0)
+    # the model succeeds exactly where the data does, and only where it defects
+    success = {c: int(facts.loc[c, "success"] == 1 and defect[c] == 1) for c in defect}
+    runs = _runs(facts, {0: {"defect": defect, "success": success, "params": [1.0, 0.1]}})
+    s = refine.vector_scores(runs, facts).iloc[0]
+    for m in refine.METHODS:
+        mine = [c for c in defect if str(facts.loc[c, "method"]) == m and facts.loc[c, "finished"]]
+        r = float(facts.loc[mine, "success"].astype(float).mean())
+        model = float(np.mean([success[c] for c in mine]))
+        assert s[f"s_data_{m}"] == pytest.approx(r) and s[f"s_{m}"] == pytest.approx(model)
+        if 0 < r < 1:
+            sd = math.sqrt(r * (1 - r) / len(mine))
+            assert s[f"zs_{m}"] == pytest.approx((model - r) / sd)
+        hit = [success[c] for c in mine if defect[c]]
+        miss = [success[c] for c in mine if not defect[c]]
+        if hit and miss:
+            assert s[f"sgap_{m}"] == pytest.approx(np.mean(hit) - 0.0)
+        else:
+            assert math.isnan(s[f"sgap_{m}"])
+
+
+def test_by_method_success_rule_adds_each_methods_success_and_fills_by_fewest_failed():
+    scores = pd.DataFrame(
+        {
+            "sample_row": [0, 1, 2, 3, 4],
+            "deficit": [0.0, 1.0, 2.0, 0.5, 0.1],
+            "z": [0.0] * 5,
+            "z_nonviolent": [0.1, 0.2, -1.0, 2.0, 2.0],
+            "z_violent": [0.1, -0.3, 1.0, 0.0, 2.0],
+            "gap": [0.2, 0.1, 0.3, 0.2, 0.1],
+            "zs_nonviolent": [0.0, -3.0, 0.5, -2.0, math.nan],  # NaN fails
+            "zs_violent": [0.0, 0.0, 0.5, 0.0, 0.0],
+        }
+    )
+    out = refine.select(scores, cut="by_method_success", min_keep=3)
+    by_row = out.set_index("sample_row").sort_index()
+    assert list(by_row["fails"]) == [0, 1, 0, 2, 3]
+    # rows 0 and 2 pass; one fill-in, the vector failing fewest cuts (row 1), not the best
+    # deficit among those failing some (row 4, three cuts)
+    assert list(out.loc[out["kept"], "sample_row"]) == [0, 2, 1]
+    # the DEFECT rule alone ignores the success columns
+    plain = refine.select(scores, min_keep=1).set_index("sample_row").sort_index()
+    assert list(plain["fails"]) == [0, 0, 0, 1, 2]
+
+
 def _folder(tmp_path: Path, runs: pd.DataFrame, rows: int) -> Path:
     root = tmp_path / "calibration"
     folder = root / "refine"
@@ -237,6 +285,15 @@ def test_refine_writes_the_kept_vectors_and_its_report(tmp_path, capsys):
     assert "refine-0123456789" in text and "passed the NAVCO cut: 2 of 3; kept: 2" in text
     line = next(ln for ln in text.splitlines() if "army and police defected" in ln)
     assert line.endswith("| 83% | 75% |")  # 5 of 6 runs meet it; of the kept, 3 of 4
+    assert "P(SUCCESS)" not in text  # the DEFECT rules' tables are as before
+    # the success rule: no campaign run succeeds, so every vector fails the success cuts and
+    # the kept set is the fill-up, by fewest cuts failed
+    assert refine.main([str(folder), "--cut", "by_method_success"]) == 0
+    assert "kept 3 of 3 vectors run (sample: 3; 0 passed the NAVCO cuts)" in capsys.readouterr().out
+    text = (folder / refine.REPORT_FILE).read_text()
+    assert refine.SUCCESS_HEAD in text and "fill-ins failing some cuts" in text
+    info = json.loads((folder / refine.MANIFEST_FILE).read_text())
+    assert info["rule"]["min_keep"] == refine.MIN_KEEP and "zs =" in info["rule"]["statistics"]
 
 
 def test_refine_takes_a_random_subset_of_the_sample_and_says_so(tmp_path, capsys):
