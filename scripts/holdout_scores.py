@@ -3,18 +3,22 @@
 A refinement by runs (``calibration/refineN``) keeps vectors on their runs of some fitting
 campaigns; its held-out check (``calibration/holdoutN``) runs the kept vectors on the other
 fitting campaigns. This script scores each kept vector on the held-out runs with the
-refinement's own rule (``refine.vector_scores`` and ``refine.select``) and sets its DEFECT rate
-and discrimination gap next to those it had in selection:
+refinement's own rule (``refine.vector_scores`` and ``refine.select`` with the cut its
+``refined.json`` names) and sets its DEFECT rate and discrimination gap next to those it had in
+selection (under ``by_method_success`` also each method's SUCCESS rate and success gap out of
+selection):
 
     python scripts/holdout_scores.py calibration/holdout8 calibration/refine8
 
 The last lines give the mean gap out of and in selection, their correlation across vectors,
-how many gaps are negative out of selection and how many vectors pass all three cuts again.
+how many gaps are negative out of selection and how many vectors pass all the rule's cuts
+again (and, under ``by_method_success``, the mean SUCCESS rate and success gap by method).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -37,12 +41,21 @@ def compare(holdout: Path, refined: Path) -> pd.DataFrame:
         (cuts failed out of selection), in the held-out rule's order.
     """
     facts = validation.unit_facts(navco.fitting_units())
+    cut = rule(refined)
     out = refine.select(
-        refine.vector_scores(validation.load_committed(holdout).runs, facts)
+        refine.vector_scores(validation.load_committed(holdout).runs, facts), cut=cut
     ).reset_index(drop=True)
     kept = pd.read_parquet(refined / "refined.parquet")
     wave_row = kept["sample_row"].to_numpy()[out["sample_row"].astype(int).to_numpy()]
     ins = pd.read_parquet(refined / "scores.parquet").set_index("sample_row")
+    more = {}
+    if cut == "by_method_success":
+        for m in refine.METHODS:
+            more[f"s_{m}"] = out[f"s_{m}"]
+            more[f"s_data_{m}"] = out[f"s_data_{m}"]
+            more[f"zs_{m}"] = out[f"zs_{m}"]
+        for m in refine.METHODS:
+            more[f"sgap_{m}"] = out[f"sgap_{m}"]
     return pd.DataFrame(
         {
             "wave_row": wave_row,
@@ -53,9 +66,18 @@ def compare(holdout: Path, refined: Path) -> pd.DataFrame:
             "gap_out": out["gap"],
             "z_nonviolent": out["z_nonviolent"],
             "z_violent": out["z_violent"],
+            **more,
             "fails": out["fails"],
         }
     )
+
+
+def rule(refined: Path) -> str:
+    """The cut the refinement kept its vectors by (its ``refined.json``; default ``by_method``)."""
+    path = refined / refine.MANIFEST_FILE
+    if not path.is_file():
+        return refine.CUTS[0]
+    return str(json.loads(path.read_text(encoding="utf-8")).get("rule", {}).get("cut", "by_method"))
 
 
 def summary(table: pd.DataFrame) -> dict[str, float]:
@@ -67,6 +89,16 @@ def summary(table: pd.DataFrame) -> dict[str, float]:
         "p_correlation": float(np.corrcoef(table["p_out"], table["p_in"])[0, 1]),
         "negative_gaps_out": int((table["gap_out"] < 0).sum()),
         "pass_all_cuts_out": int((table["fails"] == 0).sum()),
+        **{
+            f"success_{m}_out": float(table[f"s_{m}"].mean())
+            for m in refine.METHODS
+            if f"s_{m}" in table
+        },
+        **{
+            f"success_gap_{m}_out": float(table[f"sgap_{m}"].mean())
+            for m in refine.METHODS
+            if f"sgap_{m}" in table
+        },
     }
 
 
