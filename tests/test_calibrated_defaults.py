@@ -2,15 +2,17 @@
 
 Issue #10, section 4: "the registry's defaults come from it, each with the source 'calibrated'
 and the file". The defaults are the sample's medoid (calibration/promote.py), rounded; the
-manifest of the promoted sample names it. The twelfth calibration (waves wave15_1 to wave15_3),
-refined by runs to 10 of its vectors (calibration/refine15), made the sample of record (model
-version 8); model version 6's sample (the second calibration's, kept in
-calibration/calibrated_v6/) still gives the defaults of its parameters that the later
-calibrations held fixed, and the first calibration's medoid (calibration/wave3/promoted.json)
-those that the second held. Model version 8 changed only defaults that every vector of the
-twelfth calibration's sample sets, or that every one of its cases set, so its version-7 sample
-still stands (:data:`defection.model.version.SAMPLE_COMPATIBLE`): the last test reruns committed
-runs of the sample's wave with today's code and finds every target as committed.
+manifest of the promoted sample names it. The thirteenth calibration (waves wave16_1 to
+wave16_3), refined by runs to 10 of its vectors (calibration/refine16), made the sample of record
+(model version 9); model version 8's sample (the twelfth calibration's, kept in
+calibration/calibrated_v8/) still gives the default the thirteenth held fixed
+(``elites.steady_margin``), model version 6's (the second calibration's, in
+calibration/calibrated_v6/) the defaults of its parameters that the later calibrations held, and
+the first calibration's medoid (calibration/wave3/promoted.json) those that the second held.
+Model version 9 changed only defaults that every vector of the thirteenth calibration's sample
+sets, or that every one of its cases set, so its version-8 sample still stands
+(:data:`defection.model.version.SAMPLE_COMPATIBLE`): a slow test reruns committed runs of the
+sample's wave with today's code and finds every target as committed.
 """
 
 from __future__ import annotations
@@ -29,12 +31,17 @@ from defection.model.version import MODEL_VERSION, SAMPLE_COMPATIBLE
 
 MANIFEST = json.loads((SAMPLE_PATH.parent / "manifest.json").read_text(encoding="utf-8"))
 ROOT = Path(__file__).resolve().parents[1]
+#: Model version 8's sample of record: its medoid gives the default the thirteenth held.
+V8 = json.loads((ROOT / "calibration/calibrated_v8/manifest.json").read_text(encoding="utf-8"))
+HELD8 = sorted(set(V8["medoid"]["defaults"]) - set(MANIFEST["medoid"]["defaults"]))
 #: Model version 6's sample of record: its medoid gives the defaults the later calibrations held.
 V6 = json.loads((ROOT / "calibration/calibrated_v6/manifest.json").read_text(encoding="utf-8"))
-HELD6 = sorted(set(V6["medoid"]["defaults"]) - set(MANIFEST["medoid"]["defaults"]))
+HELD6 = sorted(set(V6["medoid"]["defaults"]) - set(MANIFEST["medoid"]["defaults"]) - set(HELD8))
 #: The first calibration's promoted manifest: its medoid gives the defaults the second held.
 FIRST = json.loads((ROOT / "calibration/wave3/promoted.json").read_text(encoding="utf-8"))
-HELD = sorted(set(FIRST["medoid"]["defaults"]) - set(MANIFEST["medoid"]["defaults"]) - set(HELD6))
+HELD = sorted(
+    set(FIRST["medoid"]["defaults"]) - set(MANIFEST["medoid"]["defaults"]) - set(HELD8) - set(HELD6)
+)
 
 
 def test_the_sample_of_record_is_final_and_readable_by_this_model():
@@ -63,6 +70,12 @@ def test_each_calibrated_default_is_the_medoids_value_with_its_source(name: str)
 #: Earlier samples whose medoids still give defaults the later calibrations held: (manifest,
 #: sample file, the source prefix of those defaults, the parameters held).
 EARLIER = {
+    "version 8": (
+        V8,
+        ROOT / "calibration/calibrated_v8/sample.parquet",
+        "calibrated: calibration/calibrated_v8/sample.parquet",
+        HELD8,
+    ),
     "version 6": (
         V6,
         ROOT / "calibration/calibrated_v6/sample.parquet",
@@ -98,10 +111,10 @@ def test_each_earlier_sample_is_the_one_its_manifest_names(sample: str):
 
 
 def test_no_other_parameter_claims_to_be_calibrated():
-    calibrated = set(MANIFEST["medoid"]["defaults"]) | set(HELD6) | set(HELD)
+    calibrated = set(MANIFEST["medoid"]["defaults"]) | set(HELD8) | set(HELD6) | set(HELD)
     claims = {n for n, p in BY_NAME.items() if p.source.startswith("calibrated")}
     assert claims == calibrated
-    assert (len(HELD6), len(HELD)) == (7, 5)
+    assert (len(HELD8), len(HELD6), len(HELD)) == (1, 7, 4)
 
 
 def test_bundled_scenarios_leave_the_calibrated_parameters_to_the_registry():
@@ -161,19 +174,31 @@ def test_committed_runs_of_the_samples_wave_give_the_same_targets_today():
 
 
 def test_each_case_file_gives_what_the_samples_wave_set_for_it():
-    """Model version 8 moved what the twelfth calibration's cases set into the files and the
+    """Model versions 8 and 9 moved what the calibration's cases set into the files and the
     registry: each case scenario, loaded as users load it, has every value its wave case set
-    (insiders' plots excepted where the party cannot remove its leader: there they do nothing)."""
+    (insiders' plots excepted where the party cannot remove its leader: there they do nothing).
+    The campaigns' table sets what the registry and the coding leave at their defaults
+    (1,000 soldier agents, client ties coded): the validation spec's campaign table sets the
+    same."""
     import tomllib
 
+    checks = tomllib.loads((ROOT / "calibration/specs/validation.toml").read_text())
+    validation_set = next(c for c in checks["cases"] if c.get("source") == "navco").get("set", {})
     from defection.model.scenario import load
 
-    spec = tomllib.loads((ROOT / MANIFEST["wave"]["folder"] / "spec.toml").read_text())
     checked = 0
-    for case in spec["cases"]:
-        if "scenario" not in case:  # the NAVCO campaigns: the registry's values
+    cases = [
+        case
+        for manifest in (MANIFEST, V8)  # this version's sample's wave, and the one it held
+        for case in tomllib.loads((ROOT / manifest["wave"]["folder"] / "spec.toml").read_text())[
+            "cases"
+        ]
+    ]
+    for case in cases:
+        if "scenario" not in case:  # the NAVCO campaigns: the registry's values, or validation's
             for name, value in case.get("set", {}).items():
-                assert BY_NAME[name].default == value, (case["name"], name)
+                default = BY_NAME[name].default if name in BY_NAME else None
+                assert default == value or validation_set.get(name) == value, (case["name"], name)
                 checked += 1
             continue
         sc = load(case["scenario"])
@@ -182,4 +207,4 @@ def test_each_case_file_gives_what_the_samples_wave_set_for_it():
                 continue
             assert sc.params[name] == value, (case["scenario"], name, sc.params[name], value)
             checked += 1
-    assert checked >= 20
+    assert checked >= 27
