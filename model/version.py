@@ -35,10 +35,18 @@ their build-up, which could not size their pool before). After 8, without a bump
 ``soldiers.min_agents`` (soldiers off the map), whose default 0 keeps the map's soldiers only,
 and the coded campaigns' ``patronage``, which the default ``case.patronage_weight`` 0 leaves
 unused (calibrations that switch them on, the thirteenth's waves, record it in their specs).
+9, the thirteenth calibration promoted (docs/CALIBRATION.md, "The thirteenth calibration's
+sample, model version 9"): the defaults of its 12 parameters from the medoid of its sample
+refined by runs (calibration/refine16; ``elites.peer_weight`` among them,
+``elites.steady_margin`` held at version 8's medoid), and the five cases' files set
+``soldiers.min_agents`` 1000, as every case of that calibration did. The registry's
+``soldiers.min_agents`` and the coding's ``case.patronage_weight`` keep their defaults 0: the
+validation spec's campaign table sets both as the calibration did (a coded campaign's default
+is still the map's soldiers and one client-follow share).
 """
 
 #: Bump when a run's numbers change, with the golden baseline (see this module's docstring).
-MODEL_VERSION = "8"
+MODEL_VERSION = "9"
 
 #: Earlier model versions whose calibrated samples this version still reads, with why: a version
 #: that changed only defaults which every vector of a sample sets gives, for a run that sets them,
@@ -46,29 +54,29 @@ MODEL_VERSION = "8"
 #: last wave and compares every target). Anything else that changes numbers makes a sample stale:
 #: leave it out of here and calibrate again.
 SAMPLE_COMPATIBLE: dict[str, str] = {
-    "7": (
-        "version 8 changed only defaults: those of the twelfth calibration's 12 parameters (to "
-        "its refined sample's medoid), soldiers.follower_detection and elites.softline_gap (to "
-        "0 and 2, which every case of the twelfth calibration set), and the five cases' files "
-        "(build-up days, East Germany's growth and plots, Myanmar's force: what those cases set). "
-        "A version-7 sample that varies all 12 (SAMPLE_REQUIRES), run on cases that set the "
-        "rest as the twelfth calibration did, gives the same numbers; older samples (versions "
-        "4 and 6, the second to eleventh calibrations) were made with other values of these "
-        "defaults and are refused: their runs and reports describe the versions they name"
+    "8": (
+        "version 9 changed only defaults: those of the thirteenth calibration's 12 parameters (to "
+        "its refined sample's medoid) and the five cases' files (soldiers.min_agents 1000, which "
+        "every case of the thirteenth calibration set). A version-8 sample that varies all 12 "
+        "(SAMPLE_REQUIRES), run on cases that set the rest as the thirteenth calibration did "
+        "(its campaign table: soldiers.min_agents 1000 and case.patronage_weight 1), gives the "
+        "same numbers; older samples (versions 4 to 7, the first to twelfth calibrations) were "
+        "made with other values of these defaults (elites.peer_weight among them) and are "
+        "refused: their runs and reports describe the versions they name"
     ),
 }
 
 #: Columns a sample of a compatible earlier version must carry to be read: a sample without
 #: them was fitted with a default this version changed.
 SAMPLE_REQUIRES: dict[str, tuple[str, ...]] = {
-    "7": (
+    "8": (
         "belief.intercept",
         "soldiers.threshold",
         "elites.loyalty_sd",
         "belief.w_armed",
         "belief.w_protest",
         "soldiers.choice_noise",
-        "elites.steady_margin",
+        "elites.peer_weight",
         "soldiers.w_legitimacy",
         "elites.plot_signal",
         "elites.plot_protest_gain",
