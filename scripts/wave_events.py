@@ -30,6 +30,7 @@ import pandas as pd
 
 from defection.calibration import navco
 from defection.calibration.spec import load_calibration
+from defection.model.address import ScenarioError
 from defection.model.outputs import SUCCESS_OUTCOMES
 
 
@@ -171,7 +172,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.folder}: not a committed wave (no runs.parquet or spec.toml)", file=sys.stderr
         )
         return 2
-    calib = load_calibration(args.folder / "spec.toml")
+    try:
+        calib = load_calibration(args.folder / "spec.toml")
+    except ScenarioError as exc:  # a spec this model no longer reads (a stale sample, say)
+        print(str(exc), file=sys.stderr)
+        return 2
     if calib.kind != "wave":
         print(
             f"{args.folder}: a {calib.kind}, not a wave; a check's runs are read by "

@@ -102,11 +102,14 @@ def test_unusable_samples_are_input_errors(tmp_path):
     older = _sample(tmp_path / "older", version="6")  # made with other defaults: refused
     proc = invoke("run", "baseline", "--ensemble", "2", "--sample", str(older), cwd=tmp_path)
     assert_clean_input_error(proc, "model version 6")
-    twelfth = list(SAMPLE_REQUIRES["7"])
-    first = _sample(tmp_path / "first", version="7")  # a version-7 sample without the 12
+    v7 = _sample(tmp_path / "v7", version="7")  # the twelfth calibration's: other peer weights
+    proc = invoke("run", "baseline", "--ensemble", "2", "--sample", str(v7), cwd=tmp_path)
+    assert_clean_input_error(proc, "model version 7")
+    twelfth = list(SAMPLE_REQUIRES["8"])
+    first = _sample(tmp_path / "first", version="8")  # a version-8 sample without the 12
     proc = invoke("run", "baseline", "--ensemble", "2", "--sample", str(first), cwd=tmp_path)
     assert_clean_input_error(proc, "soldiers.nonviolence_weight", "calibrate again")
-    second = _sample(tmp_path / "second", version="7", **{n: [0.5, 0.6] for n in twelfth})
+    second = _sample(tmp_path / "second", version="8", **{n: [0.5, 0.6] for n in twelfth})
     assert len(ensemble.load_sample(second).vectors) == 2
     proc = invoke("run", "baseline", "--ensemble", "2", "--sample", "nope.parquet", cwd=tmp_path)
     assert_clean_input_error(proc, "nope.parquet", "does not exist")
