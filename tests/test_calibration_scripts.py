@@ -149,6 +149,7 @@ holdout_scores = _script("holdout_scores")
         (7, 0.05, 0.20, 0.61, 3, 1),  # docs/CALIBRATION.md, holdout7, holdout8 and holdout9
         (8, 0.05, 0.27, -0.31, 4, 1),
         (9, 0.08, 0.24, 0.52, 2, 4),
+        (16, 0.10, 0.21, -0.03, 2, 0),  # holdout16, by refine16's five cuts
     ],
 )
 def test_held_out_gaps_are_the_ones_the_docs_quote(
@@ -164,6 +165,19 @@ def test_held_out_gaps_are_the_ones_the_docs_quote(
     assert got["gap_correlation"] == pytest.approx(correlation, abs=0.005)
     assert got["negative_gaps_out"] == negative
     assert got["pass_all_cuts_out"] == passing
+
+
+def test_holdout16_scores_success_by_the_cut_its_refinement_used():
+    # docs/CALIBRATION.md, "The thirteenth calibration's sample, model version 9"
+    assert holdout_scores.rule(ROOT / "calibration/refine16") == "by_method_success"
+    assert holdout_scores.rule(ROOT / "calibration/refine9") == "by_method"
+    got = holdout_scores.summary(
+        holdout_scores.compare(ROOT / "calibration/holdout16", ROOT / "calibration/refine16")
+    )
+    assert got["success_nonviolent_out"] == pytest.approx(0.33, abs=0.005)
+    assert got["success_violent_out"] == pytest.approx(0.36, abs=0.005)
+    assert got["success_gap_nonviolent_out"] == pytest.approx(0.54, abs=0.005)
+    assert got["success_gap_violent_out"] == pytest.approx(0.65, abs=0.005)
 
 
 wave_overlap = _script("wave_overlap")
