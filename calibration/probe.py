@@ -22,7 +22,10 @@ column ``force_agents`` is a run's soldier agents at the start (its initial forc
 
 ``--set case.NAME=VALUE`` sets a mapping coefficient of the coded campaigns
 (:data:`defection.calibration.casecode.MAPPING`, such as ``case.patronage_weight``); every other
-``--set`` is a model parameter.
+``--set`` is a model parameter. The calibrated sample (model version 9) was fitted on campaigns
+coded with ``--set case.patronage_weight=1 --set soldiers.min_agents=1000`` (the validation
+spec's campaign table sets the same); without them a campaign is coded at the defaults (the
+map's soldiers only and one client-follow share), as every calibration before the thirteenth.
 
 Usage::
 
@@ -31,7 +34,7 @@ Usage::
     python -m defection.calibration.probe navco:8,navco:13 --seeds 2
         --set belief.w_armed=9
     python -m defection.calibration.probe navco:fit --seeds 2 --workers 2
-        [--set case.patronage_weight=1]
+        [--set case.patronage_weight=1 --set soldiers.min_agents=1000]
 
 (each one command line).
 """
