@@ -298,7 +298,9 @@ def _report(folder: Path, chosen: pd.DataFrame, info: dict[str, Any]) -> str:
     lines = [
         f"# Refinement by runs: {info['check']['name']} ({info['check']['calibration_id']})",
         "",
-        f"Written by `python -m defection.calibration.refine {info['folder']}`; rule and "
+        f"Written by `python -m defection.calibration.refine {info['folder']}"
+        + ("" if info["rule"]["cut"] == CUTS[0] else f" --cut {info['rule']['cut']}")
+        + "`; rule and "
         "statistics: `calibration/refine.py`. Every number below comes from the check's "
         "committed runs.",
         "",

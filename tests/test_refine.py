@@ -292,6 +292,7 @@ def test_refine_writes_the_kept_vectors_and_its_report(tmp_path, capsys):
     assert "kept 3 of 3 vectors run (sample: 3; 0 passed the NAVCO cuts)" in capsys.readouterr().out
     text = (folder / refine.REPORT_FILE).read_text()
     assert refine.SUCCESS_HEAD in text and "fill-ins failing some cuts" in text
+    assert f"refine {folder} --cut by_method_success`" in text  # the command that wrote it
     info = json.loads((folder / refine.MANIFEST_FILE).read_text())
     assert info["rule"]["min_keep"] == refine.MIN_KEEP and "zs =" in info["rule"]["statistics"]
 
