@@ -46,7 +46,8 @@ Per vector ``v`` (a ``draw`` of the check):
   runs of finished campaigns of method ``m`` that succeed, ``r_m`` the data's rate on the same
   campaigns): ``|zs_nonviolent| <= Z_MAX`` and ``|zs_violent| <= Z_MAX``. With DEFECT's and
   SUCCESS's rates near the data's, the success gap is left to the joint rate, which the waves
-  fitted; each method's gap over the vector's runs is reported (``sgap_m``), not cut on (on 36
+  fitted; each method's gap over the vector's runs (``navcases.model_rates``' ``success_gap``) is
+  reported (``sgap_m``), not cut on (on 36
   campaigns and one seed it rests on a handful of runs). If fewer than :data:`MIN_KEEP` pass
   all five cuts, the kept set is filled up with the vectors that fail the fewest (then by the
   same order).
@@ -77,7 +78,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from defection.calibration import navco, validation
+from defection.calibration import navcases, navco, validation
 
 __all__ = [
     "CUTS",
@@ -170,12 +171,13 @@ def vector_scores(runs: pd.DataFrame, facts: pd.DataFrame) -> pd.DataFrame:
         for m in METHODS:
             rec[f"p_{m}"], rec[f"p_data_{m}"], rec[f"z_{m}"] = _paired_z(c[method == m], facts)
         done = facts.loc[ids, "finished"].astype(bool).to_numpy() if len(c) else ids.astype(bool)
+        gaps = navcases.model_rates(c, facts)["success_gap"].set_index("method")["gap"]
         for m in METHODS:
             mine = c[(method == m) & done]
             rec[f"s_{m}"], rec[f"s_data_{m}"], rec[f"zs_{m}"] = _paired_z(
                 mine, facts, validation.SUCCESS, "success"
             )
-            rec[f"sgap_{m}"] = _success_gap(mine)
+            rec[f"sgap_{m}"] = float(gaps.get(m, math.nan))
         data = facts.loc[ids, "DEFECT"].astype(float).to_numpy() if len(c) else ids
         hits = c[validation.DEFECT].to_numpy(dtype=float) if len(c) else ids
         hit = float(hits[data == 1].mean()) if (data == 1).any() else math.nan
@@ -197,15 +199,6 @@ def _paired_z(
     q = float(facts.loc[c["navco_id"].astype(int), fact].astype(float).mean())
     sd = math.sqrt(q * (1 - q) / n) if 0 < q < 1 else math.nan
     return p, q, (p - q) / sd if sd and sd > 0 else math.nan
-
-
-def _success_gap(c: pd.DataFrame) -> float:
-    """P(SUCCESS | DEFECT) - P(SUCCESS | no DEFECT) over finished campaign runs (or NaN)."""
-    d = c[validation.DEFECT].to_numpy(dtype=float)
-    s = c[validation.SUCCESS].to_numpy(dtype=float)
-    if not (d == 1).any() or not (d == 0).any():
-        return math.nan
-    return float(s[d == 1].mean() - s[d == 0].mean())
 
 
 def _fails(scores: pd.DataFrame, z_max: float, success: bool = False) -> pd.Series:
