@@ -400,7 +400,8 @@ def model_rates(runs: pd.DataFrame, facts: pd.DataFrame | None = None) -> dict[s
 
     Args:
         runs: One row per run with ``navco_id``, ``status``, ``navco_defect`` and
-            ``navco_success`` (0/1).
+            ``navco_success`` (0/1), or their expectations with ``navco_success_defect``
+            (the chance of both), as :mod:`defection.calibration.concession` computes them.
         facts: Per NAVCO ID its ``bin``, ``method`` and ``finished`` (the fitting set's by
             default).
 
@@ -413,7 +414,10 @@ def model_rates(runs: pd.DataFrame, facts: pd.DataFrame | None = None) -> dict[s
     """
     facts = _unit_facts() if facts is None else facts
     ok = runs[(runs["status"] == "ok") & runs["navco_id"].isin(facts.index)].copy()
-    ok["sd"] = ok["navco_success"] * ok["navco_defect"]
+    if "navco_success_defect" in ok.columns:  # expected values (calibration/concession.py)
+        ok["sd"] = ok["navco_success_defect"]
+    else:
+        ok["sd"] = ok["navco_success"] * ok["navco_defect"]
     per = ok.groupby("navco_id").agg(
         d=("navco_defect", "mean"),
         s=("navco_success", "mean"),

@@ -48,10 +48,12 @@ def decide(m: RegimeModel, rng: np.random.Generator) -> None:
 
     With ``elites.choice_noise`` ``tau > 0`` the choice is a daily binary logit instead: an elite
     defects with chance ``logistic(gain / tau)`` (random utility, McFadden 1974), which is the
-    threshold rule as ``tau`` goes to 0. With ``elites.plots`` on, in a regime whose ruling
-    party's rules let its inner circle remove the leader (``regime.party_removal``), a plot comes
-    first: the loyal elites for whom the insiders' signal (``m.plot_signal``: the public signal
-    with the crowd weighted by ``elites.plot_protest_gain``) has reached their plot threshold
+    threshold rule as ``tau`` goes to 0. Under an armed opposition the exit is worth less
+    (``elites.armed_threat``, :func:`~defection.model.rules.armed_exit_factor`). With
+    ``elites.plots`` on, in a regime whose ruling party's rules let its inner circle remove the
+    leader (``regime.party_removal``), a plot comes first: the loyal elites for whom the
+    insiders' signal (``m.plot_signal``: the public signal with the crowd weighted by
+    ``elites.plot_protest_gain``) has reached their plot threshold
     (:func:`~defection.model.rules.plot_ready`) are ready, and when they reach the quorum
     (:func:`~defection.model.rules.plot_tried`) they remove the ruler by their vote
     (:func:`vote_out`). No plot is tried once the outcome is decided. Plots by force (a coup of
@@ -72,6 +74,8 @@ def decide(m: RegimeModel, rng: np.random.Generator) -> None:
         p["opposition.amnesty"],
         m.stats["elites_defected"],
         p["elites.peer_weight"],
+        signals.active_armed_share(m) if p["elites.armed_threat"] > 0 else 0.0,
+        p["elites.armed_threat"],
     )
     if p["elites.plots"] and p["regime.party_removal"] and m.outcome is None:
         ready = loyal[

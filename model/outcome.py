@@ -1,8 +1,10 @@
 """Outcome (ODD section 7.7): whether the regime fell, split or survived (docs/MEASUREMENT.md).
 
-Two rules end the regime, checked in order each day until one decides: the elite majority has
-defected (``transition``), or the loyal force has stayed below the opposition for
-``outcome.k_days`` (``collapse``). A successful coup decides ``transition`` when it happens
+Three rules end the regime, checked in order each day until one decides: the elite majority has
+defected (``transition``), the loyal force has stayed below the opposition for
+``outcome.k_days`` (``collapse``), or the ruler concedes to the campaign (``transition`` by
+``concession``: a daily chance that grows with participation, :func:`concedes`; off while both
+concession rates are 0). A successful coup decides ``transition`` when it happens
 (:func:`defection.model.events.coup`). A split is a state, not an end: armed defectors and a
 loyal core coexisting is tracked daily, and the run continues (the regime may still fall); at the
 horizon a run is ``split`` when that state has held for the last ``outcome.split_days`` days, and
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from defection.model import outputs, rules
+from defection.model import outputs, rules, signals
 from defection.model.rules import ACTIVE, DEFECTED, LOYAL
 
 if TYPE_CHECKING:
@@ -54,6 +56,8 @@ def check(m: RegimeModel) -> None:
             decide(m, outputs.TRANSITION, outputs.RULE_ELITE_MAJORITY)
         elif m.collapse_days >= p["outcome.k_days"]:
             decide(m, outputs.COLLAPSE, outputs.RULE_LOYAL_FORCE)
+        elif concedes(m):
+            decide(m, outputs.TRANSITION, outputs.RULE_CONCESSION)
     had = m.region_had_defection()
     for r in np.flatnonzero(had & ~m.first_region_defection):
         m.log.append((m.day, f"first defection in {m.region_names[r]}"))
@@ -68,6 +72,28 @@ def check(m: RegimeModel) -> None:
         m.running = False
     elif m.outcome is not None and not m.until_horizon:
         m.running = False
+
+
+def concedes(m: RegimeModel) -> bool:
+    """Whether the ruler concedes today (:func:`~defection.model.rules.concession_hazard`).
+
+    Read from today's participation and the armed share of the active; one uniform draw from the
+    ``concession`` stream each undecided day on which either concession rate is above 0 (none
+    otherwise, so with both rates 0 the run is the one without the rule, and two settings
+    of the rates draw the same numbers on one seed).
+    """
+    p = m.p
+    nv, v = p["regime.concession_nonviolent"], p["regime.concession_violent"]
+    if nv <= 0 and v <= 0:
+        return False
+    hazard = rules.concession_hazard(
+        m.stats["participation"],
+        signals.active_armed_share(m),
+        nv,
+        v,
+        p["regime.concession_elasticity"],
+    )
+    return bool(m.streams["concession"].random() < hazard)
 
 
 def decide(m: RegimeModel, outcome: str, rule: str, day: int | None = None) -> None:

@@ -50,6 +50,7 @@ __all__ = [
     "PROTESTER_COLOURS",
     "PROTESTER_STATES",
     "RANKS",
+    "RULE_CONCESSION",
     "RULE_COUP",
     "RULE_ELITE_MAJORITY",
     "RULE_HORIZON",
@@ -171,12 +172,14 @@ def branch_shares(state: ArrayLike, member: ArrayLike) -> tuple[float, float]:
 COLLAPSE, TRANSITION, SPLIT, SURVIVAL = "collapse", "transition", "split", "survival"
 #: How a run ends (``RegimeModel.outcome``; ``None`` until decided; docs/MEASUREMENT.md section 4).
 #: ``collapse`` is a popular collapse (the loyal force gave way), ``transition`` an elite one (the
-#: insiders defected or seized the centre), ``split`` an armed defection the regime did not end
-#: (read at the end of the run, not a stop), ``survival`` none of these.
+#: insiders defected, voted the ruler out or seized the centre, or the ruler conceded),
+#: ``split`` an armed defection the regime did not end (read at the end of the run, not a
+#: stop), ``survival`` none of these.
 OUTCOMES: tuple[str, ...] = (COLLAPSE, TRANSITION, SPLIT, SURVIVAL)
 RULE_ELITE_MAJORITY = "elite_majority"
 RULE_COUP = "coup"
 RULE_PALACE = "palace_vote"
+RULE_CONCESSION = "concession"
 RULE_LOYAL_FORCE = "loyal_force_below_opposition"
 RULE_SPLIT = "armed_split"
 RULE_HORIZON = "horizon_reached"
@@ -185,6 +188,7 @@ OUTCOME_RULES: dict[str, str] = {
     RULE_ELITE_MAJORITY: TRANSITION,
     RULE_COUP: TRANSITION,
     RULE_PALACE: TRANSITION,
+    RULE_CONCESSION: TRANSITION,
     RULE_LOYAL_FORCE: COLLAPSE,
     RULE_SPLIT: SPLIT,
     RULE_HORIZON: SURVIVAL,

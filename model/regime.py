@@ -45,7 +45,8 @@ from defection.model.scenario import Scenario, ScenarioError, load
 #: every other process's draws unchanged: two settings run on one seed use common random
 #: numbers. The build is split the same way (placement, protesters, units, soldiers, elites, and
 #: ``branches``: which companies are police and which of the rank and file are conscripts,
-#: appended last so that no earlier stream changed when it was added).
+#: appended after the rest so that no earlier stream changed when it was added; ``concession``,
+#: the ruler's daily concession draw, likewise).
 STREAMS = (
     "place",
     "protesters",
@@ -60,6 +61,7 @@ STREAMS = (
     "arrests",
     "movement",
     "branches",
+    "concession",
 )
 
 

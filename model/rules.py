@@ -248,17 +248,37 @@ def elite_defect_gain(
     amnesty: float,
     defected_share: float,
     peer_weight: float,
+    armed_share: float = 0.0,
+    armed_threat: float = 0.0,
 ) -> NDArray[np.float64]:
     """Gain of an elite from defecting over staying.
 
-    ``(1 - b)(O + a) + w_e E - [b rents (1 - purge) + loyalty]``.
+    ``(1 - b)(O + a)(1 - k v) + w_e E - [b rents (1 - purge) + loyalty]``.
 
     Elites weigh rents kept if the regime survives, discounted by the risk of being purged by the
     ruler anyway (Svolik 2012, The Politics of Authoritarian Rule), against what defection brings
-    if it falls. The peer term counts elites already defected.
+    if it falls. The peer term counts elites already defected. An armed opposition (armed share
+    ``v`` of the active, ``k`` = ``elites.armed_threat``) cuts the exit's value
+    (:func:`armed_exit_factor`); with ``k = 0`` the rule is the one without it.
     """
     stay = belief * rents * (1.0 - purge_risk) + np.asarray(loyalty, dtype=float)
-    return (1.0 - belief) * (outside_option + amnesty) + peer_weight * defected_share - stay
+    exit_value = (outside_option + amnesty) * armed_exit_factor(armed_share, armed_threat)
+    return (1.0 - belief) * exit_value + peer_weight * defected_share - stay
+
+
+def armed_exit_factor(armed_share: float, armed_threat: float) -> float:
+    """How much of the exit's value an elite expects to keep under an armed opposition: ``1 - k v``.
+
+    ``v`` is the share of the active people who use violent tactics and ``k``
+    (``elites.armed_threat``) how far an all-armed opposition cuts what a defecting insider
+    expects if the regime falls (his outside option and the amnesty offered). Insiders of a regime
+    fighting armed rebels fear their retribution and doubt their promises, so loyalty shifts come
+    more rarely than under a nonviolent campaign, whose commitment to nonviolence makes a safe
+    exit credible (Chenoweth & Stephan 2011, Why Civil Resistance Works, ch. 2, on loyalty
+    shifts). The linear form is an assumption; ``k = 0`` (the default until calibrated) leaves
+    the exit whole.
+    """
+    return 1.0 - armed_threat * min(1.0, max(0.0, armed_share))
 
 
 def calm_loyalty_floor(
@@ -361,6 +381,48 @@ def opposition_strength(
 ) -> float:
     """Opposition strength: weighted active protesters plus armed defectors (people)."""
     return protester_weight * active + defector_weight * defected
+
+
+#: The participation share at which the concession rates are read (1 % of the population):
+#: a normalisation, so that ``regime.concession_nonviolent`` is a daily rate at that size.
+CONCESSION_REFERENCE = 0.01
+
+
+def concession_hazard(
+    participation: float,
+    armed_share: float,
+    rate_nonviolent: float,
+    rate_violent: float,
+    elasticity: float,
+    reference: float = CONCESSION_REFERENCE,
+) -> float:
+    """Chance that the ruler concedes today: ``1 - exp(-lam)``, ``lam = r (p / p_ref)^beta``.
+
+    ``r = (1 - v) r_n + v r_v`` mixes the daily rates of a nonviolent and of an armed campaign
+    (``regime.concession_nonviolent``, ``regime.concession_violent``) by ``v``, the share of the
+    active people who use violent tactics; ``p`` is today's participation share as NAVCO measures
+    it (:func:`participation_share`), ``p_ref`` :data:`CONCESSION_REFERENCE` and ``beta``
+    (``regime.concession_elasticity``) how fast the pressure grows with the campaign's size.
+    No one active, no pressure: the hazard is 0 at ``p = 0``.
+
+    A reduced form of the routes by which campaigns win without the security force breaking: a
+    ruler who resigns, calls elections or negotiates an exit under mass non-cooperation, or
+    whose patrons abroad press him to go. Most successful nonviolent campaigns won without a
+    security-force defection, and nonviolent campaigns succeed about twice as often as violent
+    ones: mass non-cooperation raises the cost of holding out while the campaign's restraint
+    lowers the ruler's and his circle's cost of conceding (Chenoweth & Stephan 2011, Why Civil
+    Resistance Works, ch. 2; Celestino & Gleditsch 2013, Journal of Peace Research 50(3), on
+    nonviolent campaigns and transitions in autocracies). In the NAVCO 1.2 fitting set, 0.47 of
+    the finished nonviolent campaigns without DEFECT succeeded, against 0.15 of the violent ones
+    (docs/CALIBRATION.md, "Winning without the force"). The power form and the mixing are
+    assumptions; the rates are 0 (no concession) until calibrated.
+    """
+    if participation <= 0.0:
+        return 0.0
+    v = min(1.0, max(0.0, armed_share))
+    rate = (1.0 - v) * rate_nonviolent + v * rate_violent
+    lam = rate * (participation / reference) ** elasticity
+    return float(-np.expm1(-lam))
 
 
 def coup_succeeds(coup_force: float, loyal_centre_force: float) -> bool:

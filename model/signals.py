@@ -37,12 +37,18 @@ def initial_belief(m: RegimeModel) -> float:
 
 
 def armed_share(m: RegimeModel) -> float:
-    """Share of the active protesters' people who use violent tactics (0 with no actives).
+    """Share of the active protesters' people who use violent tactics, for the protest signal.
 
-    Computed only when ``belief.w_armed`` > 0 (otherwise it cannot act, and 0 is returned).
+    Computed only when ``belief.w_armed`` > 0 (otherwise it cannot act, and 0 is returned):
+    :func:`active_armed_share` otherwise.
     """
     if m.p["belief.w_armed"] <= 0:
         return 0.0
+    return active_armed_share(m)
+
+
+def active_armed_share(m: RegimeModel) -> float:
+    """Share of the active protesters' people who use violent tactics (0 with no actives)."""
     pr = m.protesters
     active = pr.state == ACTIVE
     people = float(m.protester_people[active].sum())

@@ -118,6 +118,17 @@ CONTEXTS = {  # each at the mechanisms' operating point (tests/operating_point.p
         "insiders plot (elites.plots) at the first sign of a crisis, one of them a quorum, in a "
         "party regime: the plot's threshold, quorum and vote have a plot to act on",
     ),
+    "concession": (
+        {
+            **V3_WEIGHTS,
+            "elites.count": 0,
+            "regime.concession_nonviolent": 0.05,
+            "regime.concession_violent": 0.05,
+        },
+        "the ruler may concede (both rates above 0) and no elite majority ends the run first, so "
+        "how the hazard grows with the crowd's size (regime.concession_elasticity) has a "
+        "hazard to act on",
+    ),
     "buildup": (
         {**V3_WEIGHTS, "protest.buildup_days": 10},
         "the crowd builds up over ten days, so the shape of the build-up "
@@ -399,11 +410,15 @@ BEHAVIOURAL_NAMES = (
     "belief.w_neighbours",
     "belief.memory",
     "belief.w_support",
+    "regime.concession_nonviolent",
+    "regime.concession_violent",
+    "regime.concession_elasticity",
     "elites.loyalty",
     "elites.loyalty_sd",
     "elites.softline_gap",
     "elites.outside_option",
     "elites.peer_weight",
+    "elites.armed_threat",
     "elites.steady_margin",
     "elites.choice_noise",
     "elites.plot_signal",

@@ -824,6 +824,61 @@ def test_elite_gain_vectorizes_over_loyalty():
     assert g[0] - g[1] == pytest.approx(1.0)
 
 
+def test_elite_gain_armed_threat_formula():
+    # (1 - b)(O + a)(1 - k v) + w E - [b rents (1 - purge) + loyalty]
+    g = rules.elite_defect_gain(0.8, 1.0, 0.2, 0.5, 1.5, 0.5, 0.25, 2.0, 0.6, 0.5)
+    assert g == pytest.approx(0.2 * 2.0 * (1 - 0.5 * 0.6) + 2.0 * 0.25 - (0.8 * 0.8 + 0.5))
+    # k = 0 or no armed participants: the rule before model version 10
+    base = rules.elite_defect_gain(0.8, 1.0, 0.2, 0.5, 1.5, 0.5, 0.25, 2.0)
+    assert rules.elite_defect_gain(0.8, 1.0, 0.2, 0.5, 1.5, 0.5, 0.25, 2.0, 0.6, 0.0) == base
+    assert rules.elite_defect_gain(0.8, 1.0, 0.2, 0.5, 1.5, 0.5, 0.25, 2.0, 0.0, 1.0) == base
+
+
+@SETTINGS
+@given(x=elite_inputs, v=ordered(unit), k=ordered(unit))
+def test_elite_gain_falls_with_armed_opposition(x, v, k):
+    def g(vv, kk):
+        return _eg(x, armed_share=vv, armed_threat=kk)
+
+    assert g(v[1], k[0]) <= g(v[0], k[0]) + EPS
+    assert g(v[0], k[1]) <= g(v[0], k[0]) + EPS
+    assert 0.0 <= rules.armed_exit_factor(v[0], k[0]) <= 1.0
+
+
+def test_concession_hazard_formula():
+    # 1 - exp(-[(1 - v) r_n + v r_v] (p / 1 %)^beta)
+    h = rules.concession_hazard(0.04, 0.25, 0.02, 0.004, 0.5)
+    lam = (0.75 * 0.02 + 0.25 * 0.004) * (0.04 / 0.01) ** 0.5
+    assert h == pytest.approx(1 - np.exp(-lam))
+    assert rules.concession_hazard(0.0, 0.0, 0.05, 0.05, 0.5) == 0.0  # no one active
+    assert rules.concession_hazard(0.01, 0.0, 0.0, 0.05, 1.0) == 0.0  # nonviolent, r_n = 0
+    # at the reference size the rate is the rate, whatever the elasticity
+    at_ref = rules.concession_hazard(0.01, 1.0, 0.0, 0.03, 1.7)
+    assert at_ref == pytest.approx(1 - np.exp(-0.03))
+
+
+@SETTINGS
+@given(
+    p=ordered(st.floats(1e-6, 1.0)),
+    v=ordered(unit),
+    rn=st.floats(0, 0.1),
+    rv=st.floats(0, 0.1),
+    beta=st.floats(0, 2),
+)
+def test_concession_hazard_is_a_chance_rising_with_size(p, v, rn, rv, beta):
+    h = [rules.concession_hazard(pp, v[0], rn, rv, beta) for pp in p]
+    assert 0.0 <= h[0] <= h[1] + EPS <= 1.0 + EPS
+    # more armed participants move the hazard towards the armed campaign's rate
+    lo, hi = sorted((rn, rv))
+    for vv in v:
+        lam = -np.log1p(-min(rules.concession_hazard(0.01, vv, rn, rv, beta), 1 - 1e-16))
+        assert lo - EPS <= lam <= hi + EPS
+    if rn > rv:
+        assert rules.concession_hazard(p[0], v[1], rn, rv, beta) <= (
+            rules.concession_hazard(p[0], v[0], rn, rv, beta) + EPS
+        )
+
+
 def test_outcome_rules():
     assert rules.loyal_force(10.0, 4.0, 1.5) == pytest.approx(16.0)
     assert rules.opposition_strength(100.0, 5.0, 0.1, 1.0) == pytest.approx(15.0)

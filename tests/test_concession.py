@@ -1,0 +1,92 @@
+"""Winning without the force: the ruler's concession, the elites' armed threat.
+
+Both are off by default (the golden baseline pins that the runs are those of version 9); here
+each is switched on and must act as docs/ODD.md says. The rules themselves are unit-tested in
+``tests/test_rules.py`` (``concession_hazard``, ``armed_exit_factor``).
+"""
+
+import numpy as np
+
+from defection.model import outputs
+from defection.model.regime import RegimeModel
+from defection.runner import final_figures
+
+SEEDS = (1, 2, 3)
+#: A small baseline with no elites (no elite majority ends a run first), 120 days: about a
+#: second a run.
+SMALL = {"grid.width": 20, "grid.height": 20, "run.horizon": 120, "elites.count": 0}
+CONCEDES = {"regime.concession_nonviolent": 0.1, "opposition.violent_share": 0.0}
+
+
+def run(overrides, seed=1, until_horizon=False, small=SMALL):
+    m = RegimeModel(
+        "baseline", rng=seed, overrides={**small, **overrides}, until_horizon=until_horizon
+    )
+    m.run()
+    return m
+
+
+def test_a_ruler_who_concedes_ends_the_run_in_a_transition_that_navco_counts_as_success():
+    for seed in SEEDS:
+        m = run(CONCEDES, seed)
+        assert m.outcome == outputs.TRANSITION
+        assert m.outcome_rule == outputs.RULE_CONCESSION
+        assert m.outcome_day < 120
+        assert any("concession" in text for _, text in m.log)
+        assert final_figures(m)["navco_success"] == 1
+    # with the rates 0 (the default) the same runs reach the horizon
+    assert all(
+        run({"opposition.violent_share": 0.0}, s).outcome_rule != "concession" for s in SEEDS
+    )
+
+
+def test_concession_draws_leave_the_run_unchanged_until_the_ruler_concedes():
+    """The draws come from their own stream: the same days as with no concession, to the day."""
+    off = run({}, 3, until_horizon=True)
+    on = run({"regime.concession_nonviolent": 0.01}, 3, until_horizon=True)
+    day = on.outcome_day
+    assert on.outcome_rule == outputs.RULE_CONCESSION and day is not None
+    a, b = off.datacollector.model_vars, on.datacollector.model_vars
+    for name in ("soldiers_defected", "active_protesters", "belief_survival", "participation"):
+        assert a[name][: day + 1] == b[name][: day + 1], name
+
+
+def test_higher_concession_rates_end_runs_sooner_and_with_no_one_active_never():
+    days = {}
+    for rate in (0.003, 0.1):
+        over = {"regime.concession_nonviolent": rate, "regime.concession_violent": rate}
+        days[rate] = [run(over, seed).outcome_day for seed in SEEDS]
+    assert np.median(days[0.1]) < np.median(days[0.003])
+    # a regime whose people never protest never concedes
+    quiet = run({**CONCEDES, "protest.legitimacy": 1.0})
+    assert max(quiet.datacollector.model_vars["participation"]) == 0.0
+    assert quiet.outcome_rule != outputs.RULE_CONCESSION
+
+
+def test_concession_rate_is_read_by_method():
+    """An armed campaign meets the violent rate: with that rate 0 the ruler never concedes to it."""
+    armed = {**CONCEDES, "opposition.violent_share": 1.0}
+    assert all(run(armed, seed).outcome_rule != outputs.RULE_CONCESSION for seed in SEEDS)
+    armed_rate = {**armed, "regime.concession_violent": 0.1}
+    assert all(run(armed_rate, seed).outcome_rule == outputs.RULE_CONCESSION for seed in SEEDS)
+
+
+#: The small baseline with its elites and an armed crowd: they break within two weeks in two of
+#: the three seeds.
+ARMED = {"grid.width": 20, "grid.height": 20, "run.horizon": 60, "opposition.violent_share": 0.9}
+
+
+def test_an_armed_opposition_keeps_the_elites_in_when_they_fear_it():
+    """Elites break with an armed crowd's regime unless the armed threat holds them."""
+    off = [run({}, seed, True, ARMED).stats["elites_defected"] for seed in SEEDS]
+    on = [run({"elites.armed_threat": 1.0}, s, True, ARMED).stats["elites_defected"] for s in SEEDS]
+    assert all(a <= b for a, b in zip(on, off, strict=True))
+    assert sum(on) < sum(off)
+
+
+def test_a_nonviolent_crowd_is_not_feared():
+    calm = {**ARMED, "opposition.violent_share": 0.0}
+    a = run({}, 1, True, calm)
+    b = run({"elites.armed_threat": 1.0}, 1, True, calm)
+    assert (a.outcome, a.outcome_day, a.outcome_rule) == (b.outcome, b.outcome_day, b.outcome_rule)
+    assert a.stats["elites_defected"] == b.stats["elites_defected"]

@@ -1,0 +1,80 @@
+"""The concession fit's exact expectations (calibration/concession.py), on hand-made recordings."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from defection.calibration import concession
+from defection.calibration.navcases import model_rates
+
+
+def _rec(rows):
+    base = {"status": "ok", "draw": 0, "navco_id": 1}
+    return pd.DataFrame([{**base, **r} for r in rows])
+
+
+SURVIVED = {  # ten days at 1 % participating, unarmed, no DEFECT, reached the horizon
+    "participation": [0.01] * 10,
+    "armed_share": [0.0] * 10,
+    "outcome_rule": "horizon_reached",
+    "outcome_day": 10,
+    "defect_day": None,
+    "navco_defect": 0,
+    "navco_success": 0,
+}
+FELL = {  # five days, DEFECT on day 3, the elites' majority decided day 5
+    "participation": [0.04] * 5,
+    "armed_share": [0.5] * 5,
+    "outcome_rule": "elite_majority",
+    "outcome_day": 5,
+    "defect_day": 3,
+    "navco_defect": 1,
+    "navco_success": 1,
+}
+
+
+def test_a_run_that_survived_concedes_with_the_chance_of_its_ten_days():
+    e = concession.expected_outcomes(_rec([SURVIVED]), 0.1, 0.0, 0.7).iloc[0]
+    assert e["navco_success"] == pytest.approx(1 - math.exp(-0.1 * 10))  # (p / 1 %)^beta = 1
+    assert e["navco_defect"] == 0.0 and e["navco_success_defect"] == 0.0
+
+
+def test_a_concession_before_the_first_defect_removes_it_and_the_deciding_day_is_not_a_chance():
+    rn, rv, beta = 0.02, 0.01, 0.5
+    lam = (0.5 * rn + 0.5 * rv) * (0.04 / 0.01) ** beta
+    e = concession.expected_outcomes(_rec([FELL]), rn, rv, beta).iloc[0]
+    # the ruler can concede on days 1-4 (day 5 the elites decided first); before day 3 the run
+    # has no DEFECT yet, so DEFECT keeps only the chance of no concession on days 1-2
+    assert e["navco_defect"] == pytest.approx(math.exp(-2 * lam))
+    assert e["navco_success"] == pytest.approx(1.0)
+    assert e["navco_success_defect"] == pytest.approx(math.exp(-2 * lam))
+
+
+def test_no_rates_give_the_recorded_runs_and_their_cells():
+    rec = _rec([SURVIVED, {**FELL, "navco_id": 2}])
+    e = concession.expected_outcomes(rec, 0.0, 0.0, 0.3)
+    assert list(e["navco_defect"]) == [0.0, 1.0]
+    assert list(e["navco_success"]) == [0.0, 1.0]
+    facts = pd.DataFrame(
+        {"bin": ["0.1-1%"] * 2, "method": ["nonviolent"] * 2, "finished": [True, True]},
+        index=pd.Index([1, 2], name="navco_id"),
+    )
+    raw = model_rates(
+        rec.assign(navco_success_defect=None).drop(columns="navco_success_defect"), facts
+    )
+    got = model_rates(e, facts)
+    for table in ("defect_by_method", "success_by_method", "success_gap"):
+        pd.testing.assert_frame_equal(raw[table], got[table])
+
+
+def test_expected_success_rises_with_each_rate():
+    rec = _rec(
+        [SURVIVED, {**FELL, "navco_id": 2, "navco_success": 0, "outcome_rule": "armed_split"}]
+    )
+    low = concession.expected_outcomes(rec, 0.001, 0.001, 0.3)["navco_success"].to_numpy()
+    high = concession.expected_outcomes(rec, 0.01, 0.001, 0.3)["navco_success"].to_numpy()
+    armed = concession.expected_outcomes(rec, 0.001, 0.01, 0.3)["navco_success"].to_numpy()
+    assert np.all(high >= low) and high[0] > low[0]
+    assert armed[1] > low[1] and armed[0] == pytest.approx(low[0])  # run 1 is unarmed
