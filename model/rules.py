@@ -9,6 +9,8 @@ docstring; departures from a source say why.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr, ndtri
@@ -389,13 +391,13 @@ CONCESSION_REFERENCE = 0.01
 
 
 def concession_hazard(
-    participation: float,
-    armed_share: float,
+    participation: ArrayLike,
+    armed_share: ArrayLike,
     rate_nonviolent: float,
     rate_violent: float,
     elasticity: float,
     reference: float = CONCESSION_REFERENCE,
-) -> float:
+) -> Any:
     """Chance that the ruler concedes today: ``1 - exp(-lam)``, ``lam = r (p / p_ref)^beta``.
 
     ``r = (1 - v) r_n + v r_v`` mixes the daily rates of a nonviolent and of an armed campaign
@@ -415,14 +417,15 @@ def concession_hazard(
     nonviolent campaigns and transitions in autocracies). In the NAVCO 1.2 fitting set, 0.47 of
     the finished nonviolent campaigns without DEFECT succeeded, against 0.15 of the violent ones
     (docs/CALIBRATION.md, "Winning without the force"). The power form and the mixing are
-    assumptions; the rates are 0 (no concession) until calibrated.
+    assumptions; the rates are 0 (no concession) until calibrated. Vectorized over days (a float
+    for scalar inputs).
     """
-    if participation <= 0.0:
-        return 0.0
-    v = min(1.0, max(0.0, armed_share))
+    p = np.asarray(participation, dtype=float)
+    v = np.clip(np.asarray(armed_share, dtype=float), 0.0, 1.0)
     rate = (1.0 - v) * rate_nonviolent + v * rate_violent
-    lam = rate * (participation / reference) ** elasticity
-    return float(-np.expm1(-lam))
+    size = np.where(p > 0.0, (np.maximum(p, 0.0) / reference) ** elasticity, 0.0)
+    hazard = -np.expm1(-rate * size)
+    return float(hazard) if hazard.ndim == 0 else hazard
 
 
 def coup_succeeds(coup_force: float, loyal_centre_force: float) -> bool:

@@ -1,6 +1,7 @@
 """The concession fit's exact expectations (calibration/concession.py), on hand-made recordings."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -78,3 +79,75 @@ def test_expected_success_rises_with_each_rate():
     armed = concession.expected_outcomes(rec, 0.001, 0.01, 0.3)["navco_success"].to_numpy()
     assert np.all(high >= low) and high[0] > low[0]
     assert armed[1] > low[1] and armed[0] == pytest.approx(low[0])  # run 1 is unarmed
+
+
+def _case(case, days, rule, fell_day=None, **targets):
+    outcome = "transition" if fell_day is not None else "survival"
+    return {
+        "run_id": case,
+        "case": case,
+        "status": "ok",
+        "outcome": outcome,
+        "outcome_rule": rule,
+        "outcome_day": fell_day if fell_day is not None else days,
+        "participation": [0.01] * days,
+        "armed_share": [0.0] * days,
+        **{f"target:{k}": v for k, v in targets.items()},
+    }
+
+
+def test_case_clauses_under_a_concession():
+    rate = 0.001
+    rec = pd.DataFrame(
+        [
+            _case("syria", 365, "horizon_reached", syria_fell_365=0.0, syria_defected_365=0.02),
+            _case("gdr", 80, "elite_majority", 80, gdr_fell_60=0.0),
+            _case(
+                "philippines",
+                20,
+                "elite_majority",
+                20,
+                philippines_first_defect=15.0,
+                philippines_fall_after_defect=5.0,
+            ),
+        ]
+    )
+    shares = concession.case_clause_shares(rec, rate, 0.0, 0.3)
+    keep = math.exp(-rate)  # a day without a concession at 1 % participating
+    # Syria: no fall in the year unless the ruler concedes on one of its 365 days
+    assert shares["syria_fell_365"] == pytest.approx(keep**365)
+    assert shares["syria_defected_365"] == pytest.approx(keep**365)  # a lower bound
+    # East Germany fell on day 80: only a concession by day 60 meets the clause
+    assert shares["gdr_fell_60"] == pytest.approx(1 - keep**60)
+    # the Philippines: no concession before day 15 keeps its first defection; after it, a
+    # concession on days 15-19 or the fall on day 20 are both within 7 days
+    assert shares["philippines_first_defect"] == pytest.approx(keep**14)
+    assert shares["philippines_fall_after_defect"] == pytest.approx(keep**14)
+    off = concession.case_clause_shares(rec, 0.0, 0.0, 0.3)
+    assert off["syria_fell_365"] == 1.0 and off["gdr_fell_60"] == 0.0
+    assert concession.case_clauses_passing(off) == concession.case_clauses_passing(
+        {**off, "gdr_fell_60": 0.0}
+    )
+
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORDING = ROOT / "calibration/concession/threat0.parquet"
+
+
+def test_the_committed_recording_with_no_concession_gives_the_runs_it_recorded():
+    """The recorder's runs are the validation's own (their DEFECT and SUCCESS as that folder
+    committed them, stored beside): with both rates 0 the fit's cells are those runs' cells."""
+    from defection.calibration import navco, validation
+
+    got = concession.score_setting((str(RECORDING), None, 0.0, 0.0, 0.0))
+    rec = pd.read_parquet(
+        RECORDING, columns=["navco_id", "draw", "status", "folder_defect", "folder_success"]
+    )
+    assert len(rec) >= 1300
+    runs = rec.rename(columns={"folder_defect": "navco_defect", "folder_success": "navco_success"})
+    units = navco.fitting_units(split=navco.read_split())
+    cells = validation.navco_rows(runs, validation.unit_facts(units), navco.targets(units))
+    for r in cells.itertuples(index=False):
+        have = got["cells"][f"{r.table}:{r.cell}"]
+        assert (math.isnan(have) and math.isnan(r.model_p)) or have == round(r.model_p, 4)
+    assert got["done_when_inside"] == int(cells[cells["done_when"]]["inside"].fillna(False).sum())

@@ -131,7 +131,11 @@ def read_faults() -> dict[str, Any]:
     return json.loads(raw) if raw else {}
 
 
-def execute(task: Task, scenario: Scenarios | None = None) -> Result:
+def execute(
+    task: Task,
+    scenario: Scenarios | None = None,
+    on_day: Callable[[RegimeModel], None] | None = None,
+) -> Result:
     """Run one task to its outcome and return its row; a model exception becomes a failed row.
 
     Args:
@@ -139,6 +143,7 @@ def execute(task: Task, scenario: Scenarios | None = None) -> Result:
         scenario: The sweep's base scenario ([set] applied), or a ``{case: Scenario}`` mapping
             for tasks that name their case; pool workers get it once from their initializer and
             pass ``None``.
+        on_day: Called with the model after each day (a recorder; the run is unchanged).
     """
     scenarios = scenario if scenario is not None else _WORKER_SCENARIO
     assert scenarios is not None, "worker started without its scenario"
@@ -155,7 +160,7 @@ def execute(task: Task, scenario: Scenarios | None = None) -> Result:
         base = base_scenario(scenarios, task)
         sc = base.with_overrides(task.overrides, origin=f"sweep run {task.run_id}")
         model = RegimeModel(sc, rng=task.seed, until_horizon=task.until_horizon)
-        model.run()
+        model.run(on_day=on_day)
         ts = model.datacollector.get_model_vars_dataframe()
         row = _row(task, model, sc.hash, ts)
         if task.measures is not None:
