@@ -39,8 +39,8 @@ def initial_belief(m: RegimeModel) -> float:
 def armed_share(m: RegimeModel) -> float:
     """Share of the active protesters' people who use violent tactics, for the protest signal.
 
-    Computed only when ``belief.w_armed`` > 0 (otherwise it cannot act, and 0 is returned):
-    :func:`active_armed_share` otherwise.
+    0 when ``belief.w_armed`` is 0 (the share cannot act on the signal then), else
+    :func:`active_armed_share`.
     """
     if m.p["belief.w_armed"] <= 0:
         return 0.0
