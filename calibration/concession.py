@@ -31,8 +31,10 @@ distance from the data in units of the data's observation sd (:func:`navcases.da
 case runs, each case clause's share of runs is computed the same way (:func:`case_clause_shares`,
 exact for the falls, a lower bound for shares read on a day). The rule that picks the setting
 (:func:`fit`), fixed before any recording was read: the most done-when passes (NAVCO cells
-inside plus case clauses passing), ties to the lowest score. Only the fitting set is read; the
-NAVCO test set is never run.
+inside plus case clauses passing), ties to the lowest score; since 2026-12-07 (fixed before any
+recording with an armed threat was read), only among settings that keep both methods' success
+rates no farther from the data than model version 9 (:func:`holds_success`, ``--reference``).
+Only the fitting set is read; the NAVCO test set is never run.
 
 Usage::
 
@@ -42,6 +44,9 @@ Usage::
         calibration/concession/threat0_cases.parquet
     python -m defection.calibration.concession fit calibration/concession/threat0.parquet
         --cases calibration/concession/threat0_cases.parquet --out calibration/concession/fit.json
+    python -m defection.calibration.concession fit calibration/concession/threat05.parquet
+        --cases calibration/concession/threat05_cases.parquet
+        --reference calibration/concession/fit.json --out calibration/concession/fit_threat05.json
 
 (each one command line).
 """
@@ -79,6 +84,7 @@ ALL_COLUMNS = (
     "score",
     "success:nonviolent",
     "success:violent",
+    "holds_success",
 )
 #: Outcome rules read after the concession is checked on the same day (the horizon's).
 READ_AFTER = frozenset({"horizon_reached", "armed_split"})
@@ -502,13 +508,40 @@ def score_setting(job: tuple[str, str | None, float, float, float]) -> dict[str,
     }
 
 
-def fit(navco_rec: Path, cases_rec: Path | None = None, workers: int = 1) -> dict[str, Any]:
+def holds_success(
+    success: dict[str, float],
+    reference: dict[str, float],
+    data: dict[str, float],
+    data_sd: dict[str, float],
+) -> bool:
+    """Whether a setting keeps each method's success rate no farther from the data.
+
+    A setting holds a method when ``|p - d| <= max(|p_ref - d|, sd_d)``: its success rate ``p``
+    is no farther from the data's ``d`` than the reference model's ``p_ref`` is, or within one
+    observation sd of the data. Fixed (2026-12-07) before the first recording with an armed
+    threat was read, so that a success gap cannot come inside by inflating one method's success.
+    """
+    return all(
+        abs(success[m] - data[m]) <= max(abs(reference[m] - data[m]), data_sd[m]) for m in data
+    )
+
+
+def fit(
+    navco_rec: Path,
+    cases_rec: Path | None = None,
+    workers: int = 1,
+    reference: dict[str, float] | None = None,
+) -> dict[str, Any]:
     """Score every grid setting on a recording of campaign runs (and of case runs).
 
     The rule, fixed before any recording was read: the setting with the most done-when passes
     (the NAVCO done-when cells inside the data's interval, plus the cases' measured clauses that
     pass, :func:`case_clauses_passing`, when case runs are given) wins; ties go to the lowest
-    :func:`score`.
+    :func:`score`. Added on 2026-12-07, before any armed-threat recording was read: only a
+    setting that holds both methods' success rates (:func:`holds_success`) against ``reference``
+    can win (the reference model's rates by method: model version 9's, the ``off`` setting of
+    the recording without an armed threat, ``calibration/concession/fit.json``; by default this
+    recording's own ``off``). If none holds them, ``best`` is None.
     """
     from tqdm import tqdm
 
@@ -522,19 +555,33 @@ def fit(navco_rec: Path, cases_rec: Path | None = None, workers: int = 1) -> dic
         results = list(
             tqdm(pool.map(score_setting, jobs, chunksize=8), total=len(jobs), desc="settings")
         )
-    results.sort(key=lambda r: (-r["passes"], r["score"]))
     off = next(
         r
         for r in results
         if r["regime.concession_nonviolent"] == 0 and r["regime.concession_violent"] == 0
     )
+    ref = dict(off["success"]) if reference is None else dict(reference)
+    x = _fit_inputs(str(navco_rec), str(cases_rec) if cases_rec is not None else None)
+    data = {m: float(v) for m, v in x["success"].items()}
+    data_sd = {m: x["sd"][("success_by_method", m)] for m in data}
+    for r in results:
+        r["holds_success"] = holds_success(r["success"], ref, data, data_sd)
+    results.sort(key=lambda r: (not r["holds_success"], -r["passes"], r["score"]))
+    best = results[0] if results[0]["holds_success"] else None
     return {
         "recording": str(navco_rec),
         "cases": str(cases_rec) if cases_rec is not None else None,
         "set": meta["set"],
         "settings": len(results),
-        "rule": "most done-when passes (NAVCO cells inside + case clauses), then lowest score",
-        "best": results[0],
+        "rule": (
+            "holds both methods' success rates against the reference, then most done-when "
+            "passes (NAVCO cells inside + case clauses), then lowest score"
+        ),
+        "reference_success": ref,
+        "data_success": data,
+        "data_success_sd": data_sd,
+        "best": best,
+        "holding": sum(r["holds_success"] for r in results),
         "off": off,
         "top": results[:10],
         "all_columns": list(ALL_COLUMNS),
@@ -557,6 +604,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     f.add_argument("--cases", type=Path, help="a recording of the same folder's case runs")
     f.add_argument("--out", type=Path)
     f.add_argument("--workers", type=int, default=2)
+    f.add_argument(
+        "--reference",
+        type=Path,
+        help="a fit.json whose 'off' success rates the settings must hold (default: this one's)",
+    )
     a = ap.parse_args(argv)
     if a.cmd == "record":
         from defection.cli import parse_sets
@@ -573,12 +625,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{int(bad.sum())} of {len(df)} runs differ from {a.folder}'s own")
         print(f"wrote {a.out}")
         return 0
-    res = fit(a.recording, a.cases, a.workers)
+    ref = None
+    if a.reference is not None:
+        ref = json.loads(a.reference.read_text())["off"]["success"]
+    res = fit(a.recording, a.cases, a.workers, ref)
     if a.out:
         a.out.write_text(json.dumps(res, indent=1) + "\n")
         print(f"wrote {a.out}")
+    print(f"{res['holding']} of {res['settings']} settings hold both success rates")
     for label in ("off", "best"):
         b = res[label]
+        if b is None:
+            print(f"{label}: no setting holds both methods' success rates")
+            continue
         print(
             f"{label}: r_n {b['regime.concession_nonviolent']} r_v "
             f"{b['regime.concession_violent']} beta {b['regime.concession_elasticity']}: "

@@ -151,3 +151,18 @@ def test_the_committed_recording_with_no_concession_gives_the_runs_it_recorded()
         have = got["cells"][f"{r.table}:{r.cell}"]
         assert (math.isnan(have) and math.isnan(r.model_p)) or have == round(r.model_p, 4)
     assert got["done_when_inside"] == int(cells[cells["done_when"]]["inside"].fillna(False).sum())
+
+
+def test_a_setting_holds_success_only_if_no_method_moves_away_from_the_data():
+    data = {"nonviolent": 0.56, "violent": 0.24}
+    sd = {"nonviolent": 0.05, "violent": 0.04}
+    ref = {"nonviolent": 0.33, "violent": 0.35}
+    assert concession.holds_success(ref, ref, data, sd)
+    # nonviolent success rises towards the data, and past it no farther than the reference was
+    assert concession.holds_success({"nonviolent": 0.78, "violent": 0.35}, ref, data, sd)
+    assert not concession.holds_success({"nonviolent": 0.80, "violent": 0.35}, ref, data, sd)
+    # violent success inflated: a gap cannot come inside that way
+    assert not concession.holds_success({"nonviolent": 0.52, "violent": 0.59}, ref, data, sd)
+    # below the data, within one sd, holds even though the reference was on the other side
+    assert concession.holds_success({"nonviolent": 0.56, "violent": 0.20}, ref, data, sd)
+    assert not concession.holds_success({"nonviolent": 0.56, "violent": 0.12}, ref, data, sd)
