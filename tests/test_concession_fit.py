@@ -1,5 +1,6 @@
 """The concession fit's exact expectations (calibration/concession.py), on hand-made recordings."""
 
+import json
 import math
 from pathlib import Path
 
@@ -166,3 +167,35 @@ def test_a_setting_holds_success_only_if_no_method_moves_away_from_the_data():
     # below the data, within one sd, holds even though the reference was on the other side
     assert concession.holds_success({"nonviolent": 0.56, "violent": 0.20}, ref, data, sd)
     assert not concession.holds_success({"nonviolent": 0.56, "violent": 0.12}, ref, data, sd)
+
+
+def test_the_armed_threat_fit_s_winner_is_what_its_recordings_give():
+    """calibration/concession/fit_threat05.json's winner (docs/CALIBRATION.md, "The armed
+    threat"), scored again from the committed recordings: the same cells, clauses and rates, and
+    it holds both methods' success rates against model version 9's."""
+    fitted = json.loads((ROOT / "calibration/concession/fit_threat05.json").read_text())
+    best = fitted["best"]
+    setting = tuple(
+        best[k]
+        for k in (
+            "regime.concession_nonviolent",
+            "regime.concession_violent",
+            "regime.concession_elasticity",
+        )
+    )
+    got = concession.score_setting(
+        (
+            str(ROOT / "calibration/concession/threat05.parquet"),
+            str(ROOT / "calibration/concession/threat05_cases.parquet"),
+            *setting,
+        )
+    )
+    for key in ("passes", "done_when_inside", "case_clauses_passing", "success", "case_clauses"):
+        assert got[key] == best[key], key
+    assert got["score"] == pytest.approx(best["score"], rel=1e-9)
+    v9 = json.loads((ROOT / "calibration/concession/fit.json").read_text())["off"]
+    assert fitted["reference_success"] == v9["success"]
+    assert concession.holds_success(
+        got["success"], v9["success"], fitted["data_success"], fitted["data_success_sd"]
+    )
+    assert best["passes"] > v9["passes"]
