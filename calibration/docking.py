@@ -48,7 +48,8 @@ def mesa_epstein(side: int = 40, seed: int = 0):
     return EpsteinCivilViolence(width=side, height=side, scenario=scenario)
 
 
-#: The docking runs of Mesa's example: days per run and seeds (tests/test_docking.py).
+#: The docking runs of Mesa's example: grid side, days per run and seeds (tests/test_docking.py).
+MESA_SIDE = 40
 MESA_STEPS = 300
 MESA_SEEDS = range(1000, 1096)
 #: Where the Mesa runs' statistics are committed (``python -m defection.calibration.docking``).
@@ -62,7 +63,7 @@ def mesa_run(seed: int, steps: int = MESA_STEPS) -> tuple[float, float, float]:
         The mean active share, mean jailed share and peak active share of the citizens over
         the run's data-collector rows.
     """
-    model = mesa_epstein(40, seed)
+    model = mesa_epstein(MESA_SIDE, seed)
     for _ in range(steps):
         model.step()
     df = model.datacollector.get_model_vars_dataframe()
@@ -88,7 +89,7 @@ def mesa_reference(seeds: Sequence[int] = MESA_SEEDS, workers: int = 2) -> dict[
     return {
         "model": "mesa.examples.advanced.epstein_civil_violence, as shipped",
         "mesa_version": mesa.__version__,
-        "side": 40,
+        "side": MESA_SIDE,
         "steps": MESA_STEPS,
         "values": EPSTEIN_RUN_VALUES,
         "columns": ["seed", "mean_active", "mean_jailed", "peak_active"],
