@@ -349,12 +349,16 @@ def fit_theta(x: np.ndarray, y: np.ndarray, kernel: Any, restarts: int, seed: in
     return best
 
 
-def fit_emulators(calib: Any, runs: pd.DataFrame) -> dict[str, Emulator]:
+def fit_emulators(
+    calib: Any, runs: pd.DataFrame, thetas: dict[str, np.ndarray] | None = None
+) -> dict[str, Emulator]:
     """Fit one emulator per target on a wave's runs (targets without runs are skipped).
 
     Args:
         calib: The :class:`~defection.calibration.spec.Calibration`.
         runs: Its runs (``runs.parquet``'s frame).
+        thetas: Hyper-parameters (log scale, the kernel's ``theta``) to use instead of
+            maximising the likelihood, by target name; targets not named are fitted.
     """
     from sklearn.gaussian_process import GaussianProcessRegressor
 
@@ -381,9 +385,12 @@ def fit_emulators(calib: Any, runs: pd.DataFrame) -> dict[str, Emulator]:
         y = rows[t.column].to_numpy(dtype=float)
         seed = np.random.SeedSequence(calib.meta.seed, spawn_key=(3, i))
         kernel = make_kernel(x.shape[1])
-        theta = fit_theta(
-            x, y, kernel, calib.wave.restarts, int(seed.generate_state(1, dtype=np.uint32)[0])
-        )
+        if thetas is not None and t.name in thetas:
+            theta = np.asarray(thetas[t.name], dtype=float)
+        else:
+            theta = fit_theta(
+                x, y, kernel, calib.wave.restarts, int(seed.generate_state(1, dtype=np.uint32)[0])
+            )
         gp = GaussianProcessRegressor(
             kernel.clone_with_theta(theta), alpha=ALPHA, optimizer=None, normalize_y=True
         )

@@ -7,10 +7,14 @@ vectors' runs gave (``scores.parquet``):
 
     python scripts/emulator_vs_runs.py calibration/wave8_3 calibration/refine8
     python scripts/emulator_vs_runs.py calibration/wave8_3 calibration/refine8 --pooled
+    python scripts/emulator_vs_runs.py calibration/wave8_3 calibration/refine8 --pooled --refit
 
 For each method it prints the emulators' mean prediction over the vectors, their mean standard
 deviation, the runs' mean rate and the correlation across vectors between prediction and runs.
 A correlation near 0 says the emulator did not tell the vectors apart where the sample lies.
+The pooled emulator's maximum-likelihood hyper-parameters take minutes to find (1,447 runs, three
+starts); ``--refit`` finds them and writes them to the wave folder's ``pooled_theta.json``, which
+``--pooled`` then reuses (a Gaussian process with given hyper-parameters fits in a second).
 It then asks whether any regression could have: the vectors' run rates are regressed on their
 parameters with cross-validation (``predictability``).
 The emulators average over all of the wave's fitting campaigns, the refinement's runs over its
@@ -21,6 +25,7 @@ design runs on the refinement's campaigns (both methods together).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -30,14 +35,75 @@ import pandas as pd
 from defection.calibration.history import (
     PreviousWave,
     fit_emulators,
+    log_marginal_likelihood,
     target_prediction,
 )
 from defection.calibration.spec import load_calibration
 
 METHODS = ("nonviolent", "violent")
 
+#: The pooled DEFECT emulator's hyper-parameters, in the wave's folder (written by ``--refit``).
+POOLED_THETA = "pooled_theta.json"
 
-def compare(wave: Path, refine: Path, pooled: bool = False) -> pd.DataFrame:
+
+def pooled_emulators(wave: Path, refit: bool = False) -> dict:
+    """The DEFECT emulators fitted on the runs of the wave and of every earlier wave of its chain.
+
+    As ``pool = true`` would have fitted them (``calibration/pool.py``): the wave's kernel,
+    restarts and seed. With ``refit`` (or when ``POOLED_THETA`` is missing) the hyper-parameters
+    are found by maximum likelihood and written to ``wave / POOLED_THETA``; otherwise they are
+    read from it and only the Gaussian processes are fitted.
+    """
+    cal = load_calibration(wave / "spec.toml")
+    prev = PreviousWave.load(wave, cal.params, str(wave))
+    wanted = {f"defect_{m}" for m in METHODS}
+    cal.targets = [t for t in cal.targets if t.name in wanted]
+    path = wave / POOLED_THETA
+    thetas = None
+    if not refit and path.is_file():
+        thetas = {
+            k: np.asarray(v, dtype=float) for k, v in json.loads(path.read_text())["theta"].items()
+        }
+    emulators = fit_emulators(cal, prev.runs, thetas)  # this wave's runs and every earlier wave's
+    if thetas is None:
+        fitted = {name: em for name, em in emulators.items() if em.target == name}
+        record = {
+            "command": f"python scripts/emulator_vs_runs.py {wave} REFINE --pooled --refit",
+            "runs": len(prev.runs),
+            "theta": {k: em.gp.kernel_.theta.tolist() for k, em in fitted.items()},
+            "log_marginal_likelihood": {
+                k: float(em.gp.log_marginal_likelihood_value_) for k, em in fitted.items()
+            },
+        }
+        path.write_text(json.dumps(record, indent=1) + "\n")
+    return emulators
+
+
+def likelihood_gain(emulator, maxiter: int = 50) -> float:
+    """How much one L-BFGS-B run from an emulator's hyper-parameters raises its likelihood.
+
+    About 0 when the hyper-parameters are a maximum of this emulator's training data's log
+    marginal likelihood (within the kernel's bounds), as ``--refit`` leaves them.
+    """
+    from scipy.optimize import minimize
+
+    gp = emulator.gp
+    x, y = gp.X_train_, gp.y_train_  # y normalised, as the fit saw it
+    theta = np.asarray(gp.kernel_.theta, dtype=float)
+    bounds = np.asarray(gp.kernel_.bounds, dtype=float)
+
+    def objective(t: np.ndarray) -> tuple[float, np.ndarray]:
+        lml, grad = log_marginal_likelihood(t, x, y)
+        return -lml, -grad
+
+    start = objective(theta)[0]
+    res = minimize(
+        objective, theta, method="L-BFGS-B", jac=True, bounds=bounds, options={"maxiter": maxiter}
+    )
+    return float(start - res.fun)
+
+
+def compare(wave: Path, refine: Path, pooled: bool = False, refit: bool = False) -> pd.DataFrame:
     """One row per method: the wave's emulator against the refinement's runs.
 
     Args:
@@ -45,7 +111,9 @@ def compare(wave: Path, refine: Path, pooled: bool = False) -> pd.DataFrame:
         refine: A refinement by runs of that wave's sample (its ``scores.parquet``).
         pooled: Instead of the wave's own emulators, fit the DEFECT emulator afresh (the
             wave's kernel, restarts and seed) on the runs of the wave and of every earlier
-            wave of its chain, as ``pool = true`` would have (``calibration/pool.py``).
+            wave of its chain, as ``pool = true`` would have (``calibration/pool.py``), with
+            the hyper-parameters of ``POOLED_THETA`` (:func:`pooled_emulators`).
+        refit: With ``pooled``, find the hyper-parameters again and rewrite ``POOLED_THETA``.
 
     Returns:
         Columns ``emulator_mean``, ``emulator_sd``, ``wave_data``, ``runs_mean``,
@@ -61,9 +129,7 @@ def compare(wave: Path, refine: Path, pooled: bool = False) -> pd.DataFrame:
     targets = {t.name: t for t in own.observed()}
     emulators = own.emulators
     if pooled:
-        wanted = {f"defect_{m}" for m in METHODS}
-        cal.targets = [t for t in cal.targets if t.name in wanted]
-        emulators = fit_emulators(cal, prev.runs)  # this wave's runs and every earlier wave's
+        emulators = pooled_emulators(wave, refit)
     # A design run's DEFECT is in every defect_* column; the method is an emulator input.
     wave_defect = _wave_campaign_runs(wave, refine)["target:defect_nonviolent"].dropna()
     rows = {}
@@ -150,12 +216,17 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="fit the DEFECT emulator on every wave's runs of the chain instead",
     )
+    ap.add_argument(
+        "--refit",
+        action="store_true",
+        help=f"with --pooled, find its hyper-parameters again (minutes) and write {POOLED_THETA}",
+    )
     args = ap.parse_args(argv)
     for folder, name in ((args.wave, "spec.toml"), (args.refine, "scores.parquet")):
         if not (folder / name).is_file():
             print(f"error: {folder}: no {name} there", file=sys.stderr)
             return 2
-    table = compare(args.wave, args.refine, pooled=args.pooled)
+    table = compare(args.wave, args.refine, pooled=args.pooled, refit=args.refit)
     which = "pooled emulator (every wave's runs)" if args.pooled else "emulators"
     print(f"P(DEFECT) at {args.refine.name}'s vectors: {args.wave.name}'s {which} vs the runs")
     print(table.round(2).to_string())
