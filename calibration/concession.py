@@ -47,8 +47,10 @@ Usage::
     python -m defection.calibration.concession fit calibration/concession/threat05.parquet
         --cases calibration/concession/threat05_cases.parquet
         --reference calibration/concession/fit.json --out calibration/concession/fit_threat05.json
+    python -m defection.calibration.concession choose calibration/concession/fit_threat05.json
+        calibration/concession/fit_threat1.json
 
-(each one command line).
+(each one command line). **choose** applies the fit's rule across fits (:func:`choose`).
 """
 
 from __future__ import annotations
@@ -589,6 +591,34 @@ def fit(
     }
 
 
+def choose(fits: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The winner across fits of recordings that differ only in ``--set``, by :func:`fit`'s rule.
+
+    Each fit's ``best`` already holds both success rates against the shared reference; among
+    them the most done-when passes wins, ties to the lowest score (fixed with the plan in
+    docs/CALIBRATION.md, "Winning without the force", before the second recording was read).
+
+    Args:
+        fits: :func:`fit`'s results (``fit_*.json``), all with the same reference and data.
+
+    Returns:
+        ``{"index": i, "set": fits[i]["set"], "best": fits[i]["best"]}`` for the winning fit,
+        or None if no fit has a setting that holds.
+
+    Raises:
+        ValueError: The fits do not share their reference or data success rates.
+    """
+    keys = ("reference_success", "data_success", "data_success_sd")
+    for k in keys:
+        if any(f.get(k) != fits[0].get(k) for f in fits):
+            raise ValueError(f"the fits differ in {k!r}: they cannot be compared by one rule")
+    held = [(i, f["best"]) for i, f in enumerate(fits) if f["best"] is not None]
+    if not held:
+        return None
+    i, best = min(held, key=lambda t: (-t[1]["passes"], t[1]["score"], t[0]))
+    return {"index": i, "set": fits[i]["set"], "best": best}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: ``record`` or ``fit`` (the module's docstring)."""
     ap = argparse.ArgumentParser(prog="python -m defection.calibration.concession")
@@ -609,7 +639,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         help="a fit.json whose 'off' success rates the settings must hold (default: this one's)",
     )
+    c = sub.add_parser("choose", help="the winner across fits by the same rule")
+    c.add_argument("fits", type=Path, nargs="+", help="fit_*.json files of the same reference")
     a = ap.parse_args(argv)
+    if a.cmd == "choose":
+        try:
+            won = choose([json.loads(path.read_text()) for path in a.fits])
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        if won is None:
+            print("no fit has a setting that holds both methods' success rates")
+            return 0
+        b = won["best"]
+        print(
+            f"{a.fits[won['index']]} (set {won['set']}): r_n {b['regime.concession_nonviolent']} "
+            f"r_v {b['regime.concession_violent']} beta {b['regime.concession_elasticity']}: "
+            f"{b['passes']} passes ({b['done_when_inside']} of {b['done_when_cells']} NAVCO "
+            f"done-when cells, {b['case_clauses_passing']} case clauses), score {b['score']:.2f}"
+        )
+        return 0
     if a.cmd == "record":
         from defection.cli import parse_sets
 

@@ -169,6 +169,43 @@ def test_a_setting_holds_success_only_if_no_method_moves_away_from_the_data():
     assert not concession.holds_success({"nonviolent": 0.56, "violent": 0.12}, ref, data, sd)
 
 
+def test_choose_takes_the_most_passes_across_fits_then_the_lowest_score():
+    common = {"reference_success": {"v": 0.35}, "data_success": {"v": 0.24}}
+    common["data_success_sd"] = {"v": 0.05}
+
+    def fit_of(threat, best):
+        return {**common, "set": {"elites.armed_threat": threat}, "best": best}
+
+    a = fit_of(0.5, {"passes": 17, "score": 24.3})
+    b = fit_of(1.0, {"passes": 17, "score": 20.0})
+    c = fit_of(1.0, {"passes": 16, "score": 5.0})
+    assert concession.choose([a, b])["set"] == {"elites.armed_threat": 1.0}
+    assert concession.choose([a, c])["index"] == 0  # passes first: a low score does not win
+    assert concession.choose([fit_of(1.0, None), a])["index"] == 1
+    assert concession.choose([fit_of(1.0, None)]) is None
+    with pytest.raises(ValueError, match="reference_success"):
+        concession.choose([a, {**b, "reference_success": {"v": 0.30}}])
+
+
+def test_choose_on_the_command_line_names_the_winner_and_rejects_unlike_fits(tmp_path, capsys):
+    import copy
+
+    real = json.loads((ROOT / "calibration/concession/fit_threat05.json").read_text())
+    other = copy.deepcopy(real)
+    other["set"] = {"elites.armed_threat": 1.0}
+    other["best"]["score"] = real["best"]["score"] + 1
+    paths = [tmp_path / "a.json", tmp_path / "b.json"]
+    for path, content in zip(paths, (other, real), strict=True):
+        path.write_text(json.dumps(content))
+    assert concession.main(["choose", *map(str, paths)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{paths[1]} (set {{'elites.armed_threat': 0.5}})")
+    other["data_success"] = {"nonviolent": 0.5, "violent": 0.2}
+    paths[0].write_text(json.dumps(other))
+    assert concession.main(["choose", *map(str, paths)]) == 2
+    assert "differ in 'data_success'" in capsys.readouterr().err
+
+
 def test_the_armed_threat_fit_s_winner_is_what_its_recordings_give():
     """calibration/concession/fit_threat05.json's winner (docs/CALIBRATION.md, "The armed
     threat"), scored again from the committed recordings: the same cells, clauses and rates, and
