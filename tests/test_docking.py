@@ -40,6 +40,10 @@ from defection.model.scenario import load
 
 STEPS = MESA_STEPS
 OUR_SEEDS = range(1, 201)  # 200 runs of ours (cheap)
+# The negative controls miss the margins by far (2026-12-07, 60 seeds: mean active 3.48 [3.13,
+# 3.86] at legitimacy 0.70 and 0.22 [0.19, 0.25] without rounding, against 0.8-1.25): 60 runs
+# tell them apart and save CI about ten minutes.
+CONTROL_SEEDS = range(1, 61)
 RECHECKED_SEEDS = (MESA_SEEDS[0], MESA_SEEDS[-1])  # Mesa runs re-run to check the committed ones
 MARGINS = {
     "mean_active": (0.8, 1.25),
@@ -49,10 +53,10 @@ MARGINS = {
 Z90 = 1.6448536269514722
 
 
-def our_runs(overrides: dict | None = None) -> np.ndarray:
+def our_runs(overrides: dict | None = None, seeds: range = OUR_SEEDS) -> np.ndarray:
     scenario = load("epstein_1").with_overrides({"run.horizon": STEPS, **(overrides or {})})
     out = []
-    for seed in OUR_SEEDS:
+    for seed in seeds:
         model = RegimeModel(scenario, rng=seed, until_horizon=True)
         model.run()
         df = model.datacollector.get_model_vars_dataframe()
@@ -135,7 +139,7 @@ def test_docks_with_mesa_example(mesa_stats):
     ids=["legitimacy-0.70", "no-rounding"],
 )
 def test_negative_controls_differ(mesa_stats, overrides):
-    result = compare(our_runs(overrides), mesa_stats)
+    result = compare(our_runs(overrides, CONTROL_SEEDS), mesa_stats)
     print(overrides, {k: tuple(round(x, 3) for x in v) for k, v in result.items()})
     # The same procedure must not declare equivalence, and must see a difference:
     # for at least one statistic the 90% CI lies wholly outside the margin.
