@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from defection.calibration.history import (
+    Emulator,
     PreviousWave,
     fit_emulators,
     log_marginal_likelihood,
@@ -46,7 +47,7 @@ METHODS = ("nonviolent", "violent")
 POOLED_THETA = "pooled_theta.json"
 
 
-def pooled_emulators(wave: Path, refit: bool = False) -> dict:
+def pooled_emulators(wave: Path, refit: bool = False) -> dict[str, Emulator]:
     """The DEFECT emulators fitted on the runs of the wave and of every earlier wave of its chain.
 
     As ``pool = true`` would have fitted them (``calibration/pool.py``): the wave's kernel,
@@ -79,7 +80,7 @@ def pooled_emulators(wave: Path, refit: bool = False) -> dict:
     return emulators
 
 
-def likelihood_gain(emulator, maxiter: int = 50) -> float:
+def likelihood_gain(emulator: Emulator, maxiter: int = 50) -> float:
     """How much one L-BFGS-B run from an emulator's hyper-parameters raises its likelihood.
 
     About 0 when the hyper-parameters are a maximum of this emulator's training data's log
