@@ -620,7 +620,7 @@ def choose(fits: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``record`` or ``fit`` (the module's docstring)."""
+    """Command line: ``record``, ``fit`` or ``choose`` (the module's docstring)."""
     ap = argparse.ArgumentParser(prog="python -m defection.calibration.concession")
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("record", help="re-run a check folder's runs, recording each day")
@@ -643,8 +643,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     c.add_argument("fits", type=Path, nargs="+", help="fit_*.json files of the same reference")
     a = ap.parse_args(argv)
     if a.cmd == "choose":
+        fits = []
+        for path in a.fits:
+            try:
+                fits.append(json.loads(path.read_text()))
+            except (OSError, ValueError) as err:
+                print(f"error: {path}: not a readable fit file ({err})", file=sys.stderr)
+                return 2
+            missing = [k for k in ("set", "best", "reference_success") if k not in fits[-1]]
+            if missing:
+                print(
+                    f"error: {path}: no {', '.join(missing)}: not written by 'fit'", file=sys.stderr
+                )
+                return 2
         try:
-            won = choose([json.loads(path.read_text()) for path in a.fits])
+            won = choose(fits)
         except ValueError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2

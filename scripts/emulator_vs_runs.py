@@ -14,7 +14,7 @@ deviation, the runs' mean rate and the correlation across vectors between predic
 A correlation near 0 says the emulator did not tell the vectors apart where the sample lies.
 The pooled emulator's maximum-likelihood hyper-parameters take minutes to find (1,447 runs, three
 starts); ``--refit`` finds them and writes them to the wave folder's ``pooled_theta.json``, which
-``--pooled`` then reuses (a Gaussian process with given hyper-parameters fits in a second).
+``--pooled`` then reuses (with given hyper-parameters the comparison takes under a minute).
 It then asks whether any regression could have: the vectors' run rates are regressed on their
 parameters with cross-validation (``predictability``).
 The emulators average over all of the wave's fitting campaigns, the refinement's runs over its

@@ -74,8 +74,8 @@ def test_the_pooled_emulators_committed_hyper_parameters_are_a_likelihood_maximu
     import json
 
     # Finding them takes three L-BFGS-B starts and up to 19 minutes in CI; what the test above
-    # reuses must be what such a fit finds: no local step raises the likelihood, and the
-    # likelihood is the one the refit recorded.
+    # reuses must be a maximum such a fit can end at (no local step raises the likelihood),
+    # with the likelihood the refit recorded. It does not prove the three starts end there.
     wave = ROOT / "calibration/wave8_3"
     record = json.loads((wave / emulator_vs_runs.POOLED_THETA).read_text())
     emulators = emulator_vs_runs.pooled_emulators(wave)

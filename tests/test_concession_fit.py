@@ -204,6 +204,11 @@ def test_choose_on_the_command_line_names_the_winner_and_rejects_unlike_fits(tmp
     paths[0].write_text(json.dumps(other))
     assert concession.main(["choose", *map(str, paths)]) == 2
     assert "differ in 'data_success'" in capsys.readouterr().err
+    assert concession.main(["choose", str(paths[1]), str(tmp_path / "none.json")]) == 2
+    assert f"{tmp_path / 'none.json'}: not a readable fit file" in capsys.readouterr().err
+    paths[0].write_text(json.dumps({"best": None}))
+    assert concession.main(["choose", *map(str, paths)]) == 2
+    assert f"{paths[0]}: no set, reference_success: not written by 'fit'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("threat", ["threat05", "threat1"])
