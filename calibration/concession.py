@@ -5,11 +5,13 @@ ruler concedes with a daily chance that grows with participation
 (:func:`defection.model.rules.concession_hazard`, ``regime.concession_*``). Its three parameters
 are fitted here, with the calibrated sample's behavioural parameters held, in two steps:
 
-**record** re-runs every NAVCO fitting-campaign run of a check folder (``calibration/validation``:
-its vectors, campaigns, coding and seeds, read from its ``runs.parquet``) with both concession
-rates 0, optionally with ``--set NAME=VALUE`` (``elites.armed_threat``, which changes the runs
-themselves), and stores per run the daily participation share and armed share of the active,
-the first day of a NAVCO DEFECT and the run's own outcome. With no ``--set`` the runs are the
+**record** re-runs every NAVCO fitting-campaign run of a check folder
+(``calibration/validation_v9``, model version 9's validation: its vectors, campaigns, coding and
+seeds, read from its ``runs.parquet``) with both concession rates 0 and no armed threat
+(:data:`RECORD_BASE`, version 9's values), optionally with ``--set NAME=VALUE``
+(``elites.armed_threat``, which changes the runs themselves), and stores per run the daily
+participation share and armed share of the active, the first day of a NAVCO DEFECT and the run's
+own outcome. With no ``--set`` the runs are the
 folder's own, and the command checks that every run's DEFECT and SUCCESS equal the folder's.
 
 ``record --cases`` does the same for the folder's scenario-case runs (the five cases), through
@@ -38,9 +40,9 @@ Only the fitting set is read; the NAVCO test set is never run.
 
 Usage::
 
-    python -m defection.calibration.concession record calibration/validation
+    python -m defection.calibration.concession record calibration/validation_v9
         calibration/concession/threat0.parquet [--set elites.armed_threat=0.5] [--workers 2]
-    python -m defection.calibration.concession record --cases calibration/validation
+    python -m defection.calibration.concession record --cases calibration/validation_v9
         calibration/concession/threat0_cases.parquet
     python -m defection.calibration.concession fit calibration/concession/threat0.parquet
         --cases calibration/concession/threat0_cases.parquet --out calibration/concession/fit.json
@@ -76,6 +78,14 @@ ELASTICITIES = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
 #: The mapping settings of the thirteenth calibration and of the validation's campaign table.
 CAMPAIGN_SET = {"soldiers.min_agents": 1000}
 CAMPAIGN_COEFFS = {"case.patronage_weight": 1.0}
+#: What every recording runs on before its ``--set``: model version 9, the concession off and
+#: no armed threat (since model version 10 the registry's defaults switch both on; a recording
+#: reads the runs without them, whatever the defaults).
+RECORD_BASE = {
+    "regime.concession_nonviolent": 0.0,
+    "regime.concession_violent": 0.0,
+    "elites.armed_threat": 0.0,
+}
 #: What the fit's ``all`` table keeps of every setting, in order.
 ALL_COLUMNS = (
     "regime.concession_nonviolent",
@@ -131,7 +141,9 @@ def record_run(job: dict[str, Any]) -> dict[str, Any]:
     from defection.runner import navco_readings
 
     sc = campaign_scenario(job["navco_id"], job["coding"], CAMPAIGN_COEFFS)
-    sc = sc.with_overrides(CAMPAIGN_SET).with_overrides({**job["vector"], **job["extra"]})
+    sc = sc.with_overrides(CAMPAIGN_SET).with_overrides(
+        {**job["vector"], **RECORD_BASE, **job["extra"]}
+    )
     part: list[float] = []
     armed: list[float] = []
 
@@ -243,7 +255,8 @@ def record_cases(folder: Path, out: Path, extra: dict[str, Any], workers: int) -
             continue
         if (t.seed, t.case) != (int(row.seed), row.case):
             raise SystemExit(f"{folder}: run {row.run_id} is not the spec's ({t.seed}, {t.case})")
-        tasks.append(replace(t, run_id=row.run_id, overrides={**t.overrides, **extra}))
+        over = {**t.overrides, **RECORD_BASE, **extra}
+        tasks.append(replace(t, run_id=row.run_id, overrides=over))
     scenarios = CaseScenarios(
         {c.name: c.runner() for c in calib.cases if c.name in mine["case"].values}
     )

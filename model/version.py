@@ -42,11 +42,18 @@ refined by runs (calibration/refine16; ``elites.peer_weight`` among them,
 ``soldiers.min_agents`` 1000, as every case of that calibration did. The registry's
 ``soldiers.min_agents`` and the coding's ``case.patronage_weight`` keep their defaults 0: the
 validation spec's campaign table sets both as the calibration did (a coded campaign's default
-is still the map's soldiers and one client-follow share).
+is still the map's soldiers and one client-follow share). 10, the ruler's concession and the
+elites' armed threat promoted (docs/CALIBRATION.md, "Winning without the force"): the defaults
+``regime.concession_nonviolent`` 0.0005, ``regime.concession_violent`` 0.0002,
+``regime.concession_elasticity`` 0 and ``elites.armed_threat`` 0.5 from the concession fit's
+winner (calibration/concession/fit_threat05.json), fitted on the recorded validation runs of
+version 9's sample; the docking scenarios (``epstein_1``, ``granovetter``) switch the concession
+off, as their published models have none. With those four at version 9's values (both rates 0,
+the threat 0) a run gives version 9's numbers.
 """
 
 #: Bump when a run's numbers change, with the golden baseline (see this module's docstring).
-MODEL_VERSION = "9"
+MODEL_VERSION = "10"
 
 #: Earlier model versions whose calibrated samples this version still reads, with why: a version
 #: that changed only defaults which every vector of a sample sets gives, for a run that sets them,
@@ -62,7 +69,11 @@ SAMPLE_COMPATIBLE: dict[str, str] = {
         "(its campaign table: soldiers.min_agents 1000 and case.patronage_weight 1), gives the "
         "same numbers; older samples (versions 4 to 7, the first to twelfth calibrations) were "
         "made with other values of these defaults (elites.peer_weight among them) and are "
-        "refused: their runs and reports describe the versions they name"
+        "refused: their runs and reports describe the versions they name. Version 10 added "
+        "the ruler's concession and the elites' armed threat (four defaults no vector sets), "
+        "fitted after the sample on its own validation runs (calibration/concession): the "
+        "sample is read with them on, as they were fitted; with the four at version 9's values "
+        "(rates 0, threat 0) its runs give version 9's numbers"
     ),
 }
 

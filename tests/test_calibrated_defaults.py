@@ -12,7 +12,10 @@ the first calibration's medoid (calibration/wave3/promoted.json) those that the 
 Model version 9 changed only defaults that every vector of the thirteenth calibration's sample
 sets, or that every one of its cases set, so its version-8 sample still stands
 (:data:`defection.model.version.SAMPLE_COMPATIBLE`): a slow test reruns committed runs of the
-sample's wave with today's code and finds every target as committed.
+sample's wave with today's code and finds every target as committed. Model version 10 added the
+ruler's concession and the elites' armed threat, fitted on that sample's validation runs
+(calibration/concession/): their defaults are the winner of the fit that ``concession choose``
+picks, and with them at version 9's values the sample's wave runs as committed.
 """
 
 from __future__ import annotations
@@ -110,8 +113,44 @@ def test_each_earlier_sample_is_the_one_its_manifest_names(sample: str):
     assert medoid(frame[names], manifest["parameters"]) == manifest["medoid"]["row"]
 
 
+#: The concession fit's file whose winner gives the concession's and the armed threat's defaults
+#: (model version 10), and the fits it was chosen among.
+CONCESSION_FIT = "calibration/concession/fit_threat05.json"
+CONCESSION_FITS = (CONCESSION_FIT, "calibration/concession/fit_threat1.json")
+
+
+def test_the_concession_defaults_are_the_chosen_fits_winner_with_its_source():
+    """Model version 10: the concession's rates and elasticity are the winning setting of the
+    fit that ``concession choose`` picks, and the armed threat is the ``--set`` of its
+    recording."""
+    from defection.calibration import concession
+
+    fits = [json.loads((ROOT / f).read_text(encoding="utf-8")) for f in CONCESSION_FITS]
+    won = concession.choose(fits)
+    assert CONCESSION_FITS[won["index"]] == CONCESSION_FIT
+    want = {**won["set"]}
+    for name in concession.ALL_COLUMNS[:3]:
+        want[name] = won["best"][name]
+    assert set(want) == set(CONCESSION)
+    for name, value in want.items():
+        p = BY_NAME[name]
+        assert p.default == value, (name, p.default, value)
+        assert p.source.startswith(f"calibrated: {CONCESSION_FIT}"), p.source
+
+
+#: The parameters whose defaults the concession fit gave.
+CONCESSION = (
+    "regime.concession_nonviolent",
+    "regime.concession_violent",
+    "regime.concession_elasticity",
+    "elites.armed_threat",
+)
+
+
 def test_no_other_parameter_claims_to_be_calibrated():
-    calibrated = set(MANIFEST["medoid"]["defaults"]) | set(HELD8) | set(HELD6) | set(HELD)
+    calibrated = (
+        set(MANIFEST["medoid"]["defaults"]) | set(HELD8) | set(HELD6) | set(HELD) | set(CONCESSION)
+    )
     claims = {n for n, p in BY_NAME.items() if p.source.startswith("calibrated")}
     assert claims == calibrated
     assert (len(HELD8), len(HELD6), len(HELD)) == (1, 7, 4)
@@ -147,7 +186,12 @@ def _committed_wave() -> tuple[object, pd.DataFrame]:
 @pytest.mark.slow
 def test_committed_runs_of_the_samples_wave_give_the_same_targets_today():
     """The evidence behind SAMPLE_COMPATIBLE: rerun a few runs of the sample's wave (one per
-    kind of case) and compare every target and the outcome with what the wave committed."""
+    kind of case) and compare every target and the outcome with what the wave committed. Model
+    version 10's concession and armed threat are set to version 9's values (both rates 0, the
+    threat 0: what the concession's recordings run on), so the rest must be unchanged."""
+    from dataclasses import replace
+
+    from defection.calibration.concession import RECORD_BASE
     from defection.calibration.runs import tasks_for
     from defection.sweep.engine import CaseScenarios, execute
 
@@ -162,6 +206,7 @@ def test_committed_runs_of_the_samples_wave_give_the_same_targets_today():
     for row in picks:
         task = tasks[(int(row["point"]), int(row["replicate"]))]
         assert task.case == row["case"] and task.seed == int(row["seed"])
+        task = replace(task, overrides={**task.overrides, **RECORD_BASE})
         got = execute(task, scenarios).row
         assert got["status"] == "ok", got.get("error")
         assert got["outcome"] == row["outcome"] and got["days"] == row["days"], row["run_id"]
