@@ -1,7 +1,8 @@
 """Winning without the force: the ruler's concession, the elites' armed threat.
 
-Both are off by default (the golden baseline pins that the runs are those of version 9); here
-each is switched on and must act as docs/ODD.md says. The rules themselves are unit-tested in
+Both are on by default since model version 10 (calibrated: calibration/concession/); here each
+test starts from both off (:data:`OFF`, version 9's values) and switches one on, which must act
+as docs/ODD.md says. The rules themselves are unit-tested in
 ``tests/test_rules.py`` (``concession_hazard``, ``armed_exit_factor``).
 """
 
@@ -15,7 +16,13 @@ SEEDS = (1, 2, 3)
 #: A small baseline with no elites (no elite majority ends a run first), 120 days: about a
 #: second a run.
 SMALL = {"grid.width": 20, "grid.height": 20, "run.horizon": 120, "elites.count": 0}
-CONCEDES = {"regime.concession_nonviolent": 0.1, "opposition.violent_share": 0.0}
+#: Version 9's values: no concession, no armed threat.
+OFF = {
+    "regime.concession_nonviolent": 0.0,
+    "regime.concession_violent": 0.0,
+    "elites.armed_threat": 0.0,
+}
+CONCEDES = {**OFF, "regime.concession_nonviolent": 0.1, "opposition.violent_share": 0.0}
 
 
 def run(overrides, seed=1, until_horizon=False, small=SMALL):
@@ -34,16 +41,16 @@ def test_a_ruler_who_concedes_ends_the_run_in_a_transition_that_navco_counts_as_
         assert m.outcome_day < 120
         assert any("concession" in text for _, text in m.log)
         assert final_figures(m)["navco_success"] == 1
-    # with the rates 0 (the default) the same runs reach the horizon
+    # with the rates 0 (version 9's) the same runs reach the horizon
     assert all(
-        run({"opposition.violent_share": 0.0}, s).outcome_rule != "concession" for s in SEEDS
+        run({**OFF, "opposition.violent_share": 0.0}, s).outcome_rule != "concession" for s in SEEDS
     )
 
 
 def test_concession_draws_leave_the_run_unchanged_until_the_ruler_concedes():
     """The draws come from their own stream: the same days as with no concession, to the day."""
-    off = run({}, 3, until_horizon=True)
-    on = run({"regime.concession_nonviolent": 0.01}, 3, until_horizon=True)
+    off = run(OFF, 3, until_horizon=True)
+    on = run({**OFF, "regime.concession_nonviolent": 0.01}, 3, until_horizon=True)
     day = on.outcome_day
     assert on.outcome_rule == outputs.RULE_CONCESSION and day is not None
     a, b = off.datacollector.model_vars, on.datacollector.model_vars
@@ -54,7 +61,7 @@ def test_concession_draws_leave_the_run_unchanged_until_the_ruler_concedes():
 def test_higher_concession_rates_end_runs_sooner_and_with_no_one_active_never():
     days = {}
     for rate in (0.003, 0.1):
-        over = {"regime.concession_nonviolent": rate, "regime.concession_violent": rate}
+        over = {**OFF, "regime.concession_nonviolent": rate, "regime.concession_violent": rate}
         days[rate] = [run(over, seed).outcome_day for seed in SEEDS]
     assert np.median(days[0.1]) < np.median(days[0.003])
     # a regime whose people never protest never concedes
@@ -78,15 +85,16 @@ ARMED = {"grid.width": 20, "grid.height": 20, "run.horizon": 60, "opposition.vio
 
 def test_an_armed_opposition_keeps_the_elites_in_when_they_fear_it():
     """Elites break with an armed crowd's regime unless the armed threat holds them."""
-    off = [run({}, seed, True, ARMED).stats["elites_defected"] for seed in SEEDS]
-    on = [run({"elites.armed_threat": 1.0}, s, True, ARMED).stats["elites_defected"] for s in SEEDS]
+    off = [run(OFF, seed, True, ARMED).stats["elites_defected"] for seed in SEEDS]
+    threat = {**OFF, "elites.armed_threat": 1.0}
+    on = [run(threat, s, True, ARMED).stats["elites_defected"] for s in SEEDS]
     assert all(a <= b for a, b in zip(on, off, strict=True))
     assert sum(on) < sum(off)
 
 
 def test_a_nonviolent_crowd_is_not_feared():
     calm = {**ARMED, "opposition.violent_share": 0.0}
-    a = run({}, 1, True, calm)
-    b = run({"elites.armed_threat": 1.0}, 1, True, calm)
+    a = run(OFF, 1, True, calm)
+    b = run({**OFF, "elites.armed_threat": 1.0}, 1, True, calm)
     assert (a.outcome, a.outcome_day, a.outcome_rule) == (b.outcome, b.outcome_day, b.outcome_rule)
     assert a.stats["elites_defected"] == b.stats["elites_defected"]

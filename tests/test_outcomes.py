@@ -23,7 +23,7 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.xfail(
         strict=True,
-        reason="calibrated defaults, model versions 4-9 (issue #10): labels of issue #2 not met",
+        reason="calibrated defaults, model versions 4-10 (issue #10): labels of issue #2 not met",
     ),
 ]
 SEEDS = range(1, 11)

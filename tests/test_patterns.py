@@ -50,7 +50,7 @@ MECHANISM = {**V3_WEIGHTS, "belief.intercept": 4.0}
 
 CALIBRATED_FAILS = pytest.mark.xfail(
     strict=True,
-    reason="calibrated defaults (model versions 4 to 9): soldiers' own leaving is too small, "
+    reason="calibrated defaults (model versions 4 to 10): soldiers' own leaving is too small, "
     "or too little moved by the crowd's method, to show either pattern",
 )
 
@@ -67,7 +67,7 @@ def test_p7_pay_arrears_drive_desertion():
 
 @pytest.mark.xfail(
     strict=True,
-    reason="calibrated defaults (model versions 8 and 9): nobody deserts on baseline in 120 "
+    reason="calibrated defaults (model versions 8 to 10): nobody deserts on baseline in 120 "
     "days, paid or not",
 )
 def test_p7_at_the_calibrated_defaults():

@@ -50,7 +50,7 @@ def test_the_script_refuses_a_check_or_a_folder_without_runs(capsys, tmp_path):
     assert "a check, not a wave" in capsys.readouterr().err
     # a check whose sample this model version no longer reads: the reason, not a traceback
     assert wave_events.main([str(ROOT / "calibration/refine15")]) == 2
-    assert "fitted to model version 7, this is model version 9" in capsys.readouterr().err
+    assert "fitted to model version 7, this is model version 10" in capsys.readouterr().err
     assert wave_events.main([str(tmp_path)]) == 2
     assert "not a committed wave" in capsys.readouterr().err
 
