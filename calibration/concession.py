@@ -11,8 +11,8 @@ seeds, read from its ``runs.parquet``) with both concession rates 0 and no armed
 (:data:`RECORD_BASE`, version 9's values), optionally with ``--set NAME=VALUE``
 (``elites.armed_threat``, which changes the runs themselves), and stores per run the daily
 participation share and armed share of the active, the first day of a NAVCO DEFECT and the run's
-own outcome. With no ``--set`` the runs are the
-folder's own, and the command checks that every run's DEFECT and SUCCESS equal the folder's.
+own outcome. With no ``--set`` the runs are the folder's own, and the command checks that every
+run's DEFECT and SUCCESS equal the folder's.
 
 ``record --cases`` does the same for the folder's scenario-case runs (the five cases), through
 the sweep engine as the validation ran them, keeping every target column; with no ``--set`` it
