@@ -48,8 +48,8 @@ elites' armed threat promoted (docs/CALIBRATION.md, "Winning without the force")
 ``regime.concession_elasticity`` 0 and ``elites.armed_threat`` 0.5 from the concession fit's
 winner (calibration/concession/fit_threat05.json), fitted on the recorded validation runs of
 version 9's sample; the docking scenarios (``epstein_1``, ``granovetter``) switch the concession
-off, as their published models have none. With those four at version 9's values (both rates 0,
-the threat 0) a run gives version 9's numbers.
+off, as their published models have none. With both rates and the threat at version 9's
+values (0; the elasticity is then unread) a run gives version 9's numbers.
 """
 
 #: Bump when a run's numbers change, with the golden baseline (see this module's docstring).
@@ -72,8 +72,8 @@ SAMPLE_COMPATIBLE: dict[str, str] = {
         "refused: their runs and reports describe the versions they name. Version 10 added "
         "the ruler's concession and the elites' armed threat (four defaults no vector sets), "
         "fitted after the sample on its own validation runs (calibration/concession): the "
-        "sample is read with them on, as they were fitted; with the four at version 9's values "
-        "(rates 0, threat 0) its runs give version 9's numbers"
+        "sample is read with them on, as they were fitted; with both rates and the threat at "
+        "version 9's values (0) its runs give version 9's numbers"
     ),
 }
 
