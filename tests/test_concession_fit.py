@@ -254,3 +254,25 @@ def test_the_armed_threat_at_one_half_wins_across_both_recordings():
     assert won["set"] == {"elites.armed_threat": 0.5}
     v9 = json.loads((ROOT / "calibration/concession/fit.json").read_text())["off"]
     assert won["best"]["passes"] == 17 > v9["passes"] == fits[1]["best"]["passes"] == 16
+
+
+def test_the_recorder_runs_version_9s_values_whatever_the_defaults():
+    """``record`` re-runs version 9's validation (calibration/validation_v9) on
+    ``concession.RECORD_BASE``: two campaign runs that failed at version 9 and won by a
+    concession in version 10's validation (calibration/validation) come out as version 9's."""
+    v9, v10 = (ROOT / "calibration" / f for f in ("validation_v9", "validation"))
+    later = pd.read_parquet(v10 / "runs.parquet")
+    conceded = later[(later["outcome_rule"] == "concession") & (later["target:navco_success"] == 1)]
+    conceded_at = set(zip(conceded["case"], conceded["seed"], strict=True))
+    jobs = [
+        j
+        for j in concession._campaign_jobs(v9, {})
+        if (f"navco_{j['navco_id']}_d{j['coding']}", j["seed"]) in conceded_at and j["success"] == 0
+    ]
+    earlier = pd.read_parquet(v9 / "runs.parquet").set_index("run_id")["days"]
+    jobs = sorted(jobs, key=lambda j: int(earlier[j["run_id"]]))[:2]
+    assert len(jobs) == 2
+    for job in jobs:
+        row = concession.record_run(job)
+        assert row["outcome_rule"] != "concession", job["run_id"]
+        assert (row["navco_defect"], row["navco_success"]) == (job["defect"], job["success"])
