@@ -118,6 +118,14 @@ def test_each_earlier_sample_is_the_one_its_manifest_names(sample: str):
 CONCESSION_FIT = "calibration/concession/fit_threat05.json"
 CONCESSION_FITS = (CONCESSION_FIT, "calibration/concession/fit_threat1.json")
 
+#: The parameters whose defaults the concession fit gave.
+CONCESSION = (
+    "regime.concession_nonviolent",
+    "regime.concession_violent",
+    "regime.concession_elasticity",
+    "elites.armed_threat",
+)
+
 
 def test_the_concession_defaults_are_the_chosen_fits_winner_with_its_source():
     """Model version 10: the concession's rates and elasticity are the winning setting of the
@@ -128,23 +136,12 @@ def test_the_concession_defaults_are_the_chosen_fits_winner_with_its_source():
     fits = [json.loads((ROOT / f).read_text(encoding="utf-8")) for f in CONCESSION_FITS]
     won = concession.choose(fits)
     assert CONCESSION_FITS[won["index"]] == CONCESSION_FIT
-    want = {**won["set"]}
-    for name in concession.ALL_COLUMNS[:3]:
-        want[name] = won["best"][name]
+    want = {**won["set"], **{n: won["best"][n] for n in CONCESSION if n in won["best"]}}
     assert set(want) == set(CONCESSION)
     for name, value in want.items():
         p = BY_NAME[name]
         assert p.default == value, (name, p.default, value)
         assert p.source.startswith(f"calibrated: {CONCESSION_FIT}"), p.source
-
-
-#: The parameters whose defaults the concession fit gave.
-CONCESSION = (
-    "regime.concession_nonviolent",
-    "regime.concession_violent",
-    "regime.concession_elasticity",
-    "elites.armed_threat",
-)
 
 
 def test_no_other_parameter_claims_to_be_calibrated():

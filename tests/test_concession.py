@@ -8,6 +8,7 @@ as docs/ODD.md says. The rules themselves are unit-tested in
 
 import numpy as np
 
+from defection.calibration.concession import RECORD_BASE
 from defection.model import outputs
 from defection.model.regime import RegimeModel
 from defection.runner import final_figures
@@ -16,12 +17,8 @@ SEEDS = (1, 2, 3)
 #: A small baseline with no elites (no elite majority ends a run first), 120 days: about a
 #: second a run.
 SMALL = {"grid.width": 20, "grid.height": 20, "run.horizon": 120, "elites.count": 0}
-#: Version 9's values: no concession, no armed threat.
-OFF = {
-    "regime.concession_nonviolent": 0.0,
-    "regime.concession_violent": 0.0,
-    "elites.armed_threat": 0.0,
-}
+#: Version 9's values: no concession, no armed threat (what the concession's recordings run on).
+OFF = RECORD_BASE
 CONCEDES = {**OFF, "regime.concession_nonviolent": 0.1, "opposition.violent_share": 0.0}
 
 
