@@ -54,6 +54,20 @@ def moral_cost(
     )
 
 
+def conscience_factor(spread: float, z: ArrayLike) -> NDArray[np.float64]:
+    """Each soldier's own multiplier of the moral cost, ``k = exp(sd z - sd^2 / 2)``.
+
+    ``z`` is a standard normal draw per soldier and ``sd`` (``soldiers.conscience_sd``) the spread
+    of ``ln k``, so ``k`` is lognormal with mean 1 whatever ``sd``: the force's average moral cost
+    is :func:`moral_cost`'s, while a few men find repressing a crowd far costlier than the rest and
+    most somewhat less. With ``sd`` 0 every factor is exactly 1. Who refuses to fire on civilians
+    is an individual matter as much as a unit's (Grossman 1995, *On Killing*), and Syria's
+    defections in 2011 were individual decisions (Koehler, Ohl & Albrecht 2016, *Comparative
+    Politics* 48(4)); the lognormal form is an assumption.
+    """
+    return np.exp(spread * np.asarray(z, dtype=float) - 0.5 * spread * spread)
+
+
 def detection_probability(
     surveillance: float, safety_in_numbers: float, neighbour_left_share: ArrayLike
 ) -> NDArray[np.float64]:

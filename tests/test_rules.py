@@ -304,6 +304,20 @@ def test_moral_cost_nonviolence_weight_acts():
     assert soldier_rules.moral_cost(**armed) == 0.0  # weight 1: an armed crowd costs nothing
 
 
+def test_conscience_factor_is_one_at_spread_0_and_lognormal_with_mean_1():
+    z = np.random.default_rng(5).standard_normal(200_000)
+    assert np.array_equal(soldier_rules.conscience_factor(0.0, z), np.ones(z.size))  # exactly 1
+    for sd in (0.5, 1.5):
+        k = soldier_rules.conscience_factor(sd, z)
+        assert k.min() > 0
+        assert k.mean() == pytest.approx(1.0, abs=0.03 * math.exp(sd * sd / 2))  # mean 1
+        assert np.median(k) == pytest.approx(math.exp(-sd * sd / 2), rel=0.02)
+        assert np.log(k).std() == pytest.approx(sd, rel=0.01)
+    # a wider spread puts more men far above the average cost
+    tail = [np.mean(soldier_rules.conscience_factor(sd, z) > 5) for sd in (0.5, 1.0, 1.5)]
+    assert tail[0] < tail[1] < tail[2]
+
+
 def test_moral_cost_lethality_weight_acts():
     base = float(soldier_rules.moral_cost(**MC))  # lethality 0: the weight does nothing
     assert soldier_rules.moral_cost(**{**MC, "lethality_weight": 7.0}) == base
