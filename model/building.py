@@ -310,6 +310,11 @@ def _build_soldiers(
     drafted = branches.random(S) < p["soldiers.conscript_share"]
     conscript = drafted & (units.rank == CONSCRIPT) & ~guard & ~police
     loyalty = loyalty + p["police.loyalty"] * police + p["soldiers.conscript_loyalty"] * conscript
+    # conscience: each man's multiplier of the moral cost, drawn whatever the spread (the last
+    # draw of the branches stream, so no other draw moves; 1 everywhere at spread 0)
+    conscience = soldier_rules.conscience_factor(
+        p["soldiers.conscience_sd"], branches.standard_normal(S)
+    )
     if p["soldiers.threshold_dist"] == "ladder":
         threshold = np.arange(S) / max(S - 1, 1)
     else:
@@ -325,6 +330,7 @@ def _build_soldiers(
         loyalty=loyalty,
         threshold=threshold,
         exposure=rng.random(S),
+        conscience=conscience,
         state=np.full(S, LOYAL, dtype=np.int8),
         pos=m.pos[m.n_protesters :],
         belief=np.ones(S),

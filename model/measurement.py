@@ -103,6 +103,7 @@ PILOT_IGNORES: tuple[str, ...] = (
     "soldiers.core_tied_fate",
     "soldiers.indoctrination",
     "soldiers.moral_cost",
+    "soldiers.conscience_sd",
     "soldiers.crowd_scale",
     "soldiers.shared_identity",
     "soldiers.home_region",

@@ -87,18 +87,21 @@ def decide(
     shared = np.divide(
         by_rg[reg * G + grp].astype(float), by_r[reg], out=np.zeros(idx.size), where=by_r[reg] > 0
     )
-    mc = soldier_rules.moral_cost(
-        p["soldiers.moral_cost"],
-        crowd,
-        p["soldiers.crowd_scale"],
-        nonviolent,
-        shared,
-        p["soldiers.shared_identity"],
-        s.home[idx] == reg,
-        p["soldiers.home_region"],
-        p["regime.lethality"],
-        p["soldiers.lethality_weight"],
-        p["soldiers.nonviolence_weight"],
+    mc = (
+        soldier_rules.moral_cost(
+            p["soldiers.moral_cost"],
+            crowd,
+            p["soldiers.crowd_scale"],
+            nonviolent,
+            shared,
+            p["soldiers.shared_identity"],
+            s.home[idx] == reg,
+            p["soldiers.home_region"],
+            p["regime.lethality"],
+            p["soldiers.lethality_weight"],
+            p["soldiers.nonviolence_weight"],
+        )
+        * s.conscience[idx]
     )
     rank = s.rank[idx]
     officer = rank == OFFICER

@@ -74,6 +74,8 @@ class SoldierArrays:
         loyalty: Intrinsic loyalty, utility units (fixed).
         threshold: Net gain needed to leave, utility units (fixed).
         exposure: How exposed his family is to reprisal, in [0, 1] (fixed).
+        conscience: His own multiplier of the moral cost of repression, lognormal with mean 1
+            (``soldiers.conscience_sd``; 1 for every soldier when it is 0; fixed).
         state: ``LOYAL``, ``SHIRKING``, ``DESERTED``, ``DEFECTED`` or ``DETAINED``.
         pos: Cell index, ``-1`` once he has left the grid; a view into ``RegimeModel.pos[P:]``.
         belief: Today's belief that the regime survives, in (0, 1).
@@ -94,6 +96,7 @@ class SoldierArrays:
     pos: NDArray[np.int64]
     belief: NDArray[np.float64]
     on_duty: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    conscience: NDArray[np.float64] = field(default_factory=lambda: np.ones(0))
 
 
 @dataclass

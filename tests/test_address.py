@@ -123,8 +123,8 @@ def test_check_live():
 def test_build_only_is_the_registry_flag():
     assert {p.name for p in PARAMS if p.build_only} == BUILD_ONLY
     # with the elite faction's share and gap, the steady margin, the crowd's build-up and its
-    # shape, and the soldier agents' floor (soldiers.min_agents)
-    assert len(BUILD_ONLY) == 41
+    # shape, the soldier agents' floor (soldiers.min_agents) and the spread of conscience
+    assert len(BUILD_ONLY) == 42
     assert "soldiers.guard_share" in BUILD_ONLY and "soldiers.pay" not in BUILD_ONLY
 
 

@@ -352,6 +352,49 @@ def test_police_share_and_guard_share_cannot_exceed_the_force():
 # ------------------------------------------------------------------------------------------------
 
 
+def test_conscience_spread_moves_no_other_draw_and_is_one_at_0():
+    """The conscience draw is made whatever the spread (the branches stream's last), so a spread
+    changes no other build draw, and at 0 every factor is exactly 1."""
+    a, b = model({}), model({"soldiers.conscience_sd": 1.5})
+    assert np.array_equal(a.soldiers.conscience, np.ones(a.initial_force))
+    assert b.soldiers.conscience.std() > 0.5
+    for name in ("group", "home", "police", "conscript", "loyalty", "threshold", "exposure"):
+        assert np.array_equal(getattr(a.soldiers, name), getattr(b.soldiers, name)), name
+
+
+#: Each man on his own terms (no contagion) before a large nonviolent crowd under lethal orders:
+#: what he risks by repressing it is his moral cost alone.
+CONSCIENCE = {
+    "belief.intercept": 4.0,
+    "soldiers.peer_weight": 0.0,
+    "belief.w_neighbours": 0.0,
+    "belief.w_defect": 0.0,
+    "soldiers.follow_commander": 0.0,
+    "opposition.violent_share": 0.0,
+    "regime.lethality": 1.0,
+    "soldiers.moral_cost": 0.3,  # at spread 0 about 2 % leave in 30 days
+}
+
+
+def test_men_of_strong_conscience_leave_first():
+    """With a spread of conscience, those who leave are the men whose moral cost is high (their
+    mean factor is well above the stayers'), and where few leave without it more leave with it
+    (a mean-preserving spread: where most would leave without it, fewer do, as most men's
+    factor is below 1)."""
+    left_k, stayed_k, gone = [], [], []
+    for m in runs({**CONSCIENCE, "soldiers.conscience_sd": 1.5}):
+        s = m.soldiers
+        left = ~((s.state == LOYAL) | (s.state == SHIRKING))
+        gone.append(left.mean())
+        left_k.extend(s.conscience[left])
+        stayed_k.extend(s.conscience[~left])
+    assert len(left_k) >= 10, gone
+    assert np.mean(left_k) > 1.5 * np.mean(stayed_k), (np.mean(left_k), np.mean(stayed_k))
+    assert np.mean(gone) > mean_stat(CONSCIENCE, "soldiers_deserted") + mean_stat(
+        CONSCIENCE, "soldiers_defected"
+    ), gone
+
+
 def test_conscripts_are_rank_and_file_of_the_army():
     m = model({"soldiers.conscript_share": 0.6, "soldiers.guard_share": 0.2, "police.share": 0.2})
     s = m.soldiers

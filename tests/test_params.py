@@ -381,6 +381,7 @@ BEHAVIOURAL_NAMES = (
     "soldiers.core_loyalty",
     "soldiers.core_tied_fate",
     "soldiers.moral_cost",
+    "soldiers.conscience_sd",
     "soldiers.crowd_scale",
     "soldiers.shared_identity",
     "soldiers.home_region",
