@@ -162,6 +162,12 @@ PILOT_IGNORES: tuple[str, ...] = (
     "elites.plot_quorum",
     "elites.plot_protest_gain",
     "regime.party_removal",
+    # the concession decides an outcome and nothing else (its own stream; a pilot runs to its
+    # horizon whatever the outcome), and the armed threat is read by elites only
+    "regime.concession_nonviolent",
+    "regime.concession_violent",
+    "regime.concession_elasticity",
+    "elites.armed_threat",
 )
 
 
