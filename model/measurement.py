@@ -138,6 +138,7 @@ PILOT_IGNORES: tuple[str, ...] = (
     "belief.w_neighbours",
     "belief.memory",
     "belief.w_support",
+    "belief.w_armed",
     "protest.signal_floor",
     "protest.signal_ceiling",
     "regime.messaging",

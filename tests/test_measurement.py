@@ -239,10 +239,11 @@ def test_a_pilot_reads_none_of_the_parameters_it_ignores(seed):
     """PILOT_IGNORES: every one of them changed at once leaves the pilot's days bit for bit.
 
     ``syria_2011`` has what could leak into the crowd: police, guards, conscripts, an identity
-    core, pay and repression events. If any parameter of the list reached the protesters, the
-    series (and so the stated peak's scale) would differ.
+    core, pay and repression events; an armed share of the crowd lets ``belief.w_armed`` act on
+    the signal. If any parameter of the list reached the protesters, the series (and so the
+    stated peak's scale) would differ.
     """
-    sc = load("syria_2011").with_overrides({"run.horizon": 40})
+    sc = load("syria_2011").with_overrides({"run.horizon": 40, "opposition.violent_share": 0.3})
     rng = np.random.default_rng(seed)
     changed = sc.with_overrides(_random_values(measurement.PILOT_IGNORES, rng))
 
