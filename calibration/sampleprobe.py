@@ -15,16 +15,22 @@ value. ``--band LO,HI`` adds the share of runs in which no soldier defected, the
 defected share of the force lies in ``[LO, HI]``, the share in which at least as many deserted as
 defected, and the share that meets both. Nothing is stored and nothing is fitted: a look before a
 structure change goes into a calibration (docs/CALIBRATION.md, "The steady start's margin"). Cases
-are scenario names or files, or ``navco:ID`` fitting campaigns, as in the probe; never the NAVCO
-test set.
+are scenario names or files, or ``navco:ID`` fitting campaigns (``navco:fit`` for every runnable
+one), as in the probe; never the NAVCO test set. Campaigns get no table each: for each value,
+their runs are summed up as the probe sums them up (:func:`defection.calibration.probe.
+navco_summary`: DEFECT by method, SUCCESS with and without a DEFECT and the gap, next to the
+data's over the same campaigns).
 
 Usage::
 
     python -m defection.calibration.sampleprobe calibration/wave7_3/nonimplausible.parquet
         soviet_1991,east_germany_1989 --vary elites.steady_margin --values 0,0.05,0.15
         --draws 12 --seeds 3 --windows 30,231 [--set NAME=VALUE ...] [--workers 2]
+    python -m defection.calibration.sampleprobe calibration/wave17_3/nonimplausible.parquet
+        navco:fit --vary regime.concession_defection --values 0,4 --draws 4 --seeds 1
+        --set case.patronage_weight=1 --set soldiers.min_agents=1000 --workers 2
 
-(one command line).
+(each one command line).
 """
 
 from __future__ import annotations
@@ -38,7 +44,15 @@ from typing import Any
 
 import numpy as np
 
-from defection.calibration.probe import MAX_SEEDS, NOT_BUILT, case_scenario, probe_run
+from defection.calibration.probe import (
+    MAX_SEEDS,
+    NAVCO_PREFIX,
+    NOT_BUILT,
+    case_scenario,
+    expand_cases,
+    navco_summary,
+    probe_run,
+)
 from defection.model.outputs import SUCCESS_OUTCOMES as FELL  # outcomes that end the regime
 
 
@@ -195,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             band = (lo, hi)
     if not 1 <= args.seeds <= MAX_SEEDS:
         problems.append(f"--seeds {args.seeds}: must be between 1 and {MAX_SEEDS}")
-    cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    cases = expand_cases([c.strip() for c in args.cases.split(",") if c.strip()])
     vectors: list[dict[str, float]] = []
     if not problems:
         rows_in = len(read_sample(args.sample))
@@ -203,10 +217,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             problems.append(f"--draws {args.draws}: the sample has {rows_in} rows")
         else:
             vectors = sample_vectors(args.sample, args.draws, args.seed)
+    from defection.calibration.cases import split_overrides
+
     for case in cases:  # every problem before anything runs
         for v in values[:1] + values[-1:]:
+            coeffs, over = split_overrides({**(vectors or [{}])[0], **fixed, args.vary: v})
             try:
-                case_scenario(case).with_overrides({**(vectors or [{}])[0], **fixed, args.vary: v})
+                case_scenario(case, coeffs).with_overrides(over)
             except ScenarioError as exc:
                 problems += exc.problems
     if problems:
@@ -235,9 +252,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{len(vectors)} vectors of {args.sample} (draw seed {args.seed}) x seeds 1-{args.seeds}"
         f" per case and value of {args.vary}" + "".join(f"; {k} = {v}" for k, v in fixed.items())
     )
-    for case in cases:
+    for case in [c for c in cases if not c.startswith(NAVCO_PREFIX)]:
         first = next(j for j, k in zip(jobs, keys, strict=True) if k[0] == case)
-        horizon = int(case_scenario(case).with_overrides(first[2]).params["run.horizon"])
+        coeffs, over = split_overrides(first[2])
+        horizon = int(case_scenario(case, coeffs).with_overrides(over).params["run.horizon"])
         wins = windows_of(edges, horizon)
         table = []
         for v in values:
@@ -256,6 +274,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         failed = [r for r in failed if r["outcome"] == NOT_BUILT]
         if failed:
             print(f"\nnot built (left out above): {len(failed)} runs; {failed[0]['error']}")
+    campaigns = [c for c in cases if c.startswith(NAVCO_PREFIX)]
+    for v in values if campaigns else []:
+        sel = [r for r, k in zip(rows, keys, strict=True) if k[1] == v and k[0] in campaigns]
+        built = [r for r in sel if r["outcome"] != NOT_BUILT]
+        print(f"\n{len(campaigns)} NAVCO campaigns, {args.vary} = {v} ({len(built)} runs built)\n")
+        print(navco_summary(built))
     return 0
 
 

@@ -168,6 +168,7 @@ PILOT_IGNORES: tuple[str, ...] = (
     "regime.concession_nonviolent",
     "regime.concession_violent",
     "regime.concession_elasticity",
+    "regime.concession_defection",
     "elites.armed_threat",
 )
 

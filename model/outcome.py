@@ -77,7 +77,8 @@ def check(m: RegimeModel) -> None:
 def concedes(m: RegimeModel) -> bool:
     """Whether the ruler concedes today (:func:`~defection.model.rules.concession_hazard`).
 
-    Read from today's participation and the armed share of the active; one uniform draw from the
+    Read from today's participation, the armed share of the active and the share of the initial
+    force that has defected (``regime.concession_defection``); one uniform draw from the
     ``concession`` stream each undecided day on which either concession rate is above 0 (none
     otherwise, so with both rates 0 the run is the one without the rule, and two settings
     of the rates draw the same numbers on one seed).
@@ -92,6 +93,8 @@ def concedes(m: RegimeModel) -> bool:
         nv,
         v,
         p["regime.concession_elasticity"],
+        defected_share=m.stats["soldiers_defected"],
+        defection_gain=p["regime.concession_defection"],
     )
     return bool(m.streams["concession"].random() < hazard)
 

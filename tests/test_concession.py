@@ -95,3 +95,25 @@ def test_a_nonviolent_crowd_is_not_feared():
     b = run({**OFF, "elites.armed_threat": 1.0}, 1, True, calm)
     assert (a.outcome, a.outcome_day, a.outcome_rule) == (b.outcome, b.outcome_day, b.outcome_rule)
     assert a.stats["elites_defected"] == b.stats["elites_defected"]
+
+
+def test_a_ruler_whose_force_goes_over_concedes_sooner_and_only_then():
+    """regime.concession_defection multiplies the hazard once soldiers defect: on one seed the
+    same draws give a concession no later than without it, sooner where the force went over, and
+    the very same run where no soldier defected."""
+    over = {
+        **OFF,
+        "belief.intercept": 0.0,
+        "regime.concession_nonviolent": 0.002,
+        "opposition.violent_share": 0.0,
+    }
+    for seed in SEEDS:
+        plain = run(over, seed)
+        fast = run({**over, "regime.concession_defection": 20.0}, seed)
+        assert fast.outcome_day <= plain.outcome_day
+        went_over = max(plain.datacollector.model_vars["soldiers_defected"]) > 0
+        if not went_over:
+            assert (fast.outcome, fast.outcome_day) == (plain.outcome, plain.outcome_day)
+        if seed == 1:  # about 1.7 % of the force defected by day 5
+            assert went_over and plain.outcome_rule == outputs.RULE_HORIZON
+            assert fast.outcome_rule == outputs.RULE_CONCESSION and fast.outcome_day < 60

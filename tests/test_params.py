@@ -414,6 +414,7 @@ BEHAVIOURAL_NAMES = (
     "regime.concession_nonviolent",
     "regime.concession_violent",
     "regime.concession_elasticity",
+    "regime.concession_defection",
     "elites.loyalty",
     "elites.loyalty_sd",
     "elites.softline_gap",

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 
-from defection.model import rules, soldier_rules
+from defection.model import outputs, rules, soldier_rules
 from defection.model.rules import DEFECTED, DESERTED, LOYAL
 
 EPS = 1e-12
@@ -869,6 +869,40 @@ def test_concession_hazard_formula():
     # at the reference size the rate is the rate, whatever the elasticity
     at_ref = rules.concession_hazard(0.01, 1.0, 0.0, 0.03, 1.7)
     assert at_ref == pytest.approx(1 - np.exp(-0.03))
+
+
+def test_concession_hazard_defection_term():
+    # lam = r (p / 1 %)^beta (1 + k d / 0.5 %): a NAVCO armed defection multiplies the rate by 1 + k
+    assert rules.CONCESSION_DEFECTION_REFERENCE == outputs.DEFECT_SHARE
+    base = rules.concession_hazard(0.02, 0.0, 0.01, 0.0, 1.0)
+    lam = 0.01 * 2.0
+    assert base == pytest.approx(1 - np.exp(-lam))
+    at_d1 = rules.concession_hazard(
+        0.02, 0.0, 0.01, 0.0, 1.0, defected_share=0.005, defection_gain=4
+    )
+    assert at_d1 == pytest.approx(1 - np.exp(-lam * 5))
+    at_2pc = rules.concession_hazard(
+        0.02, 0.0, 0.01, 0.0, 1.0, defected_share=0.02, defection_gain=4
+    )
+    assert at_2pc == pytest.approx(1 - np.exp(-lam * 17))
+    # k = 0: the force does not matter, bit for bit; no defector: the old hazard
+    assert rules.concession_hazard(0.02, 0.0, 0.01, 0.0, 1.0, defected_share=0.3) == base
+    assert rules.concession_hazard(0.02, 0.0, 0.01, 0.0, 1.0, 0.01, 0.0, 9.0) == base
+    # no one active, no pressure, whatever the force did; vectorized over days
+    assert (
+        rules.concession_hazard(0.0, 0.0, 0.05, 0.05, 0.5, defected_share=0.5, defection_gain=9)
+        == 0.0
+    )
+    days = rules.concession_hazard(
+        np.full(3, 0.02),
+        np.zeros(3),
+        0.01,
+        0.0,
+        1.0,
+        defected_share=np.array([0.0, 0.005, 0.02]),
+        defection_gain=4,
+    )
+    assert days == pytest.approx([base, at_d1, at_2pc])
 
 
 @SETTINGS

@@ -153,3 +153,26 @@ def test_runs_that_could_not_be_built_are_left_out_of_the_shares():
     none = sampleprobe.summarise([lost], [(1, 20)], band=(0.01, 0.04))
     assert none["runs"] == 0 and list(none) == list(got)  # the same columns, empty
     assert all(v is None for k, v in none.items() if k != "runs")
+
+
+def test_campaigns_are_summed_up_per_value_as_the_probe_sums_them(sample, capsys):
+    """NAVCO campaigns get one summary per value (DEFECT, SUCCESS with and without, the gap),
+    not a table each; a mapping coefficient (case.*) codes the campaign, not the model."""
+    argv = [str(sample), "navco:92,navco:5", "--vary", "regime.concession_defection"]
+    argv += ["--values", "0,4", "--draws", "1", "--seeds", "1", "--seed", "3"]
+    argv += ["--set", "case.patronage_weight=1"]
+    assert sampleprobe.main(argv) == 0
+    out = capsys.readouterr().out
+    assert not [x for x in out.splitlines() if x.startswith("| ")]
+    blocks = out.split("2 NAVCO campaigns, regime.concession_defection = ")[1:]
+    assert [b.split(" ")[0] for b in blocks] == ["0.0", "4.0"]
+    vec = sampleprobe.sample_vectors(sample, 1, seed=3)[0]
+    for value, block in zip((0.0, 4.0), blocks, strict=True):
+        runs = [
+            probe.probe_run(
+                c, 1, {**vec, "case.patronage_weight": 1, "regime.concession_defection": value}
+            )
+            for c in ("navco:92", "navco:5")
+        ]
+        assert probe.navco_summary(runs) in block
+        assert "SUCCESS: model" in block
