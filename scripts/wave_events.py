@@ -6,7 +6,8 @@ runs, the share that defect by method and by the data's DEFECT (the discriminati
 the share of each case's runs inside all of its own ranges at once (Syria's defected share
 *and* desertion at least defection, for instance); with ``--fell-by DAY``, the share of each
 case's runs in which the regime fell (collapse or transition) on or before that day; and, with
-``--by NAME``, the same split into quartiles of one parameter of the design; and, for a wave
+``--by NAME``, the same split into quartiles of one parameter of the design (with each method's
+success gap among the quartile's campaign runs, when the wave has success cells); and, for a wave
 with success cells, its campaign runs read as the data's tables (DEFECT, SUCCESS and the success
 gap by method, :func:`navco_tables`). These are
 the numbers docs/CALIBRATION.md quotes for a wave ("share of the runs of each case inside its
@@ -153,6 +154,19 @@ def navco_tables(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def success_gaps(runs: pd.DataFrame) -> pd.Series:
+    """Each method's success gap among the runs (:func:`navco_tables`), as ``success_gap_<method>``.
+
+    Empty when the wave has no success cell or the runs hold no campaign of a method.
+    """
+    if not runs["case"].str.startswith("navco_").any():
+        return pd.Series(dtype=float)
+    tables = navco_tables(runs)
+    if not len(tables):
+        return pd.Series(dtype=float)
+    return pd.Series({f"success_gap_{m}": float(tables.loc["gap", m]) for m in tables.columns})
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the report; 2 for a folder that is not a committed wave or a ``--by`` not in it."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -211,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         bands = pd.qcut(runs[args.by], 4)
         rows = {
-            str(band): pd.concat([case_shares(g, calib), navco_reading(g)])
+            str(band): pd.concat([case_shares(g, calib), navco_reading(g), success_gaps(g)])
             for band, g in runs.groupby(bands, observed=True)
         }
         print(f"\nby quartile of {args.by}:")

@@ -96,3 +96,23 @@ def test_wave16_2s_campaign_runs_read_as_the_data_tables():
     assert t.loc["data gap", "nonviolent"] == pytest.approx(0.3228, abs=1e-4)
     no_success = runs.drop(columns=["target:success_nonviolent"])
     assert wave_events.navco_tables(no_success).empty  # a wave without success cells
+
+
+def test_a_split_by_parameter_gives_each_quartiles_success_gaps(capsys):
+    """With success cells, each quartile's row block ends with both methods' success gaps, the
+    gaps navco_tables reads from that quartile's runs alone."""
+    folder = ROOT / "calibration/wave17_3"
+    runs = pd.read_parquet(folder / "runs.parquet")
+    by = "regime.concession_nonviolent"
+    assert wave_events.main([str(folder), "--by", by]) == 0
+    out = capsys.readouterr().out.split(f"by quartile of {by}:")[1]
+    assert "success_gap_nonviolent" in out and "success_gap_violent" in out
+    first = next(g for _, g in runs.groupby(pd.qcut(runs[by], 4), observed=True))
+    gaps = wave_events.success_gaps(first)
+    assert gaps["success_gap_nonviolent"] == pytest.approx(
+        wave_events.navco_tables(first).loc["gap", "nonviolent"]
+    )
+    # a wave without success cells, or runs without a campaign: nothing to add
+    assert wave_events.success_gaps(runs[runs["case"] == "syria"]).empty
+    cells = [c for c in runs.columns if c.startswith("target:success")]
+    assert wave_events.success_gaps(runs.drop(columns=cells)).empty
