@@ -36,7 +36,10 @@ exact for the falls, a lower bound for shares read on a day). The rule that pick
 inside plus case clauses passing), ties to the lowest score; since 2026-12-07 (fixed before any
 recording with an armed threat was read), only among settings that keep both methods' success
 rates no farther from the data than model version 9 (:func:`holds_success`, ``--reference``).
-Only the fitting set is read; the NAVCO test set is never run.
+Only the fitting set is read; the NAVCO test set is never run. The concession's defection term
+(``regime.concession_defection``, added after these fits) is held at 0 here: the expectations
+read a run's participation and armed share day by day, not its defected share, so a fit with
+that term on is a calibration's job (docs/CALIBRATION.md, "The force in the ruler's exit").
 
 Usage::
 
