@@ -157,7 +157,8 @@ def navco_tables(runs: pd.DataFrame) -> pd.DataFrame:
 def success_gaps(runs: pd.DataFrame) -> pd.Series:
     """Each method's success gap among the runs (:func:`navco_tables`), as ``success_gap_<method>``.
 
-    Empty when the wave has no success cell or the runs hold no campaign of a method.
+    Empty when the runs hold no campaign or the wave has no success cell; a method none of
+    whose campaign runs had (or lacked) a DEFECT gets NaN.
     """
     if not runs["case"].str.startswith("navco_").any():
         return pd.Series(dtype=float)
