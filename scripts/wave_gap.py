@@ -14,9 +14,18 @@ next to the data's values. Emulator means of a 0/1 rate can stray outside [0, 1]
 such a point is printed as it comes. A look at a wave, not a result: only runs say what a
 parameter vector does.
 
+``--cuts N`` asks which targets rule the gaps out: it draws N Latin-hypercube candidates over the
+box (seed ``--seed``), predicts both methods' gaps and every target's implausibility with the
+wave's own emulators, and prints, for the candidates whose gaps both come within ``--margin`` of
+the data's ("with the gaps") and for all candidates, the share each wave of its chain keeps (by
+that wave's own emulators and rule) and, per target of the wave's own, the share over the
+cut-off. A wave that keeps far fewer of the candidates with the gaps, or a target over its
+cut-off far more often with them, is what pulls the kept space away from the gaps.
+
 Usage::
 
     python scripts/wave_gap.py calibration/wave16_1
+    python scripts/wave_gap.py calibration/wave18_1 --cuts 20000
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -48,17 +58,25 @@ def cells(folder: Path) -> dict[str, dict[str, np.ndarray]]:
     from defection.calibration.spec import load_calibration
 
     calib = load_calibration(folder / "spec.toml")
+    constraint = PreviousWave.load(folder, calib.params, str(folder)).chain[0]  # its own
+    kept = pd.read_parquet(folder / "nonimplausible.parquet")
+    return cells_at(constraint, calib, kept[calib.param_names].to_numpy(dtype=float))
+
+
+def cells_at(constraint: Any, calib: Any, x: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+    """Per method, the emulated ``D``, ``S``, ``J`` and gap at the points ``x``.
+
+    Raises:
+        ValueError: The wave has no ``success_and_defect`` cell for a method.
+    """
     by_cell = {(t.navco["table"], t.navco["cell"]): t.name for t in calib.targets if t.navco}
     names = {}
     for method in navco.METHODS:
         for table in ("defect_by_method", "success_by_method", "success_and_defect"):
             if (table, method) not in by_cell:
-                raise ValueError(f"{folder}: the wave has no {table} cell for {method}")
+                raise ValueError(f"the wave has no {table} cell for {method}")
             names[(table, method)] = by_cell[(table, method)]
-    constraint = PreviousWave.load(folder, calib.params, str(folder)).chain[0]  # its own
     targets = {t.name: t for t in constraint.targets}
-    kept = pd.read_parquet(folder / "nonimplausible.parquet")
-    x = kept[calib.param_names].to_numpy(dtype=float)
     out = {}
     for method in navco.METHODS:
         s_t = targets[names[("success_by_method", method)]]
@@ -72,18 +90,99 @@ def cells(folder: Path) -> dict[str, dict[str, np.ndarray]]:
     return out
 
 
+def gap_cuts(folder: Path, n: int, seed: int, margin: float) -> tuple[pd.DataFrame, dict]:
+    """Per target, the share of candidates over the cut-off, with the gaps and over all.
+
+    Args:
+        folder: A committed wave folder.
+        n: Latin-hypercube candidates over the wave's box.
+        seed: The hypercube's seed.
+        margin: A candidate has "the gaps" when each method's emulated gap is at least the
+            data's minus ``margin``.
+
+    Returns:
+        One row per target (``with_gaps``, ``all``: the share over the cut-off) and a summary:
+        candidates, how many have the gaps, and per wave of the chain (and all together) the
+        share it keeps of those with the gaps and of all.
+    """
+    from SALib.sample import latin
+
+    from defection.calibration.history import PreviousWave, combine
+    from defection.calibration.spec import load_calibration
+
+    calib = load_calibration(folder / "spec.toml")
+    chain = PreviousWave.load(folder, calib.params, str(folder)).chain
+    constraint = chain[0]
+    problem = {
+        "num_vars": len(calib.params),
+        "names": calib.param_names,
+        "bounds": [[p.lo, p.hi] for p in calib.params],
+    }
+    x = latin.sample(problem, n, seed=seed)
+    gaps = cells_at(constraint, calib, x)
+    has = np.ones(len(x), dtype=bool)
+    for method in navco.METHODS:
+        data = navcases.data_cell("success_gap", method)["observed"]
+        has &= np.nan_to_num(gaps[method]["gap"], nan=-np.inf) >= data - margin
+    imp = constraint.implausibility(x)
+    over = imp > constraint.cutoff
+    kept = combine(imp, constraint.rule, constraint.required()) <= constraint.cutoff
+    names = [t.name for t in constraint.observed()]
+    table = pd.DataFrame(
+        {
+            "with_gaps": over[has].mean(axis=0) if has.any() else np.full(len(names), np.nan),
+            "all": over.mean(axis=0),
+        },
+        index=names,
+    )
+    waves = {constraint.name: kept}
+    for c in chain[1:]:
+        waves[c.name] = c.combined(x) <= c.cutoff
+    waves["all waves"] = np.logical_and.reduce(list(waves.values()))
+    summary = {
+        "candidates": len(x),
+        "with_gaps": int(has.sum()),
+        "kept": {
+            name: (float(k[has].mean()) if has.any() else float("nan"), float(k.mean()))
+            for name, k in waves.items()
+        },
+    }
+    return table, summary
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the percentiles; exit 2 with a message on a folder that cannot be read."""
     ap = argparse.ArgumentParser(prog="python scripts/wave_gap.py")
     ap.add_argument("folder", type=Path, help="a committed wave folder")
+    ap.add_argument("--cuts", type=int, metavar="N", help="which targets rule the gaps out")
+    ap.add_argument("--seed", type=int, default=1, help="the candidates' seed (--cuts)")
+    ap.add_argument("--margin", type=float, default=0.1, help="how near the data's gaps")
     args = ap.parse_args(argv)
     if not (args.folder / "nonimplausible.parquet").exists():
         print(f"{args.folder}: no nonimplausible.parquet there", file=sys.stderr)
         return 2
+    if args.cuts:
+        try:
+            cut, summary = gap_cuts(args.folder, args.cuts, args.seed, args.margin)
+        except ValueError as exc:
+            print(f"{args.folder}: {exc}", file=sys.stderr)
+            return 2
+        print(
+            f"{args.folder}: {summary['candidates']:,} candidates over the box (seed {args.seed}), "
+            f"{summary['with_gaps']:,} with both gaps within {args.margin:g} of the data's "
+            "(by this wave's emulators)"
+        )
+        print("share kept: with the gaps / all candidates")
+        for name, (with_gaps, every) in summary["kept"].items():
+            print(f"  {name:28s} {with_gaps:6.1%} / {every:6.1%}")
+        print("share over the cut-off, per target: with the gaps / all candidates")
+        for name, row in cut.sort_values("with_gaps", ascending=False).iterrows():
+            print(f"  {name:28s} {row['with_gaps']:6.1%} / {row['all']:6.1%}")
+        return 0
     try:
         table = cells(args.folder)
     except ValueError as exc:
-        print(exc, file=sys.stderr)
+        print(f"{args.folder}: {exc}", file=sys.stderr)
         return 2
     n = len(next(iter(table.values()))["gap"])
     print(f"{args.folder}: the emulators at its {n:,} kept points, 10th / 50th / 90th percentile")

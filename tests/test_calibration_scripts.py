@@ -337,3 +337,23 @@ def test_wave_gap_names_a_wave_without_the_joint_cell(tmp_path, capsys):
     assert wave_gap.main([str(ROOT / "calibration/wave15_1")]) == 2
     assert "no success_and_defect cell for nonviolent" in capsys.readouterr().err
     assert wave_gap.main([str(tmp_path)]) == 2
+
+
+def test_wave_gap_cuts_reads_each_wave_of_the_chain(capsys):
+    folder = ROOT / "calibration/wave16_1"
+    # a margin wide enough gives every candidate with a finite gap "the gaps" (an emulated
+    # DEFECT rate outside (0, 1) leaves it without), so both columns then nearly agree
+    table, summary = wave_gap.gap_cuts(folder, 200, seed=3, margin=10.0)
+    assert summary["candidates"] == 200
+    assert 180 <= summary["with_gaps"] <= 200
+    assert set(summary["kept"]) == {"wave16_1", "all waves"}
+    assert summary["kept"]["all waves"] == summary["kept"]["wave16_1"]
+    assert ((table >= 0) & (table <= 1)).all().all()
+    assert "success_defect_nonviolent" in table.index
+    np.testing.assert_allclose(table["with_gaps"], table["all"], atol=0.06)
+    assert wave_gap.main([str(folder), "--cuts", "200", "--seed", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "200 candidates over the box (seed 3)" in out
+    assert "share over the cut-off, per target" in out
+    within = int(out.split(", ")[1].split(" with both gaps")[0])
+    assert within < summary["with_gaps"]  # the data's margin, 0.1, leaves fewer
