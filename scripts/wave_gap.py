@@ -15,12 +15,13 @@ such a point is printed as it comes. A look at a wave, not a result: only runs s
 parameter vector does.
 
 ``--cuts N`` asks which targets rule the gaps out: it draws N Latin-hypercube candidates over the
-box (seed ``--seed``), predicts both methods' gaps and every target's implausibility with the
-wave's own emulators, and prints, for the candidates whose gaps both come within ``--margin`` of
-the data's ("with the gaps") and for all candidates, the share each wave of its chain keeps (by
-that wave's own emulators and rule) and, per target of the wave's own, the share over the
-cut-off. A wave that keeps far fewer of the candidates with the gaps, or a target over its
-cut-off far more often with them, is what pulls the kept space away from the gaps.
+box (seed ``--seed``), predicts both methods' gaps with the wave's own emulators (the best
+informed: a pooled wave's are trained on every wave's runs), and prints, for the candidates
+whose gaps both come within ``--margin`` of the data's ("with the gaps") and for all
+candidates, the share each wave of its chain keeps (by that wave's own emulators and rule) and,
+per wave and target, the share over the cut-off. A wave that keeps far fewer of the candidates
+with the gaps, or a target over its cut-off far more often with them, is what pulls the kept
+space away from the gaps.
 
 Usage::
 
@@ -90,8 +91,10 @@ def cells_at(constraint: Any, calib: Any, x: np.ndarray) -> dict[str, dict[str, 
     return out
 
 
-def gap_cuts(folder: Path, n: int, seed: int, margin: float) -> tuple[pd.DataFrame, dict]:
-    """Per target, the share of candidates over the cut-off, with the gaps and over all.
+def gap_cuts(
+    folder: Path, n: int, seed: int, margin: float
+) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Per wave of the chain and target, the share of candidates over the cut-off.
 
     Args:
         folder: A committed wave folder.
@@ -101,7 +104,8 @@ def gap_cuts(folder: Path, n: int, seed: int, margin: float) -> tuple[pd.DataFra
             data's minus ``margin``.
 
     Returns:
-        One row per target (``with_gaps``, ``all``: the share over the cut-off) and a summary:
+        Per wave of the chain, one row per target (``with_gaps``, ``all``: the share over
+        its cut-off, by that wave's emulators), and a summary:
         candidates, how many have the gaps, and per wave of the chain (and all together) the
         share it keeps of those with the gaps and of all.
     """
@@ -124,20 +128,19 @@ def gap_cuts(folder: Path, n: int, seed: int, margin: float) -> tuple[pd.DataFra
     for method in navco.METHODS:
         data = navcases.data_cell("success_gap", method)["observed"]
         has &= np.nan_to_num(gaps[method]["gap"], nan=-np.inf) >= data - margin
-    imp = constraint.implausibility(x)
-    over = imp > constraint.cutoff
-    kept = combine(imp, constraint.rule, constraint.required()) <= constraint.cutoff
-    names = [t.name for t in constraint.observed()]
-    table = pd.DataFrame(
-        {
-            "with_gaps": over[has].mean(axis=0) if has.any() else np.full(len(names), np.nan),
-            "all": over.mean(axis=0),
-        },
-        index=names,
-    )
-    waves = {constraint.name: kept}
-    for c in chain[1:]:
-        waves[c.name] = c.combined(x) <= c.cutoff
+    tables, waves = {}, {}
+    for c in chain:
+        imp = c.implausibility(x)
+        over = imp > c.cutoff
+        names = [t.name for t in c.observed()]
+        tables[c.name] = pd.DataFrame(
+            {
+                "with_gaps": over[has].mean(axis=0) if has.any() else np.full(len(names), np.nan),
+                "all": over.mean(axis=0),
+            },
+            index=names,
+        )
+        waves[c.name] = combine(imp, c.rule, c.required()) <= c.cutoff
     waves["all waves"] = np.logical_and.reduce(list(waves.values()))
     summary = {
         "candidates": len(x),
@@ -147,7 +150,7 @@ def gap_cuts(folder: Path, n: int, seed: int, margin: float) -> tuple[pd.DataFra
             for name, k in waves.items()
         },
     }
-    return table, summary
+    return tables, summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -163,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.cuts:
         try:
-            cut, summary = gap_cuts(args.folder, args.cuts, args.seed, args.margin)
+            tables, summary = gap_cuts(args.folder, args.cuts, args.seed, args.margin)
         except ValueError as exc:
             print(f"{args.folder}: {exc}", file=sys.stderr)
             return 2
@@ -175,9 +178,10 @@ def main(argv: list[str] | None = None) -> int:
         print("share kept: with the gaps / all candidates")
         for name, (with_gaps, every) in summary["kept"].items():
             print(f"  {name:28s} {with_gaps:6.1%} / {every:6.1%}")
-        print("share over the cut-off, per target: with the gaps / all candidates")
-        for name, row in cut.sort_values("with_gaps", ascending=False).iterrows():
-            print(f"  {name:28s} {row['with_gaps']:6.1%} / {row['all']:6.1%}")
+        for wave, cut in tables.items():
+            print(f"{wave}: share over the cut-off, per target: with the gaps / all candidates")
+            for name, row in cut.sort_values("with_gaps", ascending=False).iterrows():
+                print(f"  {name:28s} {row['with_gaps']:6.1%} / {row['all']:6.1%}")
         return 0
     try:
         table = cells(args.folder)

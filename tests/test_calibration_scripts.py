@@ -343,7 +343,9 @@ def test_wave_gap_cuts_reads_each_wave_of_the_chain(capsys):
     folder = ROOT / "calibration/wave16_1"
     # a margin wide enough gives every candidate with a finite gap "the gaps" (an emulated
     # DEFECT rate outside (0, 1) leaves it without), so both columns then nearly agree
-    table, summary = wave_gap.gap_cuts(folder, 200, seed=3, margin=10.0)
+    tables, summary = wave_gap.gap_cuts(folder, 200, seed=3, margin=10.0)
+    assert list(tables) == ["wave16_1"]
+    table = tables["wave16_1"]
     assert summary["candidates"] == 200
     assert 180 <= summary["with_gaps"] <= 200
     assert set(summary["kept"]) == {"wave16_1", "all waves"}
@@ -354,6 +356,6 @@ def test_wave_gap_cuts_reads_each_wave_of_the_chain(capsys):
     assert wave_gap.main([str(folder), "--cuts", "200", "--seed", "3"]) == 0
     out = capsys.readouterr().out
     assert "200 candidates over the box (seed 3)" in out
-    assert "share over the cut-off, per target" in out
+    assert "wave16_1: share over the cut-off, per target" in out
     within = int(out.split(", ")[1].split(" with both gaps")[0])
     assert within < summary["with_gaps"]  # the data's margin, 0.1, leaves fewer
