@@ -21,12 +21,15 @@ whose gaps both come within ``--margin`` of the data's ("with the gaps") and for
 candidates, the share each wave of its chain keeps (by that wave's own emulators and rule) and,
 per wave and target, the share over the cut-off. A wave that keeps far fewer of the candidates
 with the gaps, or a target over its cut-off far more often with them, is what pulls the kept
-space away from the gaps.
+space away from the gaps. ``--near TARGET`` selects by one target instead: the candidates whose
+emulated value of it comes within ``--margin`` of its observed value (or range), to see which
+targets a well-fitted one conflicts with.
 
 Usage::
 
     python scripts/wave_gap.py calibration/wave16_1
     python scripts/wave_gap.py calibration/wave18_1 --cuts 20000
+    python scripts/wave_gap.py calibration/wave18_2 --cuts 20000 --near success_violent
 """
 
 from __future__ import annotations
@@ -92,7 +95,7 @@ def cells_at(constraint: Any, calib: Any, x: np.ndarray) -> dict[str, dict[str, 
 
 
 def gap_cuts(
-    folder: Path, n: int, seed: int, margin: float
+    folder: Path, n: int, seed: int, margin: float, near: str | None = None
 ) -> tuple[dict[str, pd.DataFrame], dict]:
     """Per wave of the chain and target, the share of candidates over the cut-off.
 
@@ -100,18 +103,23 @@ def gap_cuts(
         folder: A committed wave folder.
         n: Latin-hypercube candidates over the wave's box.
         seed: The hypercube's seed.
-        margin: A candidate has "the gaps" when each method's emulated gap is at least the
-            data's minus ``margin``.
+        margin: A candidate is selected when each method's emulated gap is at least the
+            data's minus ``margin`` (or, with ``near``, when that target's emulated value is
+            within ``margin`` of its observed value or range).
+        near: A target of the wave to select by instead of the gaps.
 
     Returns:
-        Per wave of the chain, one row per target (``with_gaps``, ``all``: the share over
-        its cut-off, by that wave's emulators), and a summary:
-        candidates, how many have the gaps, and per wave of the chain (and all together) the
-        share it keeps of those with the gaps and of all.
+        Per wave of the chain, one row per target (``selected``, ``all``: the share over its
+        cut-off, by that wave's emulators), and a summary: candidates, how many are selected,
+        and per wave of the chain (and all together) the share it keeps of the selected and of
+        all.
+
+    Raises:
+        ValueError: ``near`` names no observed target of the wave.
     """
     from SALib.sample import latin
 
-    from defection.calibration.history import PreviousWave, combine
+    from defection.calibration.history import PreviousWave, combine, target_prediction
     from defection.calibration.spec import load_calibration
 
     calib = load_calibration(folder / "spec.toml")
@@ -123,11 +131,23 @@ def gap_cuts(
         "bounds": [[p.lo, p.hi] for p in calib.params],
     }
     x = latin.sample(problem, n, seed=seed)
-    gaps = cells_at(constraint, calib, x)
-    has = np.ones(len(x), dtype=bool)
-    for method in navco.METHODS:
-        data = navcases.data_cell("success_gap", method)["observed"]
-        has &= np.nan_to_num(gaps[method]["gap"], nan=-np.inf) >= data - margin
+    if near is None:
+        gaps = cells_at(constraint, calib, x)
+        has = np.ones(len(x), dtype=bool)
+        for method in navco.METHODS:
+            data = navcases.data_cell("success_gap", method)["observed"]
+            has &= np.nan_to_num(gaps[method]["gap"], nan=-np.inf) >= data - margin
+    else:
+        by_name = {t.name: t for t in constraint.observed()}
+        if near not in by_name:
+            raise ValueError(f"no observed target {near!r} (it has {', '.join(by_name)})")
+        t = by_name[near]
+        mean, _ = target_prediction(constraint.emulators[near], t, x)
+        if getattr(t, "range", None) is not None:
+            dist = np.maximum(np.maximum(t.range[0] - mean, mean - t.range[1]), 0.0)
+        else:
+            dist = np.abs(mean - t.observed)
+        has = dist <= margin
     tables, waves = {}, {}
     for c in chain:
         imp = c.implausibility(x)
@@ -135,7 +155,7 @@ def gap_cuts(
         names = [t.name for t in c.observed()]
         tables[c.name] = pd.DataFrame(
             {
-                "with_gaps": over[has].mean(axis=0) if has.any() else np.full(len(names), np.nan),
+                "selected": over[has].mean(axis=0) if has.any() else np.full(len(names), np.nan),
                 "all": over.mean(axis=0),
             },
             index=names,
@@ -144,7 +164,7 @@ def gap_cuts(
     waves["all waves"] = np.logical_and.reduce(list(waves.values()))
     summary = {
         "candidates": len(x),
-        "with_gaps": int(has.sum()),
+        "selected": int(has.sum()),
         "kept": {
             name: (float(k[has].mean()) if has.any() else float("nan"), float(k.mean()))
             for name, k in waves.items()
@@ -159,29 +179,37 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("folder", type=Path, help="a committed wave folder")
     ap.add_argument("--cuts", type=int, metavar="N", help="which targets rule the gaps out")
     ap.add_argument("--seed", type=int, default=1, help="the candidates' seed (--cuts)")
-    ap.add_argument("--margin", type=float, default=0.1, help="how near the data's gaps")
+    ap.add_argument("--margin", type=float, default=0.1, help="how near the data's (--cuts)")
+    ap.add_argument("--near", metavar="TARGET", help="select by this target, not the gaps")
     args = ap.parse_args(argv)
     if not (args.folder / "nonimplausible.parquet").exists():
         print(f"{args.folder}: no nonimplausible.parquet there", file=sys.stderr)
         return 2
     if args.cuts:
         try:
-            tables, summary = gap_cuts(args.folder, args.cuts, args.seed, args.margin)
+            tables, summary = gap_cuts(
+                args.folder, args.cuts, args.seed, args.margin, near=args.near
+            )
         except ValueError as exc:
             print(f"{args.folder}: {exc}", file=sys.stderr)
             return 2
+        what = (
+            f"{args.near} within {args.margin:g} of the data's"
+            if args.near
+            else f"both gaps within {args.margin:g} of the data's"
+        )
+        label = f"with {args.near} near" if args.near else "with the gaps"
         print(
             f"{args.folder}: {summary['candidates']:,} candidates over the box (seed {args.seed}), "
-            f"{summary['with_gaps']:,} with both gaps within {args.margin:g} of the data's "
-            "(by this wave's emulators)"
+            f"{summary['selected']:,} with {what} (by this wave's emulators)"
         )
-        print("share kept: with the gaps / all candidates")
-        for name, (with_gaps, every) in summary["kept"].items():
-            print(f"  {name:28s} {with_gaps:6.1%} / {every:6.1%}")
+        print(f"share kept: {label} / all candidates")
+        for name, (selected, every) in summary["kept"].items():
+            print(f"  {name:28s} {selected:6.1%} / {every:6.1%}")
         for wave, cut in tables.items():
-            print(f"{wave}: share over the cut-off, per target: with the gaps / all candidates")
-            for name, row in cut.sort_values("with_gaps", ascending=False).iterrows():
-                print(f"  {name:28s} {row['with_gaps']:6.1%} / {row['all']:6.1%}")
+            print(f"{wave}: share over the cut-off, per target: {label} / all candidates")
+            for name, row in cut.sort_values("selected", ascending=False).iterrows():
+                print(f"  {name:28s} {row['selected']:6.1%} / {row['all']:6.1%}")
         return 0
     try:
         table = cells(args.folder)

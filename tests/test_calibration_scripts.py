@@ -347,15 +347,21 @@ def test_wave_gap_cuts_reads_each_wave_of_the_chain(capsys):
     assert list(tables) == ["wave16_1"]
     table = tables["wave16_1"]
     assert summary["candidates"] == 200
-    assert 180 <= summary["with_gaps"] <= 200
+    assert 180 <= summary["selected"] <= 200
     assert set(summary["kept"]) == {"wave16_1", "all waves"}
     assert summary["kept"]["all waves"] == summary["kept"]["wave16_1"]
     assert ((table >= 0) & (table <= 1)).all().all()
     assert "success_defect_nonviolent" in table.index
-    np.testing.assert_allclose(table["with_gaps"], table["all"], atol=0.06)
+    np.testing.assert_allclose(table["selected"], table["all"], atol=0.06)
     assert wave_gap.main([str(folder), "--cuts", "200", "--seed", "3"]) == 0
     out = capsys.readouterr().out
     assert "200 candidates over the box (seed 3)" in out
     assert "wave16_1: share over the cut-off, per target" in out
     within = int(out.split(", ")[1].split(" with both gaps")[0])
-    assert within < summary["with_gaps"]  # the data's margin, 0.1, leaves fewer
+    assert within < summary["selected"]  # the data's margin, 0.1, leaves fewer
+    # by one target: a range target's candidates inside the range are over its cut-off never
+    near, by_one = wave_gap.gap_cuts(folder, 200, seed=3, margin=0.0, near="syria_elites")
+    assert 0 < by_one["selected"] < 200
+    assert near["wave16_1"].loc["syria_elites", "selected"] == 0.0
+    assert wave_gap.main([str(folder), "--cuts", "20", "--near", "no_such_target"]) == 2
+    assert "no observed target 'no_such_target'" in capsys.readouterr().err
