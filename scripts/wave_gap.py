@@ -35,6 +35,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,16 @@ def cells_at(constraint: Any, calib: Any, x: np.ndarray) -> dict[str, dict[str, 
     return out
 
 
+@functools.cache
+def _chain(folder: Path) -> tuple[Any, list[Any]]:
+    """A wave's spec and constraint chain, read once per folder (refitting is the slow part)."""
+    from defection.calibration.history import PreviousWave
+    from defection.calibration.spec import load_calibration
+
+    calib = load_calibration(folder / "spec.toml")
+    return calib, PreviousWave.load(folder, calib.params, str(folder)).chain
+
+
 def gap_cuts(
     folder: Path, n: int, seed: int, margin: float, near: str | None = None
 ) -> tuple[dict[str, pd.DataFrame], dict]:
@@ -119,11 +130,9 @@ def gap_cuts(
     """
     from SALib.sample import latin
 
-    from defection.calibration.history import PreviousWave, combine, target_prediction
-    from defection.calibration.spec import load_calibration
+    from defection.calibration.history import combine, target_prediction
 
-    calib = load_calibration(folder / "spec.toml")
-    chain = PreviousWave.load(folder, calib.params, str(folder)).chain
+    calib, chain = _chain(Path(folder))
     constraint = chain[0]
     problem = {
         "num_vars": len(calib.params),
