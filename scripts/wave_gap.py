@@ -59,11 +59,8 @@ def cells(folder: Path) -> dict[str, dict[str, np.ndarray]]:
     Raises:
         ValueError: The wave has no ``success_and_defect`` cell for a method.
     """
-    from defection.calibration.history import PreviousWave
-    from defection.calibration.spec import load_calibration
-
-    calib = load_calibration(folder / "spec.toml")
-    constraint = PreviousWave.load(folder, calib.params, str(folder)).chain[0]  # its own
+    calib, chain = _chain(Path(folder))
+    constraint = chain[0]  # its own
     kept = pd.read_parquet(folder / "nonimplausible.parquet")
     return cells_at(constraint, calib, kept[calib.param_names].to_numpy(dtype=float))
 
@@ -130,7 +127,12 @@ def gap_cuts(
     """
     from SALib.sample import latin
 
-    from defection.calibration.history import combine, target_prediction
+    from defection.calibration.history import (
+        combine,
+        implausibility,
+        range_implausibility,
+        target_prediction,
+    )
 
     calib, chain = _chain(Path(folder))
     constraint = chain[0]
@@ -152,10 +154,11 @@ def gap_cuts(
             raise ValueError(f"no observed target {near!r} (it has {', '.join(by_name)})")
         t = by_name[near]
         mean, _ = target_prediction(constraint.emulators[near], t, x)
+        # the implausibility's numerator: its distance from the observed value or range
         if getattr(t, "range", None) is not None:
-            dist = np.maximum(np.maximum(t.range[0] - mean, mean - t.range[1]), 0.0)
+            dist = range_implausibility(t.range, mean, 0.0, 1.0, 0.0)
         else:
-            dist = np.abs(mean - t.observed)
+            dist = implausibility(t.observed, mean, 0.0, 1.0, 0.0)
         has = dist <= margin
     tables, waves = {}, {}
     for c in chain:
