@@ -83,6 +83,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from defection.model.events import EVENT_SETS, event_sets
+
 __all__ = [
     "BEGIN",
     "END",
@@ -128,17 +130,6 @@ MIN_TIMED = 10
 
 #: Which parameter each scheduled-event field sets (model/events.py, ``apply_events``; the
 #: registry's ``EVENT_FIELDS`` meanings, "Sets <parameter>.", say the same: a test checks it).
-EVENT_SETS: dict[tuple[str, str], str] = {
-    ("pay_cut", "pay"): "soldiers.pay",
-    ("pay_cut", "arrears"): "soldiers.arrears",
-    ("crackdown", "repression"): "regime.repression",
-    ("crackdown", "lethality"): "regime.lethality",
-    ("support", "regime_money"): "support.regime_money",
-    ("support", "regime_troops"): "support.regime_troops",
-    ("support", "opposition"): "support.opposition",
-    ("opposition", "violent_share"): "opposition.violent_share",
-    ("opposition", "amnesty"): "opposition.amnesty",
-}
 
 #: One compact row per committed run.
 RUN_COLUMNS = (
@@ -337,18 +328,6 @@ def lever_ranges(table: LeversTable, where: str) -> tuple[list[LeverRange], list
 # ------------------------------------------------------------------------------------------------
 
 
-def _sets(ev: Mapping[str, Any]) -> dict[str, str]:
-    """``{field: parameter}`` an event sets when applied (fields left out with a default too)."""
-    from defection.model.params import event_field_default
-
-    kind = ev.get("kind")
-    out = {}
-    for (k, f), param in EVENT_SETS.items():
-        if k == kind and (f in ev or event_field_default(k, f) is not None):
-            out[f] = param
-    return out
-
-
 def neutralise(
     events: Sequence[Mapping[str, Any]], swept: Mapping[str, float]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -371,7 +350,7 @@ def neutralise(
 
     out, records = [], []
     for i, ev in enumerate(events):
-        sets = _sets(ev)
+        sets = event_sets(ev)
         hit = {f: p for f, p in sets.items() if p in swept}
         if not hit:
             out.append(dict(ev))

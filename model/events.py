@@ -18,6 +18,30 @@ if TYPE_CHECKING:
     from defection.model.regime import RegimeModel
 
 
+#: ``{(event kind, field): parameter}``: the parameter each event field sets when applied.
+EVENT_SETS: dict[tuple[str, str], str] = {
+    ("pay_cut", "pay"): "soldiers.pay",
+    ("pay_cut", "arrears"): "soldiers.arrears",
+    ("crackdown", "repression"): "regime.repression",
+    ("crackdown", "lethality"): "regime.lethality",
+    ("support", "regime_money"): "support.regime_money",
+    ("support", "regime_troops"): "support.regime_troops",
+    ("support", "opposition"): "support.opposition",
+    ("opposition", "violent_share"): "opposition.violent_share",
+    ("opposition", "amnesty"): "opposition.amnesty",
+}
+
+
+def event_sets(ev: dict[str, Any]) -> dict[str, str]:
+    """``{field: parameter}`` an event sets when applied (fields left out with a default too)."""
+    kind = ev.get("kind")
+    out = {}
+    for (k, f), param in EVENT_SETS.items():
+        if k == kind and (f in ev or event_field_default(k, f) is not None):
+            out[f] = param
+    return out
+
+
 def _get(ev: dict[str, Any], name: str) -> Any:
     """An event's field, or the registry's default for its kind."""
     return ev.get(name, event_field_default(ev["kind"], name))
