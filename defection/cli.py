@@ -244,6 +244,46 @@ def parse_sets(items: list[str]) -> dict[str, Any]:
     return out
 
 
+def _load_package(policy: str | None, package: str | None, sc: Any, allow_large: bool) -> Any:
+    """The package ``--policy``/``--package`` name, checked against the scenario (or None).
+
+    Prints the scenario's events that set a lever the package holds or yields (stderr).
+    """
+    from defection.model.policy import (
+        describe_conflict,
+        event_conflicts,
+        load_policy,
+        scenario_problems,
+    )
+    from defection.model.scenario import ScenarioError
+
+    if policy is None:
+        if package is not None:
+            _fail_input(["--package: only with --policy"])
+        return None
+    try:
+        pf = load_policy(policy, limits_for(allow_large))
+        if package is None:
+            if len(pf.packages) > 1:
+                _fail_input(
+                    [
+                        f"{pf.origin}: has {len(pf.packages)} packages; choose one with "
+                        f"--package ({', '.join(pf.packages)})"
+                    ]
+                )
+            package = next(iter(pf.packages))
+        pkg = pf.package(package)
+        if problems := scenario_problems(pkg, sc, pf.origin):
+            _fail_input(problems)
+    except ScenarioError as exc:
+        _fail_input(exc.problems)
+    for c in event_conflicts(pkg, sc):
+        err_console.print(
+            f"note: {describe_conflict(c, pkg.name)}", markup=False, highlight=False, soft_wrap=True
+        )
+    return pkg
+
+
 def _load(scenario: str, sets: list[str] | None = None, allow_large: bool = False):
     from defection.model.scenario import ScenarioError, load
 
@@ -320,6 +360,16 @@ def run(
         Path | None,
         typer.Option(help="Sample to draw from (with --ensemble) [default: the calibrated one]."),
     ] = None,
+    policy: Annotated[
+        str | None,
+        typer.Option(
+            help="Policy file (path or bundled name, docs/POLICIES.md) whose --package is applied."
+        ),
+    ] = None,
+    package: Annotated[
+        str | None,
+        typer.Option(help="Package of --policy to apply (default: its only package)."),
+    ] = None,
     allow_large: AllowLarge = False,
 ) -> None:
     """Run a scenario and write summary.json, timeseries.parquet, groups.parquet, cascade.png."""
@@ -329,9 +379,10 @@ def run(
     if steps is not None:
         sets.append(f"run.horizon={steps}")
     sc = _load(scenario, sets, allow_large)
+    pkg = _load_package(policy, package, sc, allow_large)
     if ensemble is not None:
         _note_run_memory(sc)  # each of the ensemble's runs, one after another
-        _run_ensemble(sc, ensemble, seeds_per_draw, sample, seed, until_horizon, out, quiet)
+        _run_ensemble(sc, ensemble, seeds_per_draw, sample, seed, until_horizon, out, quiet, pkg)
         return
     if sample is not None:
         _fail_input(["--sample: only with --ensemble"])
@@ -339,7 +390,8 @@ def run(
     from defection.runner import simulate, write_outputs
 
     if out is None:
-        out = output_path(Path("results") / "runs", sc.name, f"seed-{seed}", what="scenario name")
+        parts = (sc.name, pkg.name) if pkg is not None else (sc.name,)
+        out = output_path(Path("results") / "runs", *parts, f"seed-{seed}", what="scenario name")
         _check_run_folder(out, "output folder")
     else:
         _check_run_folder(out, "--out")
@@ -358,7 +410,11 @@ def run(
         ) as bar:
             task = bar.add_task("run", total=horizon)
             model = simulate(
-                sc, seed, until_horizon, on_day=lambda m: bar.update(task, completed=m.day)
+                sc,
+                seed,
+                until_horizon,
+                on_day=lambda m: bar.update(task, completed=m.day),
+                policy=pkg,
             )
         # into a temporary sibling folder, renamed into place when complete
         summary = _write_run_folder(out, lambda folder: write_outputs(model, seed, folder))
@@ -381,6 +437,7 @@ def _run_ensemble(
     until_horizon: bool,
     out: Path | None,
     quiet: bool,
+    pkg: Any = None,
 ) -> None:
     """``defection run --ensemble N``: draws x seeds runs, summarised with intervals."""
     from defection.ensemble import EnsembleError, load_sample, run_ensemble
@@ -392,7 +449,8 @@ def _run_ensemble(
         _fail_input([str(exc)])
     folder = f"ensemble-{draws}x{seeds}-seed-{seed}"
     if out is None:
-        out = output_path(Path("results") / "runs", sc.name, folder, what="scenario name")
+        parts = (sc.name, pkg.name) if pkg is not None else (sc.name,)
+        out = output_path(Path("results") / "runs", *parts, folder, what="scenario name")
     _check_run_folder(out, "--out")
     try:
         with Progress(
@@ -414,6 +472,7 @@ def _run_ensemble(
                 seed,
                 until_horizon,
                 lambda i: bar.update(task, completed=i),
+                policy=pkg,
             )
 
         def write(folder_path: Path) -> dict[str, Any]:
@@ -699,8 +758,17 @@ def _write_file(path: Path, text: str) -> None:
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON Schema of scenario files (for editor completion)."""
+def schema(
+    policy: Annotated[
+        bool, typer.Option("--policy", help="The policy files' schema (docs/POLICIES.md).")
+    ] = False,
+) -> None:
+    """Print the JSON Schema of scenario files, or of policy files (for editor completion)."""
+    if policy:
+        from defection.model.policy import json_schema as policy_schema
+
+        print(json.dumps(policy_schema(), indent=2))
+        return
     from defection.model.scenario import json_schema
 
     print(json.dumps(json_schema(), indent=2))

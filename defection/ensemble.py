@@ -152,6 +152,7 @@ def run_ensemble(
     seed: int = 1,
     until_horizon: bool = False,
     on_run: Callable[[int], None] | None = None,
+    policy: Any = None,
 ) -> dict[str, Any]:
     """Run the ensemble of a scenario and summarise it (serially, one run after another).
 
@@ -163,6 +164,7 @@ def run_ensemble(
         seed: Seed of the draws.
         until_horizon: Keep each run going after its outcome.
         on_run: Called with the number of runs done after each run (progress bars).
+        policy: A :class:`~defection.model.policy.Package` applied in every run, or None.
 
     Returns:
         The ensemble summary: :func:`summarise`'s result plus the scenario, the sample's path and
@@ -177,7 +179,7 @@ def run_ensemble(
     summaries = []
     for i, (row, run_seed) in enumerate(runs, 1):
         vector = {c: sample.vectors.at[row, c] for c in used}
-        model = simulate(scenario.with_overrides(vector), run_seed, until_horizon)
+        model = simulate(scenario.with_overrides(vector), run_seed, until_horizon, policy=policy)
         summaries.append(summarize(model, run_seed))
         if on_run is not None:
             on_run(i)
@@ -185,6 +187,7 @@ def run_ensemble(
     result.update(
         {
             "scenario": scenario.name,
+            "policy": summaries[0]["policy"] if summaries else None,
             "draws": draws,
             "seeds_per_draw": seeds,
             "seed": seed,

@@ -30,6 +30,8 @@ from defection.model.outputs import (
     navco_defect,
     navco_success,
 )
+from defection.model.policy import Package
+from defection.model.policy import summary as policy_summary
 from defection.model.regime import RegimeModel
 from defection.model.rules import DEFECTED
 from defection.model.scenario import Scenario
@@ -43,9 +45,13 @@ def simulate(
     seed: int,
     until_horizon: bool = False,
     on_day: Callable[[RegimeModel], None] | None = None,
+    policy: Package | None = None,
 ) -> RegimeModel:
-    """Build and run a model to its outcome (or horizon); ``on_day`` is called after each day."""
-    model = RegimeModel(scenario, rng=seed, until_horizon=until_horizon)
+    """Build and run a model to its outcome (or horizon); ``on_day`` is called after each day.
+
+    ``policy``: a package of measures applied during the run (:mod:`defection.model.policy`).
+    """
+    model = RegimeModel(scenario, rng=seed, until_horizon=until_horizon, policy=policy)
     model.run(on_day=on_day)
     return model
 
@@ -248,6 +254,7 @@ def summarize(model: RegimeModel, seed: int) -> dict[str, Any]:
         },
         "defection_rates": defection_rates(model),
         "events": [{"day": d, "text": t} for d, t in model.log],
+        "policy": policy_summary(model.policy.package) if model.policy is not None else None,
     }
 
 

@@ -37,6 +37,7 @@ from defection.model import (
 )
 from defection.model.address import check_live
 from defection.model.agents import Elite, Protester, Soldier
+from defection.model.policy import Package, PolicyRun, build_overrides, scenario_problems
 from defection.model.scenario import Scenario, ScenarioError, load
 
 #: The model's random streams, one per process that draws, spawned in this order from one
@@ -75,6 +76,8 @@ class RegimeModel(mesa.Model):
             entropy.
         until_horizon: Keep running after the outcome is decided, until the horizon.
         overrides: ``{address: value}`` applied to the scenario (like ``--set``).
+        policy: A package of measures (:mod:`.policy`): its day-0 measures are applied to the
+            scenario after ``overrides``, the others each day after the scheduled events.
 
     Attributes:
         scenario_def: The validated scenario.
@@ -123,11 +126,20 @@ class RegimeModel(mesa.Model):
         rng: int | None = None,
         until_horizon: bool = False,
         overrides: dict[str, Any] | None = None,
+        policy: Package | None = None,
     ):
         if not isinstance(scenario, Scenario):
             scenario = load(scenario)
         if overrides:
             scenario = scenario.with_overrides(overrides)
+        # The pilot measures the scenario as coded: a package is a treatment of the population
+        # the scenario states, so it does not re-size the protester pool (docs/POLICIES.md).
+        measured = scenario
+        if policy is not None:
+            if problems := scenario_problems(policy, scenario, f"package {policy.name}"):
+                raise ScenarioError(problems)
+            if at_build := build_overrides(policy):
+                scenario = scenario.with_overrides(at_build, origin=f"package {policy.name}")
         root = np.random.SeedSequence(rng)
         seeds = root.spawn(1 + len(STREAMS))
         super().__init__(rng=np.random.default_rng(seeds[0]))
@@ -136,6 +148,8 @@ class RegimeModel(mesa.Model):
             name: np.random.default_rng(seq) for name, seq in zip(STREAMS, seeds[1:], strict=True)
         }
         self.scenario_def = scenario
+        #: The package applied during the run (:class:`~.policy.PolicyRun`), or None.
+        self.policy = PolicyRun(policy) if policy is not None else None
         self.p: dict[str, Any] = dict(scenario.params)
         self.until_horizon = until_horizon
         self.outcome: str | None = None
@@ -151,7 +165,7 @@ class RegimeModel(mesa.Model):
             raise ScenarioError(problems)
         #: The pilot's peak active share when the scenario states a peak (docs/ODD.md).
         self.pilot_share = (
-            pilot_peak(scenario, root.entropy) if self.p["protest.peak_share"] else None
+            pilot_peak(measured, root.entropy) if self.p["protest.peak_share"] else None
         )
         building.build(self, self.streams, self.pilot_share)
         # dynamic state
@@ -179,6 +193,8 @@ class RegimeModel(mesa.Model):
         """Advance one day (Mesa has already moved ``time`` on to today)."""
         rs = self.streams
         events.apply_events(self, rs["events"])  # 1. scheduled events
+        if self.policy is not None:  # and the package's measures (docs/POLICIES.md)
+            self.policy.apply(self)
         soldiers.draw_duty(self, rs["duty"])  # 2. crowd duty
         n_left, belief = signals.update(self)  # 3. signals and beliefs
         if self.p["soldiers.can_defect"]:  # 4. soldiers decide
