@@ -970,6 +970,212 @@ def sweep(
     _print_sweep_summary(sw, prog, db)
 
 
+@app.command()
+def policies(
+    policy: Annotated[
+        str, typer.Argument(help="Policy file (path or bundled name, docs/POLICIES.md).")
+    ],
+    scenario: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scenario", help="Scenario to compare on (repeatable) [default: the file's own]."
+        ),
+    ] = None,
+    package: Annotated[
+        str | None,
+        typer.Option(help="Packages to compare, comma-separated [default: all]."),
+    ] = None,
+    ensemble: Annotated[
+        int | None,
+        typer.Option(
+            help="Draw N parameter vectors from the calibrated sample [default: one draw, the "
+            "scenarios' own values].",
+            min=1,
+        ),
+    ] = None,
+    seeds_per_draw: Annotated[int, typer.Option(help="Seeds per draw.", min=1)] = 3,
+    seed: Annotated[int, typer.Option(help="Seed of the draws and the run seeds.", min=0)] = 1,
+    sample: Annotated[
+        Path | None,
+        typer.Option(help="Sample to draw from (with --ensemble) [default: the calibrated one]."),
+    ] = None,
+    workers: WorkersOption = None,
+    scheduler: SchedulerOption = None,
+    db: Annotated[Path, typer.Option(help="Results database (DuckDB).")] = Path(
+        "results/policies.duckdb"
+    ),
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Report folder [default: results/policies/<comparison id>]."),
+    ] = None,
+    dry_run: DryRunOption = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Compare a policy file's packages (and doing nothing) over draws x seeds, paired."""
+    from defection.ensemble import EnsembleError, load_sample
+    from defection.model.policy import load_policy, scenario_problems
+    from defection.model.scenario import ScenarioError, load
+    from defection.policylab import make_comparison
+    from defection.sweep.engine import scheduler_address_problem
+
+    problems = _output_problems(db, "--db", "file")
+    if scheduler is not None and (why := scheduler_address_problem(scheduler)):
+        problems.append(f"--scheduler {scheduler!r}: {why}")
+    if workers is not None and scheduler is not None:
+        problems.append("--workers and --scheduler: choose one")
+    if sample is not None and ensemble is None:
+        problems.append("--sample: only with --ensemble")
+    if out is not None:
+        problems += _output_problems(out, "--out", "folder")
+    if problems:
+        _fail_input(problems)
+    try:
+        pf = load_policy(policy)
+        names = scenario or list(pf.scenarios)
+        if not names:
+            _fail_input([f"{pf.origin}: names no scenarios; give --scenario"])
+        scenarios = [load(n) for n in names]
+        chosen = [x.strip() for x in package.split(",")] if package else list(pf.packages)
+        for name in chosen:
+            pkg = pf.package(name)
+            for sc in scenarios:
+                problems += scenario_problems(pkg, sc, pf.origin)
+        if problems:
+            _fail_input(problems)
+        smp = load_sample(sample) if ensemble is not None else None
+    except ScenarioError as exc:
+        _fail_input(exc.problems)
+    except EnsembleError as exc:
+        _fail_input([str(exc)])
+    cmp = make_comparison(pf, scenarios, chosen, smp, ensemble or 1, seeds_per_draw, seed)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    n_workers = workers or cores or 1
+    where = (
+        f"Dask cluster {scheduler}"
+        if scheduler
+        else ("this process" if n_workers == 1 else f"{n_workers} local worker processes")
+    )
+    draws = f"{ensemble} draws from the calibrated sample" if ensemble else "one draw (no sample)"
+    err_console.print(
+        f"comparison [bold]{cmp.comparison_id}[/]: {len(cmp.packages)} packages (none and "
+        f"{len(cmp.packages) - 1} of {pf.origin}) x {len(scenarios)} scenarios x {draws} x "
+        f"{seeds_per_draw} seeds = {cmp.n_runs} runs",
+        soft_wrap=True,
+    )
+    if dry_run:
+        return
+    if scheduler is None and n_workers > 1:
+        from defection.sweep import start_forkserver
+
+        start_forkserver()
+    from defection.policylab import analyse, runs_frame, tasks_for, write_report
+    from defection.sweep.coordinator import Progress as RunProgress
+    from defection.sweep.coordinator import run_tasks
+    from defection.sweep.engine import CaseScenarios
+    from defection.sweep.errors import BadDatabase, SweepError
+    from defection.sweep.store import Store
+
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=quiet,
+    )
+    task_id = None
+
+    def on_start(prog) -> None:
+        nonlocal task_id
+        if prog.skipped:
+            err_console.print(f"resuming: {prog.skipped} of {prog.total} runs already in {db}")
+        err_console.print(f"running on {where}")
+        bar.start()
+        task_id = bar.add_task("runs", total=prog.total - prog.skipped)
+
+    def on_result(prog, res) -> None:
+        bar.update(task_id, completed=prog.done)
+        _raise_if_stopped()
+
+    previous = _stop_on_signals()
+    opened: list[Store] = []
+    try:
+        with Store(db) as store:
+            opened.append(store)
+            store.register(cmp.store_view())
+            done = store.done_ids(cmp.comparison_id)
+            prog = RunProgress(cmp.comparison_id, cmp.n_runs, skipped=len(done))
+            tasks = tasks_for(cmp, done)
+            try:
+                run_tasks(
+                    tasks,
+                    CaseScenarios(cmp.scenarios),
+                    store,
+                    prog,
+                    1 if scheduler else n_workers,
+                    scheduler,
+                    on_start,
+                    on_result,
+                )
+            finally:
+                bar.stop()
+            df = runs_frame(cmp, store)
+    except BadDatabase as exc:
+        _fail_input([f"--db: {exc}"])
+    except SweepError as exc:
+        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt as exc:
+        saved = _saved(opened, db)
+        _sweep_interrupted(saved, exc.signum if isinstance(exc, _Stopped) else signal.SIGINT)
+    except Exception as exc:  # noqa: BLE001 - reported in one line; the runs so far are saved
+        saved = _saved(opened, db)
+        if _received:
+            _sweep_interrupted(saved, _received[-1])
+        err_console.print(
+            f"error: comparison stopped: {type(exc).__name__}: {' '.join(str(exc).split())} "
+            f"({saved}; run the same command to resume)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    table, effects = analyse(df, [n for n, _ in cmp.packages])
+    folder = out or Path("results") / "policies" / cmp.comparison_id
+    command = "defection policies " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else policy
+    files = write_report(cmp, table, effects, folder, command)
+    _print_policies(cmp, table, prog, files[2])
+
+
+def _print_policies(cmp: Any, table: Any, prog: Any, report: Path) -> None:
+    """The comparison's headline table: per scenario and package, the outcome and who left."""
+    for sc in cmp.scenarios:
+        t = Table(title=f"{sc}", title_justify="left")
+        for col in ("package", "side", "runs", "P(regime falls)", "force that left (median)"):
+            t.add_column(col)
+        sides = {n: (p.side if p is not None else "-") for n, p in cmp.packages}
+        for _, r in table[table["scenario"] == sc].iterrows():
+            t.add_row(
+                r["package"],
+                sides[r["package"]],
+                str(r["runs"] - r["failed"]),
+                f"{r['p_fell']:.0%} ({r['p_fell_lo']:.0%}-{r['p_fell_hi']:.0%})",
+                f"{r['left_median']:.1%} ({r['left_lo']:.1%}-{r['left_hi']:.1%})",
+            )
+        out_console.print(t)
+    out_console.print(
+        f"{prog.done} runs this time ({prog.failed} failed), {prog.skipped} already stored; "
+        f"model outputs under stated assumptions, not advice; report: {report}",
+        soft_wrap=True,
+    )
+
+
 def _saved(opened: list[Any], db: Path) -> str:
     """What a stopped sweep saved, from the runs its store committed in this invocation."""
     n = opened[0].committed if opened else 0

@@ -45,6 +45,7 @@ import pandas as pd
 
 from defection import __version__
 from defection.model.outputs import FINAL_SOLDIER_COLUMNS
+from defection.model.policy import Package
 from defection.model.regime import RegimeModel
 from defection.model.scenario import Scenario
 from defection.runner import core_left_share, final_figures, navco_readings
@@ -86,6 +87,10 @@ class Task:
     #: ``measures(row, frame) -> {column: value}``: extra columns computed from the finished run
     #: (its row and its DataCollector frame); a picklable callable (a module-level class instance).
     measures: Callable[[dict[str, Any], pd.DataFrame], dict[str, Any]] | None = None
+    #: A package of measures applied during the run (:mod:`defection.model.policy`), or None.
+    policy: Package | None = None
+    #: More columns for the row, as given (a policy comparison's package and draw).
+    labels: dict[str, Any] = field(default_factory=dict)
 
 
 #: What the backends run tasks on: one base scenario, or one per case (:attr:`Task.case`).
@@ -159,7 +164,7 @@ def execute(
             raise RuntimeError(f"injected failure in {short} ({FAULTS_ENV})")
         base = base_scenario(scenarios, task)
         sc = base.with_overrides(task.overrides, origin=f"sweep run {task.run_id}")
-        model = RegimeModel(sc, rng=task.seed, until_horizon=task.until_horizon)
+        model = RegimeModel(sc, rng=task.seed, until_horizon=task.until_horizon, policy=task.policy)
         model.run(on_day=on_day)
         ts = model.datacollector.get_model_vars_dataframe()
         row = _row(task, model, sc.hash, ts)
@@ -197,6 +202,7 @@ def _base_row(task: Task) -> dict[str, Any]:
         "version": __version__,
         "worker": f"{socket.gethostname()}:{os.getpid()}",
         **{f"param:{k}": v for k, v in task.overrides.items()},
+        **task.labels,
     }
     if task.case is not None:
         row["case"] = task.case
