@@ -244,14 +244,16 @@ def parse_policy(doc: dict[str, Any], origin: str, path: Path | None = None) -> 
     problems: list[str] = []
     seen: set[str] = set()
     for k, pkg in enumerate(parsed.packages):
-        at = f"{origin}: field `packages[{k}]"
+        at = f"{origin}: field `packages.{pkg.name}"  # by name, as the schema's lines
         if pkg.name == BASELINE:
             problems.append(
                 f"{at}.name`: `{BASELINE}` is the do-nothing package a comparison adds; "
                 "choose another name"
             )
         if pkg.name in seen:
-            problems.append(f"{at}.name`: package `{pkg.name}` appears twice")
+            problems.append(
+                f"{origin}: field `packages[{k}].name`: package `{pkg.name}` appears twice"
+            )
         seen.add(pkg.name)
         for i, ms in enumerate(pkg.measures):
             problems += measure_problems(ms, pkg.side, f"{at}.measures[{i}]")
