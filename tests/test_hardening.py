@@ -76,7 +76,7 @@ def fake_run(monkeypatch):
 
     state = {"fail": False, "tag": "new"}
 
-    def simulate(sc, seed, until_horizon=False, on_day=None, proxies=False):
+    def simulate(sc, seed, until_horizon=False, on_day=None, policy=None):
         return object()
 
     def write_outputs(model, seed, out):
