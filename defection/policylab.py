@@ -32,6 +32,7 @@ import pandas as pd
 
 from defection.model import version
 from defection.model.policy import BASELINE, Package, PolicyFile
+from defection.model.rules import RANKS
 from defection.model.scenario import Scenario
 from defection.stats import wilson
 
@@ -57,19 +58,22 @@ __all__ = [
 
 
 class LeftMeasures:
-    """Extra columns of a comparison's run: the share of the force that left, and the core's.
+    """Extra columns of a comparison's run: the share of the force that left, the core's, by rank.
 
     A picklable callable (the sweep engine's ``measures``): ``left_share`` = deserted + defected
     of the initial force on the run's last day; ``core_left_share`` the same of the regime's core
-    group (NaN without one).
+    group (NaN without one); ``left_<rank>`` the same of each rank (conscripts, i.e. the rank
+    and file, NCOs, officers).
     """
 
     def __call__(self, row: dict[str, Any], frame: pd.DataFrame) -> dict[str, Any]:  # noqa: ARG002
         """The columns of one finished run (``row`` as the engine builds it)."""
         core = row.get("core_left_share")
+        ranks = row.get("rank_left_shares") or {}
         return {
             "left_share": float(row["soldiers_deserted"]) + float(row["soldiers_defected"]),
             "core_left_share": float(core) if core is not None else math.nan,
+            **{f"left_{r}": float(ranks.get(r, math.nan)) for r in RANKS},
         }
 
 
@@ -303,9 +307,10 @@ def analyse(df: pd.DataFrame, packages: list[str]) -> tuple[pd.DataFrame, pd.Dat
         outcome its share ``p_<outcome>`` with a Wilson interval at :data:`LEVEL`
         (``p_<outcome>_lo``, ``_hi``), ``p_fell`` (collapse or transition) and ``p_coup`` the
         same, the median ``left_share`` with the central :data:`LEVEL` of runs, the mean
-        ``left_share``, the median ``core_left_share`` and the median outcome day of the runs
-        that did not survive. ``effects``: per (scenario, package other than ``none``), the
-        paired effect on ``left_share`` and on ``fell`` (:func:`paired_effects`).
+        ``left_share``, the medians of ``core_left_share`` and of each rank's share that left
+        (``left_<rank>_median``) and the median outcome day of the runs that did not survive.
+        ``effects``: per (scenario, package other than ``none``), the paired effect on
+        ``left_share`` and on ``fell`` (:func:`paired_effects`).
     """
     rows, effects = [], []
     for sc in dict.fromkeys(df["scenario"]):
@@ -335,9 +340,12 @@ def analyse(df: pd.DataFrame, packages: list[str]) -> tuple[pd.DataFrame, pd.Dat
             row["left_median"] = float(np.median(left)) if n else math.nan
             row["left_lo"], row["left_hi"] = _interval(left)
             row["left_mean"] = float(left.mean()) if n else math.nan
-            core = ok["core_left_share"].to_numpy(dtype=float)
-            core = core[~np.isnan(core)]
-            row["core_left_median"] = float(np.median(core)) if core.size else math.nan
+            for col, key in [("core_left_share", "core_left_median")] + [
+                (f"left_{r}", f"left_{r}_median") for r in RANKS
+            ]:
+                vals = ok[col].to_numpy(dtype=float) if col in ok else np.array([])
+                vals = vals[~np.isnan(vals)]
+                row[key] = float(np.median(vals)) if vals.size else math.nan
             fell = ok[ok["outcome"] != "survival"]["outcome_day"].to_numpy(dtype=float)
             row["outcome_day_median"] = float(np.median(fell)) if fell.size else math.nan
             rows.append(row)
@@ -415,8 +423,9 @@ def write_report(
             f"## {sc}",
             "",
             "| package | side | runs | P(survival) | P(regime falls) | P(split) | P(coup) "
-            "| force that left | core group left | days to the outcome |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "| force that left | core group left | conscripts / NCOs / officers left "
+            "| days to the outcome |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for _, r in t.iterrows():
             failed = f" ({r['failed']} failed)" if r["failed"] else ""
@@ -426,7 +435,9 @@ def write_report(
                 f"| {_band(r, 'p_survival')} | {_band(r, 'p_fell')} | {_band(r, 'p_split')} "
                 f"| {_band(r, 'p_coup')} "
                 f"| {_pct(r['left_median'])} ({_pct(r['left_lo'])}-{_pct(r['left_hi'])}) "
-                f"| {_pct(r['core_left_median'])} | {_day(r['outcome_day_median'])} |"
+                f"| {_pct(r['core_left_median'])} "
+                f"| {' / '.join(_pct(r[f'left_{k}_median']) for k in RANKS)} "
+                f"| {_day(r['outcome_day_median'])} |"
             )
         e = effects[effects["scenario"] == sc] if not effects.empty else effects
         lines += [

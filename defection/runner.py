@@ -130,6 +130,20 @@ def navco_readings(model: RegimeModel, ts: pd.DataFrame | None = None) -> dict[s
     return navco_defect(defected, shirking, model.first_unit_over)
 
 
+def rank_left_shares(model: RegimeModel) -> dict[str, float]:
+    """Per rank (:data:`~defection.model.rules.RANKS`): share of its soldiers who left.
+
+    NaN for a rank with no soldier.
+    """
+    s = model.soldiers
+    left = has_left(s.state)
+    out = {}
+    for r, name in enumerate(RANKS):
+        sel = s.rank == r
+        out[name] = float(left[sel].mean()) if sel.any() else float("nan")
+    return out
+
+
 def core_left_share(model: RegimeModel) -> float | None:
     """Share of the regime's core identity group among soldiers who left (deserted or defected).
 

@@ -153,6 +153,9 @@ def test_the_command_compares_writes_the_report_and_resumes(files, tmp_path):
     table = pd.read_csv(tmp_path / "rep" / "comparison.csv")
     assert list(table["package"]) == ["none", "same", "pay", "amnesty"]
     assert (table["runs"] == 2).all() and (table["failed"] == 0).all()
+    ranks = table[["left_conscript_median", "left_nco_median", "left_officer_median"]]
+    assert ranks.notna().all().all() and ((ranks >= 0) & (ranks <= 1)).all().all()
+    assert "conscripts / NCOs / officers left" in report
     effects = pd.read_csv(tmp_path / "rep" / "effects.csv")
     same = effects[effects["package"] == "same"]
     # a package that changes nothing: every paired difference is exactly 0

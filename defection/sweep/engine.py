@@ -48,7 +48,7 @@ from defection.model.outputs import FINAL_SOLDIER_COLUMNS
 from defection.model.policy import Package
 from defection.model.regime import RegimeModel
 from defection.model.scenario import Scenario
-from defection.runner import core_left_share, final_figures, navco_readings
+from defection.runner import core_left_share, final_figures, navco_readings, rank_left_shares
 from defection.sweep import start_forkserver, stop_forkserver
 from defection.sweep.errors import SweepError
 
@@ -169,11 +169,12 @@ def execute(
         ts = model.datacollector.get_model_vars_dataframe()
         row = _row(task, model, sc.hash, ts)
         if task.measures is not None:
-            # measures also see the first day each NAVCO DEFECT rule held and the core group's
-            # share that left (not stored columns)
+            # measures also see the first day each NAVCO DEFECT rule held, the core group's
+            # share that left and each rank's (not stored columns)
             view = row | {
                 "navco_rules_first_day": navco_readings(model, ts),
                 "core_left_share": core_left_share(model),
+                "rank_left_shares": rank_left_shares(model),
             }
             row.update(task.measures(view, ts))
         series = _series(ts, task.series) if task.series else None
