@@ -168,7 +168,7 @@ def make_comparison(
         vectors = [
             ({c: float(sample.vectors.at[r, c]) for c in sample.vectors.columns}, r) for r in rows
         ]
-        sample_info = {"path": str(sample.path), "manifest": sample.manifest}
+        sample_info = {"path": _shown(Path(sample.path)), "manifest": sample.manifest}
     else:
         ss = np.random.SeedSequence([seed, 1, seeds_per_draw])
         seeds = [[int(x) for x in ss.generate_state(seeds_per_draw, dtype=np.uint32) >> 1]]
@@ -197,6 +197,15 @@ def make_comparison(
         comparison_id=f"policies-{policy.name}-{digest.hexdigest()[:10]}",
         canonical=canonical,
     )
+
+
+def _shown(path: Path) -> str:
+    """A path as a report shows it: relative to the source checkout when inside it."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        return str(path.resolve().relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 def tasks_for(cmp: Comparison, skip: set[str]) -> list[Any]:

@@ -181,8 +181,12 @@ class PolicyFile:
 
     @property
     def origin(self) -> str:
-        """The file's name for messages."""
-        return str(self.path) if self.path else self.name
+        """The file's name for messages (a bundled file's as ``scenarios/policies/NAME.toml``)."""
+        if self.path is None:
+            return self.name
+        if self.path.parent.resolve() == bundled_policies_dir().resolve():
+            return f"scenarios/policies/{self.path.name}"
+        return str(self.path)
 
 
 def bundled_policies_dir() -> Path:
