@@ -876,11 +876,7 @@ def sweep(
     except ScenarioError as exc:
         _fail_input(exc.problems)
     n_workers = workers or cores or 1
-    where = (
-        f"Dask cluster {scheduler}"
-        if scheduler
-        else ("this process" if n_workers == 1 else f"{n_workers} local worker processes")
-    )
+    where = _where(scheduler, n_workers)
     axes = ", ".join(
         f"{d.address} ({len(d.values)} values)" if d.values else f"{d.address} [{d.lo:g}, {d.hi:g}]"
         for d in sw.dims
@@ -899,74 +895,19 @@ def sweep(
     if dry_run:
         return
     from defection.sweep.coordinator import run_sweep
-    from defection.sweep.errors import BadDatabase, SweepError
-    from defection.sweep.store import Store
 
-    bar = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        _RateColumn(),
-        TimeElapsedColumn(),
-        TextColumn("left"),
-        TimeRemainingColumn(),
-        console=err_console,
-        disable=quiet,
-    )
-    task_id = None
-
-    def on_start(prog) -> None:
-        nonlocal task_id
-        if prog.skipped:
-            err_console.print(f"resuming: {prog.skipped} of {prog.total} runs already in {db}")
-        err_console.print(f"running on {where}")
-        bar.start()
-        task_id = bar.add_task("runs", total=prog.total - prog.skipped)
-
-    def on_result(prog, res) -> None:
-        bar.update(task_id, completed=prog.done)
-        _raise_if_stopped()
-
-    previous = _stop_on_signals()
-    opened: list[Store] = []  # the store, to say what a stopped sweep saved
-    try:
-        with Store(db) as store:
-            opened.append(store)
-            try:
-                prog = run_sweep(
-                    sw,
-                    store,
-                    workers=n_workers,
-                    scheduler=scheduler,
-                    retry_failed=retry_failed,
-                    on_start=on_start,
-                    on_result=on_result,
-                )
-            finally:
-                bar.stop()
-    except BadDatabase as exc:
-        _fail_input([f"--db: {exc}"])
-    except SweepError as exc:
-        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt as exc:
-        saved = _saved(opened, db)
-        _sweep_interrupted(saved, exc.signum if isinstance(exc, _Stopped) else signal.SIGINT)
-    except Exception as exc:  # noqa: BLE001 - reported in one line; the runs so far are saved
-        saved = _saved(opened, db)
-        if _received:  # DuckDB turns a signal during a query into RuntimeError: still a stop
-            _sweep_interrupted(saved, _received[-1])
-        err_console.print(
-            f"error: sweep stopped: {type(exc).__name__}: {' '.join(str(exc).split())} "
-            f"({saved}; run the same command to resume)",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
+    def work(store, on_start, on_result):
+        return run_sweep(
+            sw,
+            store,
+            workers=n_workers,
+            scheduler=scheduler,
+            retry_failed=retry_failed,
+            on_start=on_start,
+            on_result=on_result,
         )
-        raise typer.Exit(1) from None
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+
+    prog = _stored_runs(db, where, quiet, "sweep", work)
     _print_sweep_summary(sw, prog, db)
 
 
@@ -1050,11 +991,7 @@ def policies(
     cmp = make_comparison(pf, scenarios, chosen, smp, ensemble or 1, seeds_per_draw, seed)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     n_workers = workers or cores or 1
-    where = (
-        f"Dask cluster {scheduler}"
-        if scheduler
-        else ("this process" if n_workers == 1 else f"{n_workers} local worker processes")
-    )
+    where = _where(scheduler, n_workers)
     draws = f"{ensemble} draws from the calibrated sample" if ensemble else "one draw (no sample)"
     err_console.print(
         f"comparison [bold]{cmp.comparison_id}[/]: {len(cmp.packages)} packages (none and "
@@ -1072,80 +1009,24 @@ def policies(
     from defection.sweep.coordinator import Progress as RunProgress
     from defection.sweep.coordinator import run_tasks
     from defection.sweep.engine import CaseScenarios
-    from defection.sweep.errors import BadDatabase, SweepError
-    from defection.sweep.store import Store
 
-    bar = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        _RateColumn(),
-        TimeElapsedColumn(),
-        TextColumn("left"),
-        TimeRemainingColumn(),
-        console=err_console,
-        disable=quiet,
-    )
-    task_id = None
-
-    def on_start(prog) -> None:
-        nonlocal task_id
-        if prog.skipped:
-            err_console.print(f"resuming: {prog.skipped} of {prog.total} runs already in {db}")
-        err_console.print(f"running on {where}")
-        bar.start()
-        task_id = bar.add_task("runs", total=prog.total - prog.skipped)
-
-    def on_result(prog, res) -> None:
-        bar.update(task_id, completed=prog.done)
-        _raise_if_stopped()
-
-    previous = _stop_on_signals()
-    opened: list[Store] = []
-    try:
-        with Store(db) as store:
-            opened.append(store)
-            store.register(cmp.store_view())
-            done = store.done_ids(cmp.comparison_id)
-            prog = RunProgress(cmp.comparison_id, cmp.n_runs, skipped=len(done))
-            tasks = tasks_for(cmp, done)
-            try:
-                run_tasks(
-                    tasks,
-                    CaseScenarios(cmp.scenarios),
-                    store,
-                    prog,
-                    1 if scheduler else n_workers,
-                    scheduler,
-                    on_start,
-                    on_result,
-                )
-            finally:
-                bar.stop()
-            df = runs_frame(cmp, store)
-    except BadDatabase as exc:
-        _fail_input([f"--db: {exc}"])
-    except SweepError as exc:
-        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt as exc:
-        saved = _saved(opened, db)
-        _sweep_interrupted(saved, exc.signum if isinstance(exc, _Stopped) else signal.SIGINT)
-    except Exception as exc:  # noqa: BLE001 - reported in one line; the runs so far are saved
-        saved = _saved(opened, db)
-        if _received:
-            _sweep_interrupted(saved, _received[-1])
-        err_console.print(
-            f"error: comparison stopped: {type(exc).__name__}: {' '.join(str(exc).split())} "
-            f"({saved}; run the same command to resume)",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
+    def work(store, on_start, on_result):
+        store.register(cmp.store_view())
+        done = store.done_ids(cmp.comparison_id)
+        prog = RunProgress(cmp.comparison_id, cmp.n_runs, skipped=len(done))
+        run_tasks(
+            tasks_for(cmp, done),
+            CaseScenarios(cmp.scenarios),
+            store,
+            prog,
+            1 if scheduler else n_workers,
+            scheduler,
+            on_start,
+            on_result,
         )
-        raise typer.Exit(1) from None
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        return prog, runs_frame(cmp, store)
+
+    prog, df = _stored_runs(db, where, quiet, "comparison", work)
     table, effects = analyse(df, [n for n, _ in cmp.packages])
     folder = out or Path("results") / "policies" / cmp.comparison_id
     command = "defection policies " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else policy
@@ -1174,6 +1055,75 @@ def _print_policies(cmp: Any, table: Any, prog: Any, report: Path) -> None:
         f"model outputs under stated assumptions, not advice; report: {report}",
         soft_wrap=True,
     )
+
+
+def _where(scheduler: str | None, n_workers: int) -> str:
+    """Where runs run, in words (for the line before the progress bar)."""
+    if scheduler:
+        return f"Dask cluster {scheduler}"
+    return "this process" if n_workers == 1 else f"{n_workers} local worker processes"
+
+
+def _stored_runs(db: Path, where: str, quiet: bool, what: str, work: Any) -> Any:
+    """Run ``work(store, on_start, on_result)`` on the open database, with the runs' bar.
+
+    ``on_start(prog)`` and ``on_result(prog, result)`` are the coordinator's callbacks. A stop
+    says what was saved: exit 2 for a bad ``--db``; 1 for an error (``what`` names the job in
+    the message); 130 or 143 on Ctrl-C or SIGTERM.
+
+    Returns:
+        What ``work`` returns.
+    """
+    from defection.sweep.errors import BadDatabase, SweepError
+    from defection.sweep.store import Store
+
+    bar = _progress_bar(quiet)
+    task_id = None
+
+    def on_start(prog) -> None:
+        nonlocal task_id
+        if prog.skipped:
+            err_console.print(f"resuming: {prog.skipped} of {prog.total} runs already in {db}")
+        err_console.print(f"running on {where}")
+        bar.start()
+        task_id = bar.add_task("runs", total=prog.total - prog.skipped)
+
+    def on_result(prog, res) -> None:
+        bar.update(task_id, completed=prog.done)
+        _raise_if_stopped()
+
+    previous = _stop_on_signals()
+    opened: list[Store] = []  # the store, to say what a stopped job saved
+    try:
+        with Store(db) as store:
+            opened.append(store)
+            try:
+                return work(store, on_start, on_result)
+            finally:
+                bar.stop()
+    except BadDatabase as exc:
+        _fail_input([f"--db: {exc}"])
+    except SweepError as exc:
+        err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt as exc:
+        saved = _saved(opened, db)
+        _sweep_interrupted(saved, exc.signum if isinstance(exc, _Stopped) else signal.SIGINT)
+    except Exception as exc:  # noqa: BLE001 - reported in one line; the runs so far are saved
+        saved = _saved(opened, db)
+        if _received:  # DuckDB turns a signal during a query into RuntimeError: still a stop
+            _sweep_interrupted(saved, _received[-1])
+        err_console.print(
+            f"error: {what} stopped: {type(exc).__name__}: {' '.join(str(exc).split())} "
+            f"({saved}; run the same command to resume)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(1) from None
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _saved(opened: list[Any], db: Path) -> str:
@@ -1414,11 +1364,7 @@ def _calibrate_levers(
     _print_levers_plan(cal, out, chosen, committed, in_db, tasks, n_workers, scheduler)
     if dry_run:
         return
-    where = (
-        f"Dask cluster {scheduler}"
-        if scheduler
-        else ("this process" if n_workers == 1 else f"{n_workers} local worker processes")
-    )
+    where = _where(scheduler, n_workers)
     bar = _progress_bar(quiet)
     task_id = None
 
@@ -1647,22 +1593,8 @@ def _run_calibration(
     from defection.sweep.errors import BadDatabase, SweepError
     from defection.sweep.store import Store
 
-    where = (
-        f"Dask cluster {scheduler}"
-        if scheduler
-        else ("this process" if n_workers == 1 else f"{n_workers} local worker processes")
-    )
-    bar = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        _RateColumn(),
-        TimeElapsedColumn(),
-        TextColumn("left"),
-        TimeRemainingColumn(),
-        console=err_console,
-        disable=quiet,
-    )
+    where = _where(scheduler, n_workers)
+    bar = _progress_bar(quiet)
     task_id = None
 
     def on_start(prog, clock) -> None:

@@ -207,24 +207,9 @@ def find_policy(name_or_path: str | Path) -> Path:
     Raises:
         ScenarioError: Nothing found; lists the bundled names.
     """
-    path = Path(name_or_path)
-    try:
-        if path.is_file():
-            return path
-        candidate = bundled_policies_dir() / f"{path.name.removesuffix('.toml')}.toml"
-        if path.parent == Path(".") and candidate.is_file():
-            return candidate
-    except OSError as exc:
-        raise ScenarioError(
-            [f"{shown(str(name_or_path))}: not a usable path ({exc.strerror or exc})"]
-        ) from None
-    names = bundled_policy_names()
-    raise ScenarioError(
-        [
-            f"{quoted(str(name_or_path))}: no such file and no bundled policy file of that name"
-            f"{closest(path.name.removesuffix('.toml'), names)} (bundled: {', '.join(names)})"
-        ]
-    )
+    from defection.model.scenario import find_file
+
+    return find_file(name_or_path, bundled_policies_dir(), "policy file")
 
 
 def load_policy(name_or_path: str | Path, limits: Limits = DEFAULT) -> PolicyFile:

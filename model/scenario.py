@@ -132,24 +132,38 @@ def find(name_or_path: str | Path) -> Path:
     Raises:
         ScenarioError: Nothing found; lists the bundled names.
     """
+    return find_file(name_or_path, bundled_dir(), "scenario")
+
+
+def find_file(name_or_path: str | Path, folder: Path, what: str) -> Path:
+    """An existing path, or ``<folder>/<name>.toml`` for a bare bundled name.
+
+    Args:
+        name_or_path: A path, or a name (with or without ``.toml``).
+        folder: The folder of the bundled files.
+        what: What they are, for the message (``scenario``, ``policy file``).
+
+    Raises:
+        ScenarioError: Nothing found; names the closest bundled file and lists them all.
+    """
     path = Path(name_or_path)
     try:
         if path.is_file():
             return path
         stem = path.name.removesuffix(".toml")
-        candidate = bundled_dir() / f"{stem}.toml"
+        candidate = folder / f"{stem}.toml"
         if path.parent == Path(".") and candidate.is_file():
             return candidate
     except OSError as exc:  # a name longer than the file system allows, say
         raise ScenarioError(
             [f"{shown(str(name_or_path))}: not a usable path ({exc.strerror or exc})"]
         ) from None
-    names = bundled_names()
+    names = sorted(p.stem for p in folder.glob("*.toml"))
     hint = difflib.get_close_matches(stem, names, n=1)
     more = f"; did you mean `{hint[0]}`?" if hint else ""
     raise ScenarioError(
         [
-            f"{quoted(str(name_or_path))}: no such file and no bundled scenario of that name"
+            f"{quoted(str(name_or_path))}: no such file and no bundled {what} of that name"
             f"{more} (bundled: {', '.join(names)})"
         ]
     )
@@ -334,6 +348,7 @@ __all__ = [
     "bundled_dir",
     "bundled_names",
     "find",
+    "find_file",
     "from_dict",
     "json_schema",
     "load",

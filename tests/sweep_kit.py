@@ -99,3 +99,52 @@ def held_database(db: Path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def kill_mid_way(
+    cmd: list[str], db: Path, marks: Path, total: int, rng, min_marks: int = 6, jitter: float = 1.5
+) -> int:
+    """Start ``cmd`` (runs stored in ``db``), ``kill -9`` it mid-way; the runs it left stored.
+
+    The fault hook slows every run and marks each finished one in ``marks``; once ``min_marks``
+    have finished the coordinator is killed at a random moment (between runs, inside a commit,
+    anywhere), then its process group. Returns the runs in the database (0 when none, ``total``
+    when it finished first: the caller tries again).
+    """
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from defection.sweep.engine import FAULTS_ENV
+    from defection.sweep.store import Store
+
+    marks.mkdir()
+    faults = {"delay": 0.15, "mark_dir": str(marks)}
+    proc = subprocess.Popen(
+        cmd,
+        env={**os.environ, FAULTS_ENV: json.dumps(faults), "PYTHONWARNINGS": "ignore"},
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        # wait until runs are finishing (start-up takes seconds on a loaded machine)
+        deadline = time.monotonic() + 120
+        while len(list(marks.iterdir())) < min_marks and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.0, jitter))
+        proc.send_signal(signal.SIGKILL)  # the coordinator, as `kill -9 PID` would
+        proc.wait(timeout=30)
+    finally:
+        time.sleep(0.5)  # its pool workers notice the closed pipe and exit; clean up the rest
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    if not db.exists():
+        return 0
+    with Store(db, read_only=True) as store:
+        n = store.con.execute("SELECT count(*) FROM runs").fetchone()[0]
+    print(f"killed with {n} of {total} runs in the database")  # noqa: T201
+    return n

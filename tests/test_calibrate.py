@@ -7,7 +7,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from cli_kit import assert_clean_input_error, invoke
-from sweep_kit import spec_toml
+from sweep_kit import kill_mid_way, spec_toml
 
 from defection.calibration import navco
 from defection.calibration.history import PreviousWave, training_rows
@@ -412,34 +411,8 @@ def test_kill_9_mid_calibration_then_resume_gives_the_same_results(screen, tmp_p
     for attempt in range(4):
         db = tmp_path / f"killed-{attempt}.duckdb"
         out = tmp_path / f"out-{attempt}"
-        marks = tmp_path / f"marks-{attempt}"
-        marks.mkdir()
-        proc = subprocess.Popen(
-            [*cmd, "--db", str(db), "--out", str(out)],
-            env={
-                **os.environ,
-                FAULTS_ENV: json.dumps({"delay": 0.15, "mark_dir": str(marks)}),
-                "PYTHONWARNINGS": "ignore",
-            },
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 120
-            while len(list(marks.iterdir())) < 6 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            time.sleep(rng.uniform(0.0, 1.5))
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=30)
-        finally:
-            time.sleep(0.5)
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        n = _count(db) if db.exists() else 0
-        print(f"attempt {attempt}: killed with {n} runs in the database")  # noqa: T201
+        args = [*cmd, "--db", str(db), "--out", str(out)]
+        n = kill_mid_way(args, db, tmp_path / f"marks-{attempt}", 40, rng)
         if 0 < n < 40:
             killed_at = n
             break

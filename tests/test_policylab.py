@@ -1,22 +1,18 @@
 """``defection policies``: the plan, the paired analysis, the report, resuming after kill -9."""
 
-import json
-import os
 import random
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pandas as pd
 import pytest
 from cli_kit import assert_clean_input_error, invoke
+from sweep_kit import kill_mid_way
 
 from defection import policylab as lab
 from defection.model.policy import load_policy
 from defection.model.scenario import load
-from defection.sweep.engine import FAULTS_ENV
 from defection.sweep.store import Store
 
 #: Baseline cut to 6 days on a small grid, with a pay cut on day 3.
@@ -219,35 +215,11 @@ def test_kill_9_mid_comparison_then_resume_is_exactly_once(files, tmp_path):
     killed_at = None
     for attempt in range(4):
         db = tmp_path / f"killed-{attempt}.duckdb"
-        marks = tmp_path / f"marks-{attempt}"
-        marks.mkdir()
-        faults = {"delay": 0.15, "mark_dir": str(marks)}
-        proc = subprocess.Popen(
-            [*base, "--db", str(db), "--out", str(tmp_path / f"out-{attempt}")],
-            env={**os.environ, FAULTS_ENV: json.dumps(faults), "PYTHONWARNINGS": "ignore"},
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 120
-            while len(list(marks.iterdir())) < 4 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            time.sleep(rng.uniform(0.0, 1.0))
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=30)
-        finally:
-            time.sleep(0.5)
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        if db.exists():
-            with Store(db, read_only=True) as store:
-                n = store.con.execute("SELECT count(*) FROM runs").fetchone()[0]
-            if 0 < n < 24:
-                killed_at = n
-                break
+        args = [*base, "--db", str(db), "--out", str(tmp_path / f"out-{attempt}")]
+        n = kill_mid_way(args, db, tmp_path / f"marks-{attempt}", 24, rng, min_marks=4, jitter=1.0)
+        if 0 < n < 24:
+            killed_at = n
+            break
     assert killed_at is not None, "never caught the comparison mid-way"
     resumed = subprocess.run(
         [*base, "--db", str(db), "--out", str(tmp_path / "resumed")],
