@@ -1029,7 +1029,13 @@ def policies(
     prog, df = _stored_runs(db, where, quiet, "comparison", work)
     table, effects = analyse(df, [n for n, _ in cmp.packages])
     folder = out or Path("results") / "policies" / cmp.comparison_id
-    command = "defection policies " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else policy
+    parts = ["defection policies", policy, *(f"--scenario {n}" for n in (scenario or []))]
+    parts += [f"--package {package}"] if package else []
+    parts += [f"--ensemble {ensemble}"] if ensemble else []
+    parts += [f"--sample {sample}"] if sample else []
+    parts += [f"--seeds-per-draw {seeds_per_draw}"] if seeds_per_draw != 3 else []
+    parts += [f"--seed {seed}"] if seed != 1 else []
+    command = " ".join(parts)  # what sets the runs (not where they ran or were stored)
     files = write_report(cmp, table, effects, folder, command)
     _print_policies(cmp, table, prog, files[2])
 

@@ -145,6 +145,7 @@ def test_the_command_compares_writes_the_report_and_resumes(files, tmp_path):
     assert "= 8 runs" in proc.stderr
     report = (tmp_path / "rep" / "report.md").read_text()
     assert "not advice" in report and "## tiny" in report
+    assert f"`defection policies {pol} --seeds-per-draw 2`" in report
     assert (tmp_path / "rep" / "effects.png").stat().st_size > 1000
     table = pd.read_csv(tmp_path / "rep" / "comparison.csv")
     assert list(table["package"]) == ["none", "same", "pay", "amnesty"]
