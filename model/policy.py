@@ -424,6 +424,8 @@ class PolicyRun:
         for ev in m.scenario_def.events:
             if ev["day"] == today:
                 set_today.update(event_sets(ev).values())
+        # what today's events set, before any measure (two measures on one lever both see it)
+        by_event = {lever: float(m.p[lever]) for lever in set_today}
         name = self.package.name
         for ms, st in zip(self.package.measures, self.states, strict=True):
             if st.released:
@@ -441,17 +443,17 @@ class PolicyRun:
                         (
                             today,
                             f"policy {name}: yields `{ms.lever}` to today's event "
-                            f"({m.p[ms.lever]:g}); the measure stops",
+                            f"({by_event[ms.lever]:g}); the measure stops",
                         )
                     )
                     continue
                 target = measure_value(ms, st, today)
-                if not math.isclose(float(m.p[ms.lever]), target, rel_tol=0, abs_tol=1e-12):
+                if not math.isclose(by_event[ms.lever], target, rel_tol=0, abs_tol=1e-12):
                     m.log.append(
                         (
                             today,
                             f"policy {name}: holds `{ms.lever}` at {target:g} against today's "
-                            f"event (which set {m.p[ms.lever]:g})",
+                            f"event (which set {by_event[ms.lever]:g})",
                         )
                     )
             m.p[ms.lever] = check_live(ms.lever, measure_value(ms, st, today))

@@ -395,3 +395,17 @@ def test_any_package_keeps_levers_in_range_and_the_force_whole(small, ms):
     shares = model.stats
     total = sum(shares[f"soldiers_{s}"] for s in SOLDIER_STATES)
     assert total == pytest.approx(1.0)
+
+
+def test_two_measures_on_one_lever_both_report_the_event_s_own_value(small):
+    pkg = package(
+        {"lever": "soldiers.pay", "value": 1.2, "day": 1},
+        {"lever": "soldiers.pay", "value": 1.6, "day": 3},
+    )
+    m, pay = levers_by_day(small, pkg, "soldiers.pay")
+    assert [p for (p,) in pay] == [1.2, 1.2] + [1.6] * 6
+    held = [t for d, t in m.log if d == 4 and "holds" in t]
+    assert held == [
+        "policy p: holds `soldiers.pay` at 1.2 against today's event (which set 0.5)",
+        "policy p: holds `soldiers.pay` at 1.6 against today's event (which set 0.5)",
+    ]
